@@ -1,0 +1,29 @@
+# The two commands that work on a fresh machine: `make demo` and `make test`.
+SHELL := /bin/bash
+export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
+STACK_DIR ?= $(CURDIR)/.stack
+export KDB_STACK_DIR := $(STACK_DIR)
+
+.PHONY: deps up down test demo typecheck
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+deps: node_modules/.installed
+
+typecheck: deps
+	tsc -p tsconfig.json
+
+up: deps
+	bash test/stack/up.sh
+
+down:
+	bash test/stack/down.sh
+
+test: deps
+	bash test/run-tests.sh
+
+demo: deps
+	bash test/stack/up.sh
+	node test/e2e/demo.ts
