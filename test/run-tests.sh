@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# `make test`: typecheck, pure and data-plane tests, then the local stack's
+# tests on a stack this script starts and always stops (also when a test fails).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PWD/node_modules/.bin:$PATH"
+JEST=(node --experimental-vm-modules node_modules/jest/bin/jest.js)
+
+echo "== typecheck"
+tsc -p tsconfig.json || exit 1
+
+echo "== unit and data-plane tests"
+"${JEST[@]}" --selectProjects unit dataplane || exit 1
+
+echo "== local stack"
+started_stack=0
+cleanup() { [ "$started_stack" = 1 ] && bash test/stack/down.sh; }
+trap cleanup EXIT INT TERM
+bash test/stack/down.sh >/dev/null 2>&1 || true
+bash test/stack/up.sh || { echo "make test: the local stack did not come up (logs in .stack/logs)"; started_stack=1; exit 1; }
+started_stack=1
+
+echo "== integration and end-to-end tests on the local stack"
+"${JEST[@]}" --selectProjects integration e2e --runInBand
