@@ -1,0 +1,90 @@
+import type { TableSchema } from '../schema.ts';
+
+/** What an RDB holds when it (re)subscribes, so a reconnect carries on instead of starting over. */
+export interface Held {
+  day: string;
+  state: 'queued' | 'replaying' | 'live' | 'rolled' | 'flushing' | 'flushed';
+  firstI: number;
+  lastI: number | null;
+  lastProcessed: number;
+}
+
+/** RDB -> tickerplant: join the queue of a pool (or come back to it). */
+export interface SubscribeMsg {
+  op: 'subscribe';
+  name: string;
+  pool: string;
+  tables: string[];
+  syms: string[];
+  /** Name of a lost RDB whose window this one takes over. */
+  replaces: string | null;
+  held: Held | null;
+}
+
+/**
+ * Tickerplant -> RDB: your role and window. Sent when an RDB subscribes and
+ * again when a queued RDB becomes live.
+ * - queued: wait.
+ * - live: replay messages replayFrom < i <= replayTo from logPath, then apply
+ *   published messages (all have i > replayTo); the window is (firstI, open).
+ * - rolled: replay replayFrom < i <= lastI and hold the window (firstI, lastI].
+ */
+export interface AssignMsg {
+  op: 'assign';
+  day: string;
+  logPath: string;
+  role: 'queued' | 'live' | 'rolled';
+  firstI: number;
+  replayFrom: number;
+  replayTo: number;
+  lastI: number | null;
+  schema: TableSchema[];
+}
+
+/** RDB -> tickerplant: I applied messages up to lastI and take no more. */
+export interface RollMsg {
+  op: 'roll';
+  name: string;
+  lastI: number;
+}
+
+/** Tickerplant -> every subscriber, once per day: the day is over. */
+export interface EodMsg {
+  op: 'eod';
+  day: string;
+  nextDay: string;
+}
+
+export interface ErrorMsg {
+  op: 'error';
+  message: string;
+  /** 1-based ordinal of the refused update on that feed connection. */
+  seq?: number;
+}
+
+/** Feed -> tickerplant barrier: answered once every earlier update of the connection is logged. */
+export interface SyncMsg {
+  op: 'sync';
+  id: number;
+}
+export interface SyncedMsg {
+  op: 'synced';
+  id: number;
+  day: string;
+  count: number;
+  refused: number;
+}
+
+/** Admin -> tickerplant. */
+export interface EndOfDayRequest {
+  op: 'end-of-day';
+}
+export interface EndOfDayDone {
+  op: 'end-of-day-done';
+  day: string;
+  nextDay: string;
+  count: number;
+}
+export interface SubscribersRequest {
+  op: 'subscribers';
+}

@@ -1,0 +1,315 @@
+import net from 'node:net';
+import type { RdbConfig } from '../config.ts';
+import { replayLog } from '../log/tplog.ts';
+import { encodeControl, FrameReader, FrameType, parseControl, type Frame } from '../protocol/framing.ts';
+import type { AssignMsg, EodMsg, Held, RollMsg, SubscribeMsg } from '../protocol/messages.ts';
+import { DEFAULT_SCHEMA, type Column, type TableSchema } from '../schema.ts';
+import type { Logger } from '../util/logger.ts';
+import { writeSlice } from './flush.ts';
+import { MemoryAccount } from './memory.ts';
+import { StatusWriter, type RdbStatusFile } from './status-writer.ts';
+import { TableStore } from './table-store.ts';
+
+type RdbState = RdbStatusFile['state'];
+
+const today = (): string => new Date().toISOString().slice(0, 10);
+
+/**
+ * The reference RDB: subscribes to its pool, replays its window from the log
+ * while holding live messages back, applies live messages in order, rolls at
+ * the roll threshold, flushes its slice at end of day, and reports all of it
+ * in the status file.
+ */
+export class Rdb {
+  readonly cfg: RdbConfig;
+  private readonly log: Logger;
+  state: RdbState = 'queued';
+  day = today();
+  firstI = 0;
+  lastI: number | null = null;
+  lastProcessed = 0;
+  /** True once this RDB applied anything for `day` from an assignment (what it can tell a tickerplant it holds). */
+  private holding = false;
+  private schema: TableSchema[] = DEFAULT_SCHEMA;
+  readonly store: TableStore;
+  readonly memory: MemoryAccount;
+  private readonly status: StatusWriter;
+  private flushed: RdbStatusFile['flushed'] = [];
+  private socket: net.Socket | null = null;
+  private inbox: Frame[] = [];
+  private inboxHead = 0;
+  private busy = false;
+  private stopping = false;
+  /** A rolled RDB that flushed its day has nothing more to do with the tickerplant. */
+  private done = false;
+  private reconnectDelay = 100;
+  private timers: NodeJS.Timeout[] = [];
+
+  constructor(cfg: RdbConfig, log: Logger) {
+    this.cfg = cfg;
+    this.log = log;
+    this.store = new TableStore(this.schema, cfg.tables, cfg.syms);
+    this.memory = new MemoryAccount(cfg.baselineBytes, cfg.memoryLimitBytes);
+    this.status = new StatusWriter(cfg.statusFile);
+  }
+
+  start(): void {
+    this.writeStatus();
+    this.timers.push(setInterval(() => this.writeStatus(), 1000));
+    this.connect();
+  }
+
+  stop(): void {
+    this.stopping = true;
+    for (const t of this.timers) clearInterval(t);
+    this.socket?.destroy();
+  }
+
+  snapshot(): RdbStatusFile {
+    return {
+      version: 1,
+      name: this.cfg.name,
+      pool: this.cfg.pool,
+      state: this.state,
+      memory: { usedBytes: this.memory.usedBytes, limitBytes: this.memory.limitBytes },
+      window: { firstI: this.firstI, lastI: this.lastI, lastProcessed: this.lastProcessed },
+      rows: this.store.rowCounts(),
+      day: this.day,
+      flushed: this.flushed,
+      updatedAt: new Date().toISOString(),
+    };
+  }
+
+  writeStatus(): void {
+    if (this.stopping) return;
+    try {
+      this.status.write(this.snapshot());
+    } catch (e) {
+      this.log.error('status file not written', { error: (e as Error).message });
+    }
+  }
+
+  private setState(s: RdbState): void {
+    this.state = s;
+    this.writeStatus();
+  }
+
+  private connect(): void {
+    if (this.stopping || this.done) return;
+    const socket = net.connect({ host: this.cfg.tpHost, port: this.cfg.tpPort });
+    this.socket = socket;
+    const reader = new FrameReader();
+    socket.setNoDelay(true);
+    socket.on('connect', () => {
+      this.reconnectDelay = 100;
+      this.log.info('connected to tickerplant', { host: this.cfg.tpHost, port: this.cfg.tpPort });
+      socket.write(encodeControl(this.subscribeMsg()));
+    });
+    socket.on('data', (chunk) => {
+      try {
+        for (const f of reader.push(chunk)) this.inbox.push(f);
+      } catch (e) {
+        this.log.error('protocol error from tickerplant', { error: (e as Error).message });
+        socket.destroy();
+        return;
+      }
+      void this.drain();
+    });
+    socket.on('error', () => {});
+    socket.on('close', () => {
+      if (this.socket === socket) this.socket = null;
+      if (this.stopping || this.done) return;
+      const delay = this.reconnectDelay;
+      this.reconnectDelay = Math.min(2000, this.reconnectDelay * 2);
+      setTimeout(() => this.connect(), delay);
+    });
+  }
+
+  private subscribeMsg(): SubscribeMsg {
+    const held: Held | null = this.holding
+      ? { day: this.day, state: this.state, firstI: this.firstI, lastI: this.lastI, lastProcessed: this.lastProcessed }
+      : null;
+    return { op: 'subscribe', name: this.cfg.name, pool: this.cfg.pool, tables: this.cfg.tables, syms: this.cfg.syms, replaces: this.cfg.replaces, held };
+  }
+
+  private send(msg: object): void {
+    if (this.socket && !this.socket.destroyed) this.socket.write(encodeControl(msg));
+  }
+
+  /** Frames are handled strictly in order; a replay holds everything after it back. */
+  private async drain(): Promise<void> {
+    if (this.busy) return;
+    this.busy = true;
+    try {
+      while (this.inboxHead < this.inbox.length) {
+        const f = this.inbox[this.inboxHead++]!;
+        if (this.inboxHead > 4096 && this.inboxHead * 2 > this.inbox.length) {
+          this.inbox = this.inbox.slice(this.inboxHead);
+          this.inboxHead = 0;
+        }
+        const r = this.handle(f);
+        if (r) await r;
+      }
+      this.inbox = [];
+      this.inboxHead = 0;
+    } catch (e) {
+      this.log.error('failed handling a tickerplant message; reconnecting', { error: (e as Error).message });
+      this.inbox = [];
+      this.inboxHead = 0;
+      this.socket?.destroy();
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private handle(f: Frame): Promise<void> | void {
+    if (f.type === FrameType.PUBLISH) {
+      if (this.state !== 'live') return;
+      const i = f.body.readDoubleLE(0);
+      if (i <= this.lastProcessed) return;
+      if (i !== this.lastProcessed + 1) throw new Error(`gap: message ${i} after ${this.lastProcessed}`);
+      this.apply(i, f.body.subarray(8), true);
+      return;
+    }
+    if (f.type !== FrameType.CONTROL) return;
+    const msg = parseControl(f.body);
+    switch (msg.op) {
+      case 'assign':
+        return this.onAssign(msg as unknown as AssignMsg);
+      case 'eod':
+        return this.onEndOfDay(msg as unknown as EodMsg);
+      case 'error':
+        this.log.error('tickerplant refused', { message: msg.message });
+        return;
+      default:
+        return;
+    }
+  }
+
+  /** Applies message i (the next one, in order); returns false once this RDB has rolled. */
+  private apply(i: number, payload: Buffer, mayRoll: boolean): boolean {
+    const msg = JSON.parse(payload.toString('utf8')) as { t: string; c: Column[] };
+    this.memory.add(this.store.apply(msg.t, msg.c));
+    this.lastProcessed = i;
+    if (mayRoll && this.memory.reached(this.cfg.rollThreshold)) {
+      this.roll();
+      return false;
+    }
+    return true;
+  }
+
+  /** Past the roll threshold: stop taking updates and tell the tickerplant the last one applied. */
+  private roll(): void {
+    this.lastI = this.lastProcessed;
+    this.setState('rolled');
+    const msg: RollMsg = { op: 'roll', name: this.cfg.name, lastI: this.lastI };
+    this.send(msg);
+    this.log.info('rolled', { firstI: this.firstI, lastI: this.lastI, usedBytes: this.memory.usedBytes });
+  }
+
+  private async onAssign(a: AssignMsg): Promise<void> {
+    if (this.holding && a.day !== this.day) {
+      // The tickerplant moved on to a new day while we were away: flush the old one as its end of day.
+      this.onEndOfDay({ op: 'eod', day: this.day, nextDay: a.day });
+      if (this.done) return;
+    }
+    this.day = a.day;
+    if (a.schema?.length) {
+      const sameSchema = JSON.stringify(a.schema) === JSON.stringify(this.schema);
+      if (!sameSchema) {
+        this.schema = a.schema;
+        if (!this.holding) this.store.reset(a.schema);
+      }
+    }
+    if (this.holding && a.role !== 'queued' && a.firstI !== this.firstI) {
+      this.log.warn('assigned a different window than held; dropping held rows', { held: this.firstI, assigned: a.firstI });
+      this.clear();
+    }
+    if (a.role === 'queued') {
+      if (this.holding) this.clear();
+      this.firstI = 0;
+      this.lastI = null;
+      this.lastProcessed = 0;
+      this.setState('queued');
+      return;
+    }
+    if (!this.holding) {
+      this.firstI = a.firstI;
+      this.lastProcessed = a.firstI;
+    }
+    this.holding = true;
+    this.firstI = a.firstI;
+    if (a.role === 'live') {
+      this.lastI = null;
+      this.setState('replaying');
+      await this.replay(a.logPath, a.replayTo, true);
+      // A roll part way through the replay leaves it rolled; otherwise it is now live.
+      if (this.state === 'replaying') this.setState('live');
+      this.log.info('live', { firstI: this.firstI, replayedTo: this.lastProcessed });
+    } else {
+      this.lastI = a.lastI;
+      this.setState('replaying');
+      await this.replay(a.logPath, a.lastI ?? this.lastProcessed, false);
+      this.setState('rolled');
+      this.log.info('holding rolled window', { firstI: this.firstI, lastI: this.lastI });
+    }
+  }
+
+  /** Replays lastProcessed < i <= upto; a live RDB may roll part way. */
+  private async replay(path: string, upto: number, mayRoll: boolean): Promise<void> {
+    if (upto <= this.lastProcessed) return;
+    const started = Date.now();
+    let lastStatus = started;
+    const from = this.lastProcessed;
+    const r = await replayLog(path, from, upto, (i, payload) => {
+      const go = this.apply(i, payload, mayRoll);
+      const now = Date.now();
+      if (now - lastStatus > 1000) {
+        lastStatus = now;
+        this.writeStatus();
+      }
+      return go;
+    });
+    this.log.info('replayed', { path, from, upto: r.stoppedAt, messages: r.applied, ms: Date.now() - started });
+  }
+
+  private clear(): void {
+    this.store.clear();
+    this.memory.clear();
+  }
+
+  /**
+   * End of day: write the finished day's rows as one slice on the shared
+   * volume, clear them, report flushed. The live RDB goes on live for the next
+   * day; a rolled one stays flushed, holding nothing, until it is deleted.
+   */
+  private onEndOfDay(e: EodMsg): void {
+    const was = this.state;
+    if (was === 'flushed' || (this.done && was !== 'live')) return;
+    if (this.holding && e.day === this.day) {
+      this.setState('flushing');
+      const window = { firstI: this.firstI, lastI: this.lastI ?? this.lastProcessed };
+      const { path, rows } = writeSlice(this.cfg.stagingDir, e.day, this.cfg.name, this.cfg.pool, window, this.store);
+      this.flushed = [...this.flushed, { day: e.day, rows, path }];
+      this.clear();
+      this.lastI = window.lastI;
+      this.setState('flushed');
+      this.log.info('flushed', { day: e.day, rows, path });
+    }
+    if (was === 'live' || was === 'replaying') {
+      this.day = e.nextDay;
+      this.firstI = 0;
+      this.lastI = null;
+      this.lastProcessed = 0;
+      this.setState('live');
+    } else if (was === 'queued') {
+      this.day = e.nextDay;
+      this.writeStatus();
+    } else {
+      // Rolled and flushed: the tickerplant drops it from the pool; it must not come back as a new subscriber.
+      this.holding = false;
+      this.done = true;
+      this.socket?.end();
+    }
+  }
+}

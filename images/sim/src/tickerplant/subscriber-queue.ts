@@ -1,0 +1,257 @@
+/**
+ * The subscriber table of the tickerplant: per pool, the RDBs queued, the one
+ * live, the ones rolled with the window they hold. Pure: the server feeds it
+ * the current message count and the clock, and carries out what it returns.
+ * Windows follow window.ts: (firstI, lastI] holds firstI < i <= lastI.
+ */
+export type SubscriberState = 'queued' | 'live' | 'rolled';
+
+export interface Subscriber {
+  name: string;
+  pool: string;
+  tables: string[];
+  syms: string[];
+  state: SubscriberState;
+  arrivedAt: string;
+  liveAt: string | null;
+  rolledAt: string | null;
+  firstI: number;
+  /** Null while live: the window is open. */
+  lastI: number | null;
+  replaces: string | null;
+  replacedBy: string | null;
+}
+
+export interface QueueTable {
+  day: string;
+  subscribers: Subscriber[];
+}
+
+export const emptyTable = (day: string): QueueTable => ({ day, subscribers: [] });
+
+/** What the server tells an RDB: its role and what to replay from the log. */
+export interface Assignment {
+  name: string;
+  role: SubscriberState;
+  firstI: number;
+  replayFrom: number;
+  replayTo: number;
+  lastI: number | null;
+}
+
+export interface SubscribeRequest {
+  name: string;
+  pool: string;
+  tables: string[];
+  syms: string[];
+  replaces: string | null;
+  /** What the RDB already holds of the current day (from an earlier connection). */
+  held: { state: string; firstI: number; lastProcessed: number } | null;
+}
+
+export type Result<T> = { ok: true; table: QueueTable; value: T } | { ok: false; error: string };
+
+const clone = (t: QueueTable): QueueTable => ({ day: t.day, subscribers: t.subscribers.map((s) => ({ ...s })) });
+
+const find = (t: QueueTable, pool: string, name: string): Subscriber | undefined =>
+  t.subscribers.find((s) => s.pool === pool && s.name === name && s.replacedBy === null);
+
+export const liveOf = (t: QueueTable, pool: string): Subscriber | undefined =>
+  t.subscribers.find((s) => s.pool === pool && s.state === 'live');
+
+/** The paper's start of the next window: the largest lastI any RDB of the pool holds. */
+export const poolHighWater = (t: QueueTable, pool: string): number => {
+  let hw = 0;
+  for (const s of t.subscribers) if (s.pool === pool && s.state === 'rolled' && s.lastI !== null && s.lastI > hw) hw = s.lastI;
+  return hw;
+};
+
+const makeLive = (s: Subscriber, firstI: number, now: string): void => {
+  s.state = 'live';
+  s.liveAt = now;
+  s.firstI = firstI;
+  s.lastI = null;
+};
+
+/** The replay window handed to a live RDB: from what it holds to the current count. */
+const liveAssignment = (s: Subscriber, count: number, lastProcessed: number): Assignment => ({
+  name: s.name,
+  role: 'live',
+  firstI: s.firstI,
+  replayFrom: lastProcessed,
+  replayTo: count,
+  lastI: null,
+});
+
+/** The held message count counts only if it belongs to the window the table knows. */
+const heldFrom = (s: Subscriber, held: SubscribeRequest['held']): number => {
+  if (!held || held.firstI !== s.firstI) return s.firstI;
+  const upper = s.lastI ?? Number.MAX_SAFE_INTEGER;
+  return Math.min(Math.max(held.lastProcessed, s.firstI), upper);
+};
+
+/**
+ * Registration. The server calls this and sends the assignment in the same
+ * synchronous step, with `count` the number of messages logged so far, so no
+ * publish can fall between the window end and the first live message.
+ */
+export const subscribe = (
+  table: QueueTable,
+  req: SubscribeRequest,
+  count: number,
+  now: string,
+): Result<{ assignment: Assignment; promoted: Assignment[] }> => {
+  const t = clone(table);
+  const existing = find(t, req.pool, req.name);
+  if (existing) {
+    existing.tables = req.tables;
+    existing.syms = req.syms;
+    if (existing.state === 'live' && req.held?.state === 'rolled' && req.held.firstI === existing.firstI) {
+      // It rolled while it could not tell us (tickerplant down or connection lost).
+      const r = roll(t, req.pool, req.name, req.held.lastProcessed, count, now);
+      if (!r.ok) return r;
+      const self = find(r.table, req.pool, req.name)!;
+      return {
+        ok: true,
+        table: r.table,
+        value: {
+          assignment: { name: self.name, role: 'rolled', firstI: self.firstI, replayFrom: self.lastI!, replayTo: self.lastI!, lastI: self.lastI },
+          promoted: r.value,
+        },
+      };
+    }
+    if (existing.state === 'live') return { ok: true, table: t, value: { assignment: liveAssignment(existing, count, heldFrom(existing, req.held)), promoted: [] } };
+    if (existing.state === 'rolled') {
+      const from = heldFrom(existing, req.held);
+      return {
+        ok: true,
+        table: t,
+        value: {
+          assignment: { name: existing.name, role: 'rolled', firstI: existing.firstI, replayFrom: from, replayTo: existing.lastI!, lastI: existing.lastI },
+          promoted: [],
+        },
+      };
+    }
+    return { ok: true, table: t, value: { assignment: queuedAssignment(existing), promoted: [] } };
+  }
+
+  if (req.replaces !== null) return replace(t, req, count, now);
+
+  const s: Subscriber = {
+    name: req.name,
+    pool: req.pool,
+    tables: req.tables,
+    syms: req.syms,
+    state: 'queued',
+    arrivedAt: now,
+    liveAt: null,
+    rolledAt: null,
+    firstI: 0,
+    lastI: null,
+    replaces: null,
+    replacedBy: null,
+  };
+  t.subscribers.push(s);
+  if (liveOf(t, req.pool)) return { ok: true, table: t, value: { assignment: queuedAssignment(s), promoted: [] } };
+  // No live RDB in the pool: this one takes over from the last roll and recovers the gap from the log.
+  makeLive(s, poolHighWater(t, req.pool), now);
+  return { ok: true, table: t, value: { assignment: liveAssignment(s, count, s.firstI), promoted: [] } };
+};
+
+const queuedAssignment = (s: Subscriber): Assignment => ({
+  name: s.name,
+  role: 'queued',
+  firstI: 0,
+  replayFrom: 0,
+  replayTo: 0,
+  lastI: null,
+});
+
+/**
+ * A replacement takes the lost RDB's place: a rolled window is replayed and
+ * held (the replacement ends rolled); a lost live RDB whose connection is
+ * gone is rolled at the current count first, so the replacement holds
+ * everything logged so far and the next live RDB starts after it.
+ */
+const replace = (t: QueueTable, req: SubscribeRequest, count: number, now: string): Result<{ assignment: Assignment; promoted: Assignment[] }> => {
+  const lost = find(t, req.pool, req.replaces!);
+  if (!lost) return { ok: false, error: `pool ${req.pool} has no subscriber ${req.replaces} to replace` };
+  let promoted: Assignment[] = [];
+  let table = t;
+  if (lost.state === 'live') {
+    const r = roll(t, req.pool, lost.name, count, count, now);
+    if (!r.ok) return r;
+    table = r.table;
+    promoted = r.value;
+  }
+  const old = find(table, req.pool, req.replaces!)!;
+  old.replacedBy = req.name;
+  const s: Subscriber = {
+    ...old,
+    name: req.name,
+    tables: req.tables,
+    syms: req.syms,
+    arrivedAt: now,
+    replaces: old.name,
+    replacedBy: null,
+  };
+  table.subscribers.push(s);
+  if (s.state === 'queued') return { ok: true, table, value: { assignment: queuedAssignment(s), promoted } };
+  return {
+    ok: true,
+    table,
+    value: {
+      assignment: { name: s.name, role: 'rolled', firstI: s.firstI, replayFrom: s.firstI, replayTo: s.lastI!, lastI: s.lastI },
+      promoted,
+    },
+  };
+};
+
+/**
+ * The live RDB of a pool rolls: it holds (firstI, lastI]. The oldest queued
+ * RDB becomes live with the window (lastI, count]. With none queued, the next
+ * to arrive becomes live at lastI (see subscribe).
+ */
+export const roll = (table: QueueTable, pool: string, name: string, lastI: number, count: number, now: string): Result<Assignment[]> => {
+  const t = clone(table);
+  const s = find(t, pool, name);
+  if (!s) return { ok: false, error: `pool ${pool} has no subscriber ${name}` };
+  if (s.state !== 'live') return { ok: false, error: `${name} is ${s.state}, only the live RDB can roll` };
+  if (!Number.isInteger(lastI) || lastI < s.firstI || lastI > count)
+    return { ok: false, error: `roll of ${name} at ${lastI} is outside (${s.firstI}, ${count}]` };
+  s.state = 'rolled';
+  s.lastI = lastI;
+  s.rolledAt = now;
+  const next = t.subscribers.find((q) => q.pool === pool && q.state === 'queued' && q.replacedBy === null);
+  if (!next) return { ok: true, table: t, value: [] };
+  makeLive(next, lastI, now);
+  return { ok: true, table: t, value: [liveAssignment(next, count, next.firstI)] };
+};
+
+/**
+ * A subscriber's connection is gone. A live one is rolled with what was sent
+ * to it (a replacement can replay exactly that); a queued one leaves the
+ * queue; a rolled one keeps its window (it may come back, or be replaced).
+ */
+export const disconnect = (table: QueueTable, pool: string, name: string, sentI: number, count: number, now: string): Result<Assignment[]> => {
+  const s = find(table, pool, name);
+  if (!s) return { ok: true, table, value: [] };
+  if (s.state === 'live') return roll(table, pool, name, Math.min(Math.max(sentI, s.firstI), count), count, now);
+  if (s.state === 'queued') {
+    const t = clone(table);
+    t.subscribers = t.subscribers.filter((q) => !(q.pool === pool && q.name === name));
+    return { ok: true, table: t, value: [] };
+  }
+  return { ok: true, table, value: [] };
+};
+
+/**
+ * End of day: rolled RDBs flush and leave (the operator deletes them), the
+ * live one starts the new day at message 0, queued ones keep waiting.
+ */
+export const endOfDay = (table: QueueTable, nextDay: string): QueueTable => ({
+  day: nextDay,
+  subscribers: table.subscribers
+    .filter((s) => s.state !== 'rolled' && s.replacedBy === null)
+    .map((s) => (s.state === 'live' ? { ...s, firstI: 0, lastI: null } : { ...s })),
+});

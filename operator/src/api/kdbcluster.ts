@@ -1,0 +1,459 @@
+import { z } from 'zod';
+import { RdbState } from './rdb-status.ts';
+import { crossFieldRules, kubeValidations } from './rules.ts';
+
+/**
+ * The KdbCluster API (kdb-operator.dev/v1alpha1). This file is the single
+ * source of truth: the TypeScript types, the operator's validation and the
+ * CRD's OpenAPI schema (scripts/gen-crd.ts) all come from these schemas, so
+ * a bound or a default changed here changes all three.
+ *
+ * Every message names the field and says how to fix it: the same text shows
+ * up in `kubectl apply` errors (through the CRD) and in operator logs.
+ */
+
+export const API_GROUP = 'kdb-operator.dev';
+export const API_VERSION = 'v1alpha1';
+export const KIND = 'KdbCluster';
+export const PLURAL = 'kdbclusters';
+export const SINGULAR = 'kdbcluster';
+export const SHORT_NAMES = ['kdb'] as const;
+export const API_GROUP_VERSION = `${API_GROUP}/${API_VERSION}`;
+
+/** Schema annotation for lists keyed by a field (server-side apply merges entries by key). */
+const listMap = (key: string) => ({ 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': [key] });
+
+// ---- shared patterns (also emitted into the CRD, so keep them RE2-compatible)
+
+/** RFC 1123 label, as Kubernetes requires for names used in pod names. */
+export const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+/** Kubernetes resource.Quantity, the same pattern the API server uses for int-or-string quantities. */
+export const QUANTITY =
+  /^(\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$/;
+export const HH_MM = /^([01][0-9]|2[0-3]):[0-5][0-9]$/;
+/** IANA-ish zone name (UTC, Europe/London, America/Argentina/Buenos_Aires, Etc/GMT+5). */
+export const IANA_ZONE = /^[A-Za-z][A-Za-z0-9_+-]*(\/[A-Za-z0-9_+-]+){0,2}$/;
+export const EFS_ID = /^fs-[0-9a-f]{8,40}$/;
+/** q identifiers: tables and columns become q symbols and must not clash with q syntax. */
+export const Q_NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
+export const ABS_PATH = /^\/.*$/;
+/** A quantity without a sign: a memory limit cannot be negative. */
+export const POSITIVE_QUANTITY = new RegExp(QUANTITY.source.replace('^(\\+|-)?', '^'));
+
+/** Bounds that keep CEL rule cost inside the API server's budget and names inside pod-name limits. */
+export const LIMITS = {
+  pools: 16,
+  poolName: 30,
+  tables: 64,
+  columns: 128,
+  syms: 4096,
+  symLength: 64,
+  nameLength: 63,
+  imageLength: 512,
+  pathLength: 1024,
+  rdbsPerPool: 1000,
+  conditions: 16,
+} as const;
+
+const dnsLabel = (field: string, max: number) =>
+  z
+    .string({ error: `${field} is required: a lower-case DNS label such as "equities"` })
+    .min(1, `${field} must not be empty: use a lower-case DNS label such as "equities"`)
+    .max(max, `${field} must be at most ${max} characters: it becomes part of pod names`)
+    .regex(DNS_LABEL, `${field} must be a DNS label: lower-case letters, digits and '-', starting and ending with a letter or digit`);
+
+const image = (field: string, dflt: string) =>
+  z
+    .string({ error: `${field} must be a container image reference such as "${dflt}"` })
+    .min(1, `${field} must not be empty: set a container image such as "${dflt}" or leave it out for the default`)
+    .max(LIMITS.imageLength, `${field} must be at most ${LIMITS.imageLength} characters`)
+    .default(dflt);
+
+const absPath = (field: string, dflt: string) =>
+  z
+    .string({ error: `${field} must be an absolute path such as "${dflt}"` })
+    .max(LIMITS.pathLength, `${field} must be at most ${LIMITS.pathLength} characters`)
+    .regex(ABS_PATH, `${field} must be an absolute path such as "${dflt}"`)
+    .default(dflt);
+
+const percent = (field: string, dflt: number) =>
+  z
+    .number({ error: `${field} must be a whole percent from 1 to 99 (default ${dflt})` })
+    .int(`${field} must be a whole percent from 1 to 99 (default ${dflt})`)
+    .min(1, `${field} must be a whole percent from 1 to 99 (default ${dflt})`)
+    .max(99, `${field} must be a whole percent from 1 to 99 (default ${dflt})`)
+    .default(dflt);
+
+/**
+ * A Kubernetes quantity: a string like "1Gi" or "500m", or a plain integer.
+ * The meta flag tells the CRD generator to emit x-kubernetes-int-or-string.
+ */
+export const Quantity = (field: string, pattern: RegExp = QUANTITY) =>
+  z
+    .union(
+      [
+        z.string().regex(pattern, `${field} must be a Kubernetes quantity such as "1Gi", "512Mi" or "500m"`),
+        z.number().int().nonnegative(),
+      ],
+      { error: `${field} must be a Kubernetes quantity such as "1Gi", "512Mi" or "500m"` },
+    )
+    .meta({ 'x-kubernetes-int-or-string': true });
+export type Quantity = string | number;
+
+const ResourceList = (field: string) =>
+  z.record(
+    z.string().max(LIMITS.nameLength),
+    Quantity(`${field} values`),
+    { error: `${field} must map resource names to quantities, e.g. { cpu: "500m", memory: "1Gi" }` },
+  );
+
+export const Resources = z
+  .object({
+    requests: ResourceList('resources.requests').optional(),
+    limits: ResourceList('resources.limits').optional(),
+  })
+  .describe('Compute resources of the tickerplant container, as in a pod spec.');
+export type Resources = z.infer<typeof Resources>;
+
+// ---- tables
+
+export const ColumnType = z.enum(
+  [
+    'boolean', 'guid', 'byte', 'short', 'int', 'long', 'real', 'float', 'char', 'symbol',
+    'timestamp', 'month', 'date', 'datetime', 'timespan', 'minute', 'second', 'time', 'string',
+  ],
+  { error: 'column type must be a q type name: boolean, guid, byte, short, int, long, real, float, char, symbol, timestamp, month, date, datetime, timespan, minute, second, time or string' },
+);
+export type ColumnType = z.infer<typeof ColumnType>;
+
+export const Column = z.object({
+  name: z
+    .string({ error: 'column name is required: a q identifier such as "price"' })
+    .max(LIMITS.nameLength, `column name must be at most ${LIMITS.nameLength} characters`)
+    .regex(Q_NAME, 'column name must be a q identifier: a letter, then letters, digits or _'),
+  type: ColumnType,
+});
+export type Column = z.infer<typeof Column>;
+
+export const Table = z
+  .object({
+    name: z
+      .string({ error: 'table name is required: a q identifier such as "trade"' })
+      .max(LIMITS.nameLength, `table name must be at most ${LIMITS.nameLength} characters`)
+      .regex(Q_NAME, 'table name must be a q identifier: a letter, then letters, digits or _'),
+    columns: z
+      .array(Column, { error: 'columns must be a list of {name, type}, starting with time and sym' })
+      .min(2, 'columns must start with time (timespan or timestamp) and sym (symbol)')
+      .max(LIMITS.columns, `columns must have at most ${LIMITS.columns} entries`),
+  })
+  .superRefine(crossFieldRules.tableStartsWithTimeSym.check)
+  .meta(kubeValidations(crossFieldRules.tableStartsWithTimeSym));
+export type Table = z.infer<typeof Table>;
+
+/** The mock trade and quote tables of the paper's simulation (kdb+tick's sym.q shapes). */
+export const DEFAULT_TABLES: Table[] = [
+  {
+    name: 'trade',
+    columns: [
+      { name: 'time', type: 'timespan' },
+      { name: 'sym', type: 'symbol' },
+      { name: 'price', type: 'float' },
+      { name: 'size', type: 'long' },
+    ],
+  },
+  {
+    name: 'quote',
+    columns: [
+      { name: 'time', type: 'timespan' },
+      { name: 'sym', type: 'symbol' },
+      { name: 'bid', type: 'float' },
+      { name: 'ask', type: 'float' },
+      { name: 'bsize', type: 'long' },
+      { name: 'asize', type: 'long' },
+    ],
+  },
+];
+
+const Tables = z
+  .array(Table, { error: 'tables must be a list of {name, columns}' })
+  .min(1, 'tables must list at least one table; leave tables out for the default trade and quote tables')
+  .max(LIMITS.tables, `tables must have at most ${LIMITS.tables} entries`)
+  .superRefine(crossFieldRules.uniqueTableNames.check)
+  .meta(kubeValidations(crossFieldRules.uniqueTableNames));
+
+// ---- spec
+
+export const EndOfDay = z.object(
+  {
+  time: z
+    .string({ error: 'endOfDay.time must be a 24-hour time HH:MM such as "17:00"' })
+    .regex(HH_MM, 'endOfDay.time must be a 24-hour time HH:MM such as "17:00"')
+    .default('17:00'),
+  timeZone: z
+    .string({ error: 'endOfDay.timeZone must be an IANA time zone such as "America/New_York"' })
+    .max(LIMITS.nameLength, `endOfDay.timeZone must be at most ${LIMITS.nameLength} characters`)
+    .regex(IANA_ZONE, 'endOfDay.timeZone must be an IANA time zone such as "America/New_York" or "UTC"')
+    .default('America/New_York'),
+  },
+  { error: 'tickerplant.endOfDay must be an object {time: "HH:MM", timeZone: "Area/City"}' },
+);
+export type EndOfDay = z.infer<typeof EndOfDay>;
+
+export const TickerplantSpec = z
+  .object(
+    {
+    image: image('tickerplant.image', 'ghcr.io/kdb-operator/sim:0.1.0'),
+    port: z
+      .number({ error: 'tickerplant.port must be a TCP port from 1024 to 65535 (default 5010)' })
+      .int('tickerplant.port must be a whole number from 1024 to 65535 (default 5010)')
+      .min(1024, 'tickerplant.port must be from 1024 to 65535: the tickerplant runs unprivileged (default 5010)')
+      .max(65535, 'tickerplant.port must be from 1024 to 65535 (default 5010)')
+      .default(5010),
+    resources: Resources.optional(),
+    nodeGroup: dnsLabel('tickerplant.nodeGroup', LIMITS.nameLength).default('tickerplant'),
+    endOfDay: EndOfDay.prefault({}),
+    tables: Tables.default(DEFAULT_TABLES),
+    batchMs: z
+      .number({ error: 'tickerplant.batchMs must be a whole number of milliseconds, 0 for zero-latency' })
+      .int('tickerplant.batchMs must be a whole number of milliseconds, 0 for zero-latency')
+      .min(0, 'tickerplant.batchMs must be 0 (zero-latency) or more')
+      .max(60000, 'tickerplant.batchMs must be at most 60000 (one minute)')
+      .default(0),
+    },
+    { error: 'tickerplant must be an object; leave it out for the defaults' },
+  )
+  .describe('The tickerplant: one per cluster, a StatefulSet of one on its own node group.');
+export type TickerplantSpec = z.infer<typeof TickerplantSpec>;
+
+export const RdbPoolSpec = z
+  .object(
+    {
+    name: dnsLabel('rdbPools[].name', LIMITS.poolName),
+    image: image('rdbPools[].image', 'ghcr.io/kdb-operator/sim:0.1.0'),
+    nodeGroup: dnsLabel('rdbPools[].nodeGroup', LIMITS.nameLength).default('rdb'),
+    autoScalingGroupName: z
+      .string({ error: 'rdbPools[].autoScalingGroupName must be an ASG name; leave it out to find the ASG by its eks:nodegroup-name tag' })
+      .min(1, 'rdbPools[].autoScalingGroupName must not be empty; leave it out to find the ASG by its eks:nodegroup-name tag')
+      .max(255, 'rdbPools[].autoScalingGroupName must be at most 255 characters')
+      .optional(),
+    memory: Quantity('rdbPools[].memory', POSITIVE_QUANTITY).describe(
+      'Memory limit of each RDB container (a Kubernetes quantity such as "1Gi"); thresholds are percent of it.',
+    ),
+    scaleThreshold: percent('rdbPools[].scaleThreshold', 60).describe(
+      'Percent of memory at which the live RDB asks for the next server (the paper uses 60).',
+    ),
+    rollThreshold: percent('rdbPools[].rollThreshold', 80).describe(
+      'Percent of memory at which the live RDB rolls to the next queued one (the paper uses 80).',
+    ),
+    tables: z
+      .array(z.string().max(LIMITS.nameLength).regex(Q_NAME, 'rdbPools[].tables entries must be table names'), {
+        error: 'rdbPools[].tables must be a list of table names; leave it empty for all tables',
+      })
+      .max(LIMITS.tables, `rdbPools[].tables must have at most ${LIMITS.tables} entries`)
+      .default([]),
+    syms: z
+      .array(z.string().min(1).max(LIMITS.symLength, `rdbPools[].syms entries must be at most ${LIMITS.symLength} characters`), {
+        error: 'rdbPools[].syms must be a list of symbols; leave it empty for all symbols',
+      })
+      .max(LIMITS.syms, `rdbPools[].syms must have at most ${LIMITS.syms} entries`)
+      .default([]),
+    minRdbs: z
+      .number({ error: 'rdbPools[].minRdbs must be a whole number from 1 to 1000 (default 1)' })
+      .int('rdbPools[].minRdbs must be a whole number (default 1)')
+      .min(1, 'rdbPools[].minRdbs must be at least 1: a pool always keeps its live RDB')
+      .max(LIMITS.rdbsPerPool, `rdbPools[].minRdbs must be at most ${LIMITS.rdbsPerPool}`)
+      .default(1),
+    maxRdbs: z
+      .number({ error: 'rdbPools[].maxRdbs must be a whole number from 1 to 1000 (default 10)' })
+      .int('rdbPools[].maxRdbs must be a whole number (default 10)')
+      .min(1, 'rdbPools[].maxRdbs must be at least 1')
+      .max(LIMITS.rdbsPerPool, `rdbPools[].maxRdbs must be at most ${LIMITS.rdbsPerPool}`)
+      .default(10),
+    suspendAZRebalance: z
+      .boolean({ error: 'rdbPools[].suspendAZRebalance must be true or false (default true)' })
+      .default(true)
+      .describe('Suspend the ASG AZRebalance process, which would otherwise let AWS pick an RDB server to terminate.'),
+    },
+    { error: 'rdbPools[] entries must be objects {name, memory, ...}' },
+  )
+  .superRefine((pool, ctx) => {
+    crossFieldRules.scaleBelowRoll.check(pool, ctx);
+    crossFieldRules.minNotAboveMax.check(pool, ctx);
+  })
+  .meta(kubeValidations(crossFieldRules.scaleBelowRoll, crossFieldRules.minNotAboveMax))
+  .describe('One RDB queue of the tickerplant (the paper\'s cluster), on its own node group.');
+export type RdbPoolSpec = z.infer<typeof RdbPoolSpec>;
+
+export const EfsSpec = z.object(
+  {
+  fileSystemId: z
+    .string({ error: 'storage.efs.fileSystemId is required: the id of your EFS file system, e.g. "fs-0123456789abcdef0"' })
+    .regex(EFS_ID, 'storage.efs.fileSystemId must be an EFS id: "fs-" and hex digits, e.g. "fs-0123456789abcdef0"'),
+  accessPoint: z
+    .object({
+      create: z
+        .boolean({ error: 'storage.efs.accessPoint.create must be true or false (default false)' })
+        .default(false),
+    })
+    .prefault({}),
+  logPath: absPath('storage.efs.logPath', '/tplog'),
+  hdbPath: absPath('storage.efs.hdbPath', '/hdb'),
+  reclaimPolicy: z
+    .enum(['Retain', 'Delete'], { error: 'storage.efs.reclaimPolicy must be "Retain" or "Delete" (default "Retain")' })
+    .default('Retain'),
+  },
+  { error: 'storage.efs is required: set storage.efs.fileSystemId to your EFS file system id (fs-...)' },
+);
+export type EfsSpec = z.infer<typeof EfsSpec>;
+
+export const StorageSpec = z.object(
+  { efs: EfsSpec },
+  { error: 'storage is required: set storage.efs.fileSystemId to the EFS file system for the tickerplant log and the HDB' },
+);
+export type StorageSpec = z.infer<typeof StorageSpec>;
+
+export const AgentSpec = z.object({
+  image: image('agent.image', 'ghcr.io/kdb-operator/operator:0.1.0'),
+});
+export type AgentSpec = z.infer<typeof AgentSpec>;
+
+export const KdbClusterSpec = z
+  .object(
+    {
+    tickerplant: TickerplantSpec.prefault({}),
+    rdbPools: z
+      .array(RdbPoolSpec, { error: 'rdbPools is required: a list with at least one RDB pool {name, memory}' })
+      .min(1, 'rdbPools must list at least one RDB pool {name, memory}')
+      .max(LIMITS.pools, `rdbPools must have at most ${LIMITS.pools} pools`)
+      .superRefine(crossFieldRules.uniquePoolNames.check)
+      // A map list lets server-side apply (kubectl, Helm) merge pools by name.
+      .meta({ ...kubeValidations(crossFieldRules.uniquePoolNames), ...listMap('name') }),
+    storage: StorageSpec,
+    agent: AgentSpec.prefault({}),
+    },
+    { error: 'spec must be an object with rdbPools and storage' },
+  )
+  .superRefine(crossFieldRules.poolTablesExist.check)
+  .meta(kubeValidations(crossFieldRules.poolTablesExist));
+export type KdbClusterSpec = z.infer<typeof KdbClusterSpec>;
+export type KdbClusterSpecInput = z.input<typeof KdbClusterSpec>;
+
+// ---- status
+
+export const ConditionType = z.enum([
+  'Ready',
+  'ScalingOut',
+  'ScalingIn',
+  'Degraded',
+  'CapacityLimited',
+  'AwsUnavailable',
+  'StorageReady',
+]);
+export type ConditionType = z.infer<typeof ConditionType>;
+
+/** metav1.Condition. `type` is open so newer operators can add types without breaking older readers. */
+export const Condition = z.object({
+  type: z.string().min(1).max(316),
+  status: z.enum(['True', 'False', 'Unknown']),
+  observedGeneration: z.number().int().nonnegative().optional(),
+  lastTransitionTime: z.string().max(64),
+  reason: z.string().min(1).max(1024).regex(/^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$/),
+  message: z.string().max(32768),
+});
+export type Condition = z.infer<typeof Condition>;
+
+export const Phase = z.enum(['Pending', 'Provisioning', 'Running', 'ScalingOut', 'ScalingIn', 'Degraded', 'Deleting']);
+export type Phase = z.infer<typeof Phase>;
+
+/** The RDB's state as the operator sees it: the data plane's states plus the ones only the operator knows. */
+export const RdbPhase = z.enum(['waitingForNode', 'starting', ...RdbState.options, 'lost', 'deleting']);
+export type RdbPhase = z.infer<typeof RdbPhase>;
+
+export const ScaleInStep = z.enum(['DeletePod', 'ConfirmInstance', 'Unprotect', 'Terminate']);
+export type ScaleInStep = z.infer<typeof ScaleInStep>;
+
+/**
+ * The in-flight scale-in of a pool. Written before each step begins, so a
+ * restarted operator continues at the recorded step and never repeats an
+ * irreversible one.
+ */
+export const ScaleInRecord = z.object({
+  rdb: z.string().max(253),
+  instanceId: z.string().max(64),
+  node: z.string().max(253).optional(),
+  step: ScaleInStep,
+  startedAt: z.string().max(64),
+});
+export type ScaleInRecord = z.infer<typeof ScaleInRecord>;
+
+export const RolledRdb = z.object({
+  name: z.string().max(253),
+  firstI: z.number().int().nonnegative(),
+  lastI: z.number().int().nonnegative(),
+});
+export type RolledRdb = z.infer<typeof RolledRdb>;
+
+export const RdbStatusEntry = z.object({
+  name: z.string().max(253),
+  node: z.string().max(253).optional(),
+  instanceId: z.string().max(64).optional(),
+  state: RdbPhase,
+  memoryPercent: z.number().int().nonnegative().optional(),
+  /** Set on a replacement: the lost RDB whose window it replays. */
+  replaces: z.string().max(253).optional(),
+  firstI: z.number().int().nonnegative().optional(),
+  lastI: z.number().int().nonnegative().optional(),
+});
+export type RdbStatusEntry = z.infer<typeof RdbStatusEntry>;
+
+export const PoolStatus = z.object({
+  name: z.string().max(LIMITS.poolName),
+  autoScalingGroupName: z.string().max(255).optional(),
+  desiredCapacity: z.number().int().nonnegative().optional(),
+  live: z.string().max(253).optional(),
+  queued: z.array(z.string().max(253)).max(LIMITS.rdbsPerPool).default([]),
+  rolled: z.array(RolledRdb).max(LIMITS.rdbsPerPool).default([]),
+  rdbs: z.array(RdbStatusEntry).max(LIMITS.rdbsPerPool).default([]),
+  scaleIn: ScaleInRecord.optional(),
+  /** Next RDB pod ordinal: names are never reused within a pool's life, so the tickerplant never sees one name twice. */
+  nextOrdinal: z.number().int().nonnegative().optional(),
+});
+export type PoolStatus = z.infer<typeof PoolStatus>;
+
+export const KdbClusterStatus = z.object({
+  phase: Phase.optional(),
+  observedGeneration: z.number().int().nonnegative().optional(),
+  conditions: z.array(Condition).max(LIMITS.conditions).default([]).meta(listMap('type')),
+  pools: z.array(PoolStatus).max(LIMITS.pools).default([]).meta(listMap('name')),
+  /** Summary fields for printer columns. */
+  liveRdb: z.string().max(1024).optional(),
+  rdbCount: z.number().int().nonnegative().optional(),
+  desiredNodes: z.number().int().nonnegative().optional(),
+});
+export type KdbClusterStatus = z.infer<typeof KdbClusterStatus>;
+
+// ---- the object
+
+/** The metadata fields the operator reads; everything else is passed through untouched. */
+export const ObjectMeta = z.looseObject({
+  name: z.string().min(1).max(253),
+  namespace: z.string().optional(),
+  uid: z.string().optional(),
+  generation: z.number().int().optional(),
+  resourceVersion: z.string().optional(),
+  creationTimestamp: z.union([z.string(), z.date()]).optional(),
+  deletionTimestamp: z.union([z.string(), z.date()]).optional(),
+  finalizers: z.array(z.string()).optional(),
+  labels: z.record(z.string(), z.string()).optional(),
+  annotations: z.record(z.string(), z.string()).optional(),
+});
+
+export const KdbCluster = z.object({
+  apiVersion: z.literal(API_GROUP_VERSION, { error: `apiVersion must be "${API_GROUP_VERSION}"` }),
+  kind: z.literal(KIND, { error: `kind must be "${KIND}"` }),
+  metadata: ObjectMeta,
+  spec: KdbClusterSpec,
+  status: KdbClusterStatus.optional(),
+});
+export type KdbCluster = z.infer<typeof KdbCluster>;
+export type KdbClusterInput = z.input<typeof KdbCluster>;

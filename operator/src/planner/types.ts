@@ -1,0 +1,180 @@
+import type { KdbCluster, KdbClusterStatus, RdbPoolSpec, ScaleInRecord } from '../api/kdbcluster.ts';
+import type { RdbState } from '../api/rdb-status.ts';
+
+/**
+ * The planner's whole world: everything reconcile observed, and the time.
+ * Built by the controller from informer caches and fresh AWS reads; the
+ * planner never reads anything else, so the same input always gives the
+ * same plan.
+ */
+export interface Observed {
+  /** Parsed (validated, defaulted) KdbCluster, with its status as last written. */
+  cluster: KdbCluster;
+  now: Date;
+  tickerplant: ObservedTickerplant;
+  storage: ObservedStorage;
+  /** Per pool name (spec.rdbPools[].name). A pool missing here is treated as not observed yet. */
+  pools: Record<string, ObservedPool>;
+}
+
+export interface ObservedTickerplant {
+  statefulSet: 'missing' | { ready: boolean };
+  service: boolean;
+}
+
+export type EfsObservation =
+  /** AWS unreachable: say so, keep what exists. */
+  | 'unknown'
+  | 'missing'
+  | {
+      /** EFS LifeCycleState: creating | available | updating | deleting | deleted | error */
+      lifeCycleState: string;
+      /** The access point for this cluster, when one exists (storage.efs.accessPoint.create). */
+      accessPointId?: string;
+    };
+
+export interface ObservedStorage {
+  efs: EfsObservation;
+  /** PV + bound PVC for the tickerplant log and for the HDB. */
+  logVolume: boolean;
+  hdbVolume: boolean;
+}
+
+export interface ObservedPool {
+  /** The pool's ASG; 'unknown' while AWS is unreachable; 'missing' when no group matches. */
+  asg: ObservedAsg | 'unknown' | 'missing';
+  /** Nodes of the pool's node group. */
+  nodes: ObservedNode[];
+  /** RDB pods of this pool owned by the cluster (terminating ones included). */
+  pods: ObservedRdbPod[];
+}
+
+/** Shaped like operator/src/aws Group, so the controller can pass it through. */
+export interface ObservedAsg {
+  name: string;
+  desired: number;
+  min: number;
+  max: number;
+  instances: ObservedInstance[];
+  suspendedProcesses: string[];
+  newInstancesProtectedFromScaleIn: boolean;
+}
+
+export interface ObservedInstance {
+  instanceId: string;
+  /** InService, Pending, Terminating, Terminating:Wait, Terminated, Standby... */
+  lifecycleState: string;
+  protectedFromScaleIn: boolean;
+  zone: string;
+}
+
+export interface ObservedNode {
+  name: string;
+  /** From spec.providerID aws:///<zone>/<instance-id> (see providerId.ts). */
+  instanceId?: string;
+  ready: boolean;
+  unschedulable: boolean;
+  annotations: Record<string, string>;
+}
+
+export type PodPhase = 'Pending' | 'Running' | 'Succeeded' | 'Failed' | 'Unknown';
+
+export interface ObservedRdbPod {
+  name: string;
+  /** spec.nodeName; absent while waiting for a node. */
+  node?: string;
+  phase: PodPhase;
+  deletionTimestamp?: string;
+  /** The lost RDB whose window this pod replays (KDB_REPLACES). */
+  replaces?: string;
+  /** What the agent reported on the pod; absent until the RDB first reports. */
+  rdb?: RdbReport;
+}
+
+/** The agent's pod conditions and annotations, decoded. */
+export interface RdbReport {
+  state: RdbState;
+  /** kdb-operator.dev/Live */
+  live: boolean;
+  /** kdb-operator.dev/Rolled */
+  rolled: boolean;
+  /** kdb-operator.dev/DataFlushed: holds nothing that is not already on the shared volume. */
+  dataFlushed: boolean;
+  flushedDays: string[];
+  day?: string;
+  /** kdb-operator.dev/memory-percent */
+  memoryPercent?: number;
+  window?: { firstI: number; lastI: number | null };
+}
+
+// ---- actions
+
+export type EventType = 'Normal' | 'Warning';
+
+export interface ClusterEvent {
+  type: EventType;
+  /** CamelCase, stable: alerting keys on it. */
+  reason: string;
+  message: string;
+}
+
+export type DeleteReason = 'ScaleIn' | 'Lost';
+
+/**
+ * What the effectors do, in list order. A failed action stops the list: the
+ * ones after it may depend on it (a scale-in step is recorded before it runs).
+ */
+export type Action =
+  | { kind: 'EnsureEfsAccessPoint'; fileSystemId: string }
+  | { kind: 'EnsureStorageVolumes'; fileSystemId: string; accessPointId?: string }
+  | { kind: 'EnsureTickerplant'; reason: string }
+  | { kind: 'EnsureRdbPod'; pool: string; name: string; replaces?: string }
+  | { kind: 'DeleteRdbPod'; pool: string; pod: string; reason: DeleteReason }
+  | { kind: 'CordonNode'; node: string }
+  | { kind: 'UncordonNode'; node: string }
+  | { kind: 'AnnotateNode'; node: string; annotations: Record<string, string> }
+  | { kind: 'SuspendAZRebalance'; group: string }
+  | { kind: 'ProtectNewInstances'; group: string }
+  | { kind: 'SetInstanceProtection'; group: string; instanceIds: string[]; protect: boolean }
+  /** Only ever raises: `value` > `observed`. The effector must not write below a fresh read either. */
+  | { kind: 'SetDesiredCapacity'; group: string; value: number; observed: number; reason: string }
+  | { kind: 'TerminateInstanceInGroup'; group: string; instanceId: string; decrement: true }
+  /** Persist the pool's scale-in record (null clears it) before the step it names runs. */
+  | { kind: 'RecordScaleInStep'; pool: string; record: ScaleInRecord | null }
+  | { kind: 'UpdateStatus'; status: KdbClusterStatus }
+  | { kind: 'EmitEvent'; event: ClusterEvent }
+  | { kind: 'RequeueAfter'; ms: number };
+
+export type ActionKind = Action['kind'];
+export type ActionOf<K extends ActionKind> = Extract<Action, { kind: K }>;
+
+/** Why a pool could not grow, for the CapacityLimited condition. */
+export type CapacityLimit = 'MaxRdbs' | 'AsgMaxSize';
+
+/** What one pool's planning decided, beside its actions: planStatus turns it into status. */
+export interface PoolOutcome {
+  pool: RdbPoolSpec;
+  actions: Action[];
+  events: ClusterEvent[];
+  /** Pods created in this plan (names), scale-out and replacements. */
+  created: string[];
+  /** Lost RDBs not yet covered by an observed replacement pod, with their windows. */
+  lost: LostRdb[];
+  scaleIn: ScaleInRecord | undefined;
+  desiredCapacity: number | undefined;
+  capacityLimit: CapacityLimit | undefined;
+  awsUnknown: boolean;
+  asgMissing: boolean;
+  nextOrdinal: number;
+  requeueMs: number | undefined;
+}
+
+export interface LostRdb {
+  name: string;
+  /** The window owner the replacement replays (the lost RDB, or what it was itself replaying). */
+  replaces: string;
+  firstI?: number;
+  lastI?: number;
+  /** The replacement pod created for it in this plan, if any. */
+  replacement?: string;
+}

@@ -1,0 +1,155 @@
+import type { KdbCluster, RdbPoolSpec } from '../api/kdbcluster.ts';
+import type { V1Pod, V1PodDisruptionBudget } from '../kube/types.ts';
+import {
+  ANNOTATION,
+  DO_NOT_DISRUPT_POD,
+  LABEL,
+  clusterLabels,
+  pdbName,
+  pvcName,
+  rdbPodName,
+  tickerplantHost,
+} from './names.ts';
+import { ownerReference } from './owner.ts';
+import { EFS_MOUNT, efsPaths } from './storage.ts';
+import { fieldEnv } from './env.ts';
+
+export const STATUS_DIR = '/var/run/kdb';
+export const STATUS_FILE = `${STATUS_DIR}/status.json`;
+export const RDB_QUERY_PORT = 5011;
+const TOKEN_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
+
+export const rdbLabels = (c: KdbCluster, pool: string): Record<string, string> => ({
+  ...clusterLabels(c),
+  [LABEL.pool]: pool,
+  [LABEL.role]: 'rdb',
+});
+
+export interface RdbPodInput {
+  cluster: KdbCluster;
+  pool: RdbPoolSpec;
+  ordinal: number;
+  /** The lost RDB whose window this one replays. */
+  replaces?: string;
+  /** ServiceAccount of the agent (the only container with Kubernetes credentials). */
+  agentServiceAccount: string;
+}
+
+/**
+ * An RDB pod: the RDB and its agent. Owned and named by the operator (not a
+ * Deployment) because each one holds a distinct slice of the day and must be
+ * removed by name, never by a controller's choice.
+ */
+export const rdbPod = ({ cluster: c, pool, ordinal, replaces, agentServiceAccount }: RdbPodInput): V1Pod => {
+  const paths = efsPaths(c);
+  const name = rdbPodName(c, pool.name, ordinal);
+  const memory = String(pool.memory);
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      name,
+      namespace: c.metadata.namespace ?? 'default',
+      labels: rdbLabels(c, pool.name),
+      annotations: {
+        ...DO_NOT_DISRUPT_POD,
+        [ANNOTATION.ordinal]: String(ordinal),
+        ...(replaces ? { [ANNOTATION.replaces]: replaces } : {}),
+      },
+      ownerReferences: [ownerReference(c)],
+    },
+    spec: {
+      nodeSelector: { [LABEL.nodeGroup]: pool.nodeGroup },
+      // One RDB per server, as in the paper: a server's memory is the RDB's.
+      affinity: {
+        podAntiAffinity: {
+          requiredDuringSchedulingIgnoredDuringExecution: [
+            { labelSelector: { matchLabels: { [LABEL.role]: 'rdb' } }, topologyKey: 'kubernetes.io/hostname' },
+          ],
+        },
+      },
+      // A crashed RDB has lost its memory: it is replaced by a new pod that
+      // replays the lost window, never restarted in place under the same name.
+      restartPolicy: 'Never',
+      terminationGracePeriodSeconds: 30,
+      serviceAccountName: agentServiceAccount,
+      automountServiceAccountToken: false,
+      containers: [
+        {
+          name: 'rdb',
+          image: pool.image,
+          args: ['rdb'],
+          env: [
+            ...fieldEnv,
+            { name: 'KDB_RDB_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+            { name: 'KDB_POOL', value: pool.name },
+            { name: 'KDB_TP_HOST', value: tickerplantHost(c) },
+            { name: 'KDB_TP_PORT', value: String(c.spec.tickerplant.port) },
+            { name: 'KDB_TABLES', value: pool.tables.join(',') },
+            { name: 'KDB_SYMS', value: pool.syms.join(',') },
+            { name: 'KDB_SCALE_THRESHOLD', value: String(pool.scaleThreshold) },
+            { name: 'KDB_ROLL_THRESHOLD', value: String(pool.rollThreshold) },
+            {
+              name: 'KDB_MEMORY_LIMIT_BYTES',
+              valueFrom: { resourceFieldRef: { containerName: 'rdb', resource: 'limits.memory' } },
+            },
+            { name: 'KDB_STATUS_FILE', value: STATUS_FILE },
+            { name: 'KDB_HDB_DIR', value: paths.hdbDir },
+            { name: 'KDB_STAGING_DIR', value: paths.stagingDir },
+            { name: 'KDB_LOG_DIR', value: paths.logDir },
+            { name: 'KDB_QUERY_PORT', value: String(RDB_QUERY_PORT) },
+            ...(replaces ? [{ name: 'KDB_REPLACES', value: replaces }] : []),
+          ],
+          ports: [{ name: 'query', containerPort: RDB_QUERY_PORT }],
+          resources: { requests: { memory, cpu: '100m' }, limits: { memory } },
+          volumeMounts: [
+            { name: 'efs', mountPath: EFS_MOUNT },
+            { name: 'status', mountPath: STATUS_DIR },
+          ],
+        },
+        {
+          name: 'agent',
+          image: c.spec.agent.image,
+          args: ['agent'],
+          env: [
+            ...fieldEnv,
+            { name: 'KDB_STATUS_FILE', value: STATUS_FILE },
+          ],
+          resources: { requests: { memory: '64Mi', cpu: '20m' }, limits: { memory: '256Mi' } },
+          volumeMounts: [
+            { name: 'status', mountPath: STATUS_DIR, readOnly: true },
+            { name: 'kube-api-access', mountPath: TOKEN_DIR, readOnly: true },
+          ],
+        },
+      ],
+      volumes: [
+        { name: 'efs', persistentVolumeClaim: { claimName: pvcName(c) } },
+        { name: 'status', emptyDir: { medium: 'Memory', sizeLimit: '1Mi' } },
+        {
+          // Only the agent mounts the token: the RDB process needs no Kubernetes credentials.
+          name: 'kube-api-access',
+          projected: {
+            sources: [
+              { serviceAccountToken: { path: 'token', expirationSeconds: 3607 } },
+              { configMap: { name: 'kube-root-ca.crt', items: [{ key: 'ca.crt', path: 'ca.crt' }] } },
+              { downwardAPI: { items: [{ path: 'namespace', fieldRef: { fieldPath: 'metadata.namespace' } }] } },
+            ],
+          },
+        },
+      ],
+    },
+  };
+};
+
+/** No voluntary disruption of any RDB: a drain must wait for the operator's own scale-in. */
+export const rdbPodDisruptionBudget = (c: KdbCluster, pool: string): V1PodDisruptionBudget => ({
+  apiVersion: 'policy/v1',
+  kind: 'PodDisruptionBudget',
+  metadata: {
+    name: pdbName(c, pool),
+    namespace: c.metadata.namespace ?? 'default',
+    labels: rdbLabels(c, pool),
+    ownerReferences: [ownerReference(c)],
+  },
+  spec: { maxUnavailable: 0, selector: { matchLabels: rdbLabels(c, pool) } },
+});

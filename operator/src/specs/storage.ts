@@ -1,0 +1,60 @@
+import type { KdbCluster } from '../api/kdbcluster.ts';
+import type { V1PersistentVolume, V1PersistentVolumeClaim } from '../kube/types.ts';
+import { clusterLabels, pvName, pvcName } from './names.ts';
+import { ownerReference } from './owner.ts';
+
+/** Where the cluster's EFS volume is mounted in every pod. */
+export const EFS_MOUNT = '/efs';
+
+export const efsPaths = (c: KdbCluster) => {
+  const efs = c.spec.storage.efs;
+  return {
+    logDir: `${EFS_MOUNT}${efs.logPath}`,
+    stateDir: `${EFS_MOUNT}${efs.logPath}/state`,
+    hdbDir: `${EFS_MOUNT}${efs.hdbPath}`,
+    stagingDir: `${EFS_MOUNT}${efs.hdbPath}/.staging`,
+  };
+};
+
+/**
+ * A static PV of the EFS CSI driver. EFS has no size; the capacity is only
+ * there because the API requires one. The PV itself is always Retain: EFS
+ * data outlives any PV, and the cluster's reclaim policy acts on the access
+ * point instead.
+ */
+export const efsPersistentVolume = (c: KdbCluster, accessPointId?: string): V1PersistentVolume => ({
+  apiVersion: 'v1',
+  kind: 'PersistentVolume',
+  metadata: { name: pvName(c), labels: clusterLabels(c) },
+  spec: {
+    capacity: { storage: '1Ti' },
+    accessModes: ['ReadWriteMany'],
+    persistentVolumeReclaimPolicy: 'Retain',
+    storageClassName: '',
+    volumeMode: 'Filesystem',
+    claimRef: { namespace: c.metadata.namespace ?? 'default', name: pvcName(c) },
+    csi: {
+      driver: 'efs.csi.aws.com',
+      volumeHandle: accessPointId
+        ? `${c.spec.storage.efs.fileSystemId}::${accessPointId}`
+        : c.spec.storage.efs.fileSystemId,
+    },
+  },
+});
+
+export const efsPersistentVolumeClaim = (c: KdbCluster): V1PersistentVolumeClaim => ({
+  apiVersion: 'v1',
+  kind: 'PersistentVolumeClaim',
+  metadata: {
+    name: pvcName(c),
+    namespace: c.metadata.namespace ?? 'default',
+    labels: clusterLabels(c),
+    ownerReferences: [ownerReference(c)],
+  },
+  spec: {
+    accessModes: ['ReadWriteMany'],
+    storageClassName: '',
+    volumeName: pvName(c),
+    resources: { requests: { storage: '1Ti' } },
+  },
+});

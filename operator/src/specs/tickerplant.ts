@@ -1,0 +1,84 @@
+import type { KdbCluster } from '../api/kdbcluster.ts';
+import type { V1Service, V1StatefulSet } from '../kube/types.ts';
+import { LABEL, clusterLabels, pvcName, tickerplantName } from './names.ts';
+import { ownerReference } from './owner.ts';
+import { EFS_MOUNT, efsPaths } from './storage.ts';
+import { fieldEnv, resourceRequirements } from './env.ts';
+
+const tpLabels = (c: KdbCluster): Record<string, string> => ({ ...clusterLabels(c), [LABEL.role]: 'tickerplant' });
+
+/** Headless: the StatefulSet's governing Service, so RDBs reach the one tickerplant pod by name. */
+export const tickerplantService = (c: KdbCluster): V1Service => ({
+  apiVersion: 'v1',
+  kind: 'Service',
+  metadata: {
+    name: tickerplantName(c),
+    namespace: c.metadata.namespace ?? 'default',
+    labels: tpLabels(c),
+    ownerReferences: [ownerReference(c)],
+  },
+  spec: {
+    clusterIP: 'None',
+    // RDBs must find a restarted tickerplant before it is Ready, to reconnect.
+    publishNotReadyAddresses: true,
+    selector: tpLabels(c),
+    ports: [{ name: 'tick', port: c.spec.tickerplant.port, targetPort: c.spec.tickerplant.port }],
+  },
+});
+
+/**
+ * One tickerplant per cluster, a StatefulSet of one: Kubernetes restarts it
+ * (the paper's ASG of size 1), and its log and subscriber table live on EFS so
+ * a restart loses no queue state.
+ */
+export const tickerplantStatefulSet = (c: KdbCluster): V1StatefulSet => {
+  const tp = c.spec.tickerplant;
+  const paths = efsPaths(c);
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'StatefulSet',
+    metadata: {
+      name: tickerplantName(c),
+      namespace: c.metadata.namespace ?? 'default',
+      labels: tpLabels(c),
+      ownerReferences: [ownerReference(c)],
+    },
+    spec: {
+      replicas: 1,
+      serviceName: tickerplantName(c),
+      // Never two tickerplants writing one log: the old pod is gone before the new one starts.
+      podManagementPolicy: 'OrderedReady',
+      selector: { matchLabels: tpLabels(c) },
+      template: {
+        metadata: { labels: tpLabels(c), annotations: { 'karpenter.sh/do-not-disrupt': 'true' } },
+        spec: {
+          nodeSelector: { [LABEL.nodeGroup]: tp.nodeGroup },
+          terminationGracePeriodSeconds: 30,
+          automountServiceAccountToken: false,
+          containers: [
+            {
+              name: 'tickerplant',
+              image: tp.image,
+              args: ['tickerplant'],
+              ports: [{ name: 'tick', containerPort: tp.port }],
+              env: [
+                ...fieldEnv,
+                { name: 'KDB_TP_PORT', value: String(tp.port) },
+                { name: 'KDB_LOG_DIR', value: paths.logDir },
+                { name: 'KDB_STATE_DIR', value: paths.stateDir },
+                { name: 'KDB_SCHEMA', value: JSON.stringify(tp.tables) },
+                { name: 'KDB_EOD_TIME', value: tp.endOfDay.time },
+                { name: 'KDB_TZ', value: tp.endOfDay.timeZone },
+                { name: 'KDB_BATCH_MS', value: String(tp.batchMs) },
+              ],
+              readinessProbe: { tcpSocket: { port: tp.port }, periodSeconds: 2 },
+              ...(tp.resources ? { resources: resourceRequirements(tp.resources) } : {}),
+              volumeMounts: [{ name: 'efs', mountPath: EFS_MOUNT }],
+            },
+          ],
+          volumes: [{ name: 'efs', persistentVolumeClaim: { claimName: pvcName(c) } }],
+        },
+      },
+    },
+  };
+};

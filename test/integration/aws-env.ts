@@ -1,0 +1,232 @@
+// Where the AWS integration tests run and the fixtures they need.
+//
+// stack mode (the default, `make up`): the operator-side clients go through
+// the fault injector (14566); fixtures are made directly on moto (15000) so
+// they are neither faulted nor in the injector's call log.
+// dev mode (KDB_AWS_DEV_ENDPOINT=http://127.0.0.1:<port>, a private moto):
+// everything talks to that moto; the fault-injection tests are skipped
+// unless KDB_FAULTS_URL (and KDB_AWS_DEV_MOTO behind it) name an injector.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { createAws, type Aws, type AwsClientConfig, type AwsOptions, type CallEvent } from '../../operator/src/aws/index.ts';
+import { autoscaling, awsClientConfig, ec2, efs } from '../lib/aws.ts';
+import { PORTS, readStackAws, stackDir, type StackAws } from '../lib/stack.ts';
+
+const credentials = { accessKeyId: 'testing', secretAccessKey: 'testing' };
+
+export interface AwsTestEnv {
+  mode: 'stack' | 'dev';
+  region: string;
+  /** What the operator uses (the fault injector on the stack). */
+  endpoint: string;
+  stack: StackAws | undefined;
+  /** Fixture clients: straight to moto. */
+  asg: autoscaling.AutoScalingClient;
+  ec2: ec2.EC2Client;
+  efs: efs.EFSClient;
+  faults: Faults | undefined;
+  destroy(): void;
+}
+
+export const awsTestEnv = async (): Promise<AwsTestEnv> => {
+  const dev = process.env.KDB_AWS_DEV_ENDPOINT;
+  const region = process.env.AWS_REGION ?? 'us-east-1';
+  let direct: { region: string; endpoint: string; credentials: typeof credentials };
+  let env: Pick<AwsTestEnv, 'mode' | 'endpoint' | 'stack' | 'faults'>;
+  if (dev !== undefined && dev !== '') {
+    // KDB_AWS_DEV_MOTO: fixtures straight to moto when dev points at a proxy.
+    direct = { region, endpoint: process.env.KDB_AWS_DEV_MOTO ?? dev, credentials };
+    const faultsUrl = process.env.KDB_FAULTS_URL;
+    env = { mode: 'dev', endpoint: dev, stack: undefined, faults: faultsUrl ? new Faults(faultsUrl) : undefined };
+  } else {
+    if (!existsSync(join(stackDir(), 'aws.json'))) {
+      throw new Error(`local stack not up (no ${join(stackDir(), 'aws.json')}): run \`make up\`, or set KDB_AWS_DEV_ENDPOINT`);
+    }
+    direct = awsClientConfig('moto');
+    const faults = new Faults(process.env.KDB_FAULTS_URL ?? `http://127.0.0.1:${PORTS.faultsControl}`);
+    env = { mode: 'stack', endpoint: awsClientConfig('injector').endpoint, stack: readStackAws(), faults };
+  }
+  const c = { ...direct, maxAttempts: 3 };
+  const asg = new autoscaling.AutoScalingClient(c);
+  const ec2c = new ec2.EC2Client(c);
+  const efsc = new efs.EFSClient(c);
+  return {
+    ...env,
+    region,
+    asg,
+    ec2: ec2c,
+    efs: efsc,
+    destroy: () => {
+      asg.destroy();
+      ec2c.destroy();
+      efsc.destroy();
+    },
+  };
+};
+
+/** The operator's AWS layer as the controller builds it, recording its calls. */
+export const operatorAws = (
+  env: AwsTestEnv,
+  options: AwsOptions = {},
+  client: Partial<AwsClientConfig> = {},
+): { aws: Aws; events: CallEvent[] } => {
+  const events: CallEvent[] = [];
+  const aws = createAws(
+    { region: env.region, endpoint: env.endpoint, credentials, requestTimeoutMs: 5_000, connectionTimeoutMs: 1_000, ...client },
+    { observer: { onCall: (e) => events.push(e) }, ...options },
+  );
+  return { aws, events };
+};
+
+// ---- fault injector control (test/stack's injector; PUT /faults, GET/DELETE /calls)
+
+export interface FaultSpec {
+  throttleRate?: number;
+  errorRate?: number;
+  latencyMs?: number;
+  operations?: string[];
+}
+
+export interface InjectorCall {
+  operation: string;
+  /** What the injector did with it: passed, throttled, error... */
+  fault: string | undefined;
+  status: number | undefined;
+}
+
+export class Faults {
+  readonly url: string;
+  constructor(url: string) {
+    this.url = url.replace(/\/$/, '');
+  }
+
+  async set(spec: FaultSpec): Promise<void> {
+    await this.#req('PUT', '/faults', spec);
+  }
+
+  async clear(): Promise<void> {
+    await this.#req('PUT', '/faults', { throttleRate: 0, errorRate: 0, latencyMs: 0 });
+  }
+
+  async resetCalls(): Promise<void> {
+    await this.#req('DELETE', '/calls');
+  }
+
+  async calls(): Promise<InjectorCall[]> {
+    const body = (await this.#req('GET', '/calls')) as unknown;
+    const list = Array.isArray(body) ? body : ((body as { calls?: unknown[] })?.calls ?? []);
+    return list.map((raw) => {
+      const c = raw as Record<string, unknown>;
+      const fault = c.fault ?? c.injected ?? c.outcome ?? c.action;
+      const status = c.status ?? c.statusCode;
+      return {
+        operation: String(c.operation ?? c.action ?? ''),
+        fault: typeof fault === 'string' ? fault : undefined,
+        status: typeof status === 'number' ? status : undefined,
+      };
+    });
+  }
+
+  async #req(method: string, path: string, body?: unknown): Promise<unknown> {
+    const res = await fetch(this.url + path, {
+      method,
+      ...(body !== undefined ? { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } } : {}),
+    });
+    if (!res.ok) throw new Error(`fault injector ${method} ${path}: HTTP ${res.status} ${await res.text()}`);
+    const text = await res.text();
+    return text === '' ? undefined : JSON.parse(text);
+  }
+}
+
+// ---- fixtures
+
+const runId = `${process.pid.toString(36)}${Date.now().toString(36).slice(-4)}`;
+let seq = 0;
+export const uniqueName = (prefix: string): string => `${prefix}-${runId}-${++seq}`;
+
+interface LaunchSetup {
+  launchTemplateName: string;
+  subnetId: string;
+}
+let devLaunch: LaunchSetup | undefined;
+
+/** A launch template and subnet for our own groups: the seeded rdb one on the stack. */
+const launchSetup = async (env: AwsTestEnv): Promise<LaunchSetup> => {
+  if (env.stack !== undefined) {
+    return { launchTemplateName: env.stack.nodeGroups.rdb.launchTemplateName, subnetId: env.stack.subnetIds[0]! };
+  }
+  if (devLaunch !== undefined) return devLaunch;
+  const vpc = await env.ec2.send(new ec2.CreateVpcCommand({ CidrBlock: '10.77.0.0/16' }));
+  const subnet = await env.ec2.send(
+    new ec2.CreateSubnetCommand({ VpcId: vpc.Vpc!.VpcId!, CidrBlock: '10.77.1.0/24', AvailabilityZone: `${env.region}a` }),
+  );
+  const images = await env.ec2.send(new ec2.DescribeImagesCommand({}));
+  const imageId = images.Images?.[0]?.ImageId ?? 'ami-12c6146b';
+  const launchTemplateName = uniqueName('kdb-aws-it-lt');
+  await env.ec2.send(
+    new ec2.CreateLaunchTemplateCommand({
+      LaunchTemplateName: launchTemplateName,
+      LaunchTemplateData: { ImageId: imageId, InstanceType: 't3a.medium' },
+    }),
+  );
+  devLaunch = { launchTemplateName, subnetId: subnet.Subnet!.SubnetId! };
+  return devLaunch;
+};
+
+/**
+ * An Auto Scaling group of our own for destructive tests. Deliberately NOT
+ * tagged eks:nodegroup-name, so the node simulator ignores its instances.
+ */
+export const createTestGroup = async (
+  env: AwsTestEnv,
+  opts: { desired: number; min?: number; max?: number; tags?: Record<string, string> },
+): Promise<string> => {
+  const { launchTemplateName, subnetId } = await launchSetup(env);
+  const name = uniqueName('kdb-aws-it');
+  await env.asg.send(
+    new autoscaling.CreateAutoScalingGroupCommand({
+      AutoScalingGroupName: name,
+      LaunchTemplate: { LaunchTemplateName: launchTemplateName, Version: '$Latest' },
+      MinSize: opts.min ?? 0,
+      MaxSize: opts.max ?? 10,
+      DesiredCapacity: opts.desired,
+      VPCZoneIdentifier: subnetId,
+      Tags: Object.entries({ 'kdb-aws-it/run': runId, ...opts.tags }).map(([Key, Value]) => ({
+        Key,
+        Value,
+        ResourceId: name,
+        ResourceType: 'auto-scaling-group',
+        PropagateAtLaunch: false,
+      })),
+    }),
+  );
+  return name;
+};
+
+export const deleteTestGroup = async (env: AwsTestEnv, name: string): Promise<void> => {
+  try {
+    await env.asg.send(new autoscaling.DeleteAutoScalingGroupCommand({ AutoScalingGroupName: name, ForceDelete: true }));
+  } catch (e) {
+    if ((e as Error).name !== 'ValidationError') throw e;
+  }
+};
+
+/** Moto's own view of a group, bypassing the operator code under test. */
+export const rawGroup = async (env: AwsTestEnv, name: string) => {
+  const out = await env.asg.send(new autoscaling.DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [name] }));
+  const g = out.AutoScalingGroups?.[0];
+  if (g === undefined) throw new Error(`group ${name} not found`);
+  return g;
+};
+
+export const ec2State = async (env: AwsTestEnv, instanceId: string): Promise<string | undefined> => {
+  const out = await env.ec2.send(new ec2.DescribeInstancesCommand({ InstanceIds: [instanceId] }));
+  return out.Reservations?.[0]?.Instances?.[0]?.State?.Name;
+};
+
+/** The EFS file system to test against: the seeded one, or one we create (dev). */
+export const testFileSystem = async (env: AwsTestEnv): Promise<string> => {
+  if (env.stack !== undefined) return env.stack.efsFileSystemId;
+  const fs = await env.efs.send(new efs.CreateFileSystemCommand({ CreationToken: uniqueName('kdb-aws-it-fs') }));
+  return fs.FileSystemId!;
+};
