@@ -190,10 +190,10 @@ describe('protection and group settings', () => {
     expect((await rawGroup(env, name)).SuspendedProcesses).toEqual([]);
   });
 
-  it('surfaces an unknown group as a typed client error without writing', async () => {
+  it('surfaces an unknown group as a typed error without writing', async () => {
     await expect(aws.autoScaling.setDesiredCapacity('kdb-aws-it-missing', 2)).rejects.toMatchObject({
-      name: 'AwsRequestError',
-      code: 'ValidationError',
+      name: 'GroupNotFoundError',
+      group: 'kdb-aws-it-missing',
     });
     expect((await countCalls('SetDesiredCapacity')).observed).toBe(0);
   });

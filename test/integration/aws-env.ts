@@ -9,7 +9,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createAws, type Aws, type AwsClientConfig, type AwsOptions, type CallEvent } from '../../operator/src/aws/index.ts';
-import { autoscaling, awsClientConfig, ec2, efs } from '../lib/aws.ts';
+import { autoscaling, ec2, efs } from '../lib/aws.ts';
 import { PORTS, readStackAws, stackDir, type StackAws } from '../lib/stack.ts';
 
 const credentials = { accessKeyId: 'testing', secretAccessKey: 'testing' };
@@ -42,9 +42,11 @@ export const awsTestEnv = async (): Promise<AwsTestEnv> => {
     if (!existsSync(join(stackDir(), 'aws.json'))) {
       throw new Error(`local stack not up (no ${join(stackDir(), 'aws.json')}): run \`make up\`, or set KDB_AWS_DEV_ENDPOINT`);
     }
-    direct = awsClientConfig('moto');
+    // Same variables as .stack/env, defaulting to the contract's ports.
+    direct = { region, endpoint: process.env.KDB_MOTO_URL ?? `http://127.0.0.1:${PORTS.moto}`, credentials };
     const faults = new Faults(process.env.KDB_FAULTS_URL ?? `http://127.0.0.1:${PORTS.faultsControl}`);
-    env = { mode: 'stack', endpoint: awsClientConfig('injector').endpoint, stack: readStackAws(), faults };
+    const endpoint = process.env.AWS_ENDPOINT_URL ?? `http://127.0.0.1:${PORTS.awsEndpoint}`;
+    env = { mode: 'stack', endpoint, stack: readStackAws(), faults };
   }
   const c = { ...direct, maxAttempts: 3 };
   const asg = new autoscaling.AutoScalingClient(c);
@@ -78,7 +80,8 @@ export const operatorAws = (
   return { aws, events };
 };
 
-// ---- fault injector control (test/stack's injector; PUT /faults, GET/DELETE /calls)
+// ---- fault injector control (test/stack/fault-injector.ts: PUT/DELETE /faults,
+// GET/DELETE /calls). Kept here until test/lib/faults.ts lands.
 
 export interface FaultSpec {
   throttleRate?: number;
@@ -105,7 +108,7 @@ export class Faults {
   }
 
   async clear(): Promise<void> {
-    await this.#req('PUT', '/faults', { throttleRate: 0, errorRate: 0, latencyMs: 0 });
+    await this.#req('DELETE', '/faults');
   }
 
   async resetCalls(): Promise<void> {
@@ -117,10 +120,11 @@ export class Faults {
     const list = Array.isArray(body) ? body : ((body as { calls?: unknown[] })?.calls ?? []);
     return list.map((raw) => {
       const c = raw as Record<string, unknown>;
-      const fault = c.fault ?? c.injected ?? c.outcome ?? c.action;
+      // test/stack/fault-injector.ts records `injected: 'throttle' | 'error' | null`.
+      const fault = c.injected ?? c.fault;
       const status = c.status ?? c.statusCode;
       return {
-        operation: String(c.operation ?? c.action ?? ''),
+        operation: String(c.operation ?? ''),
         fault: typeof fault === 'string' ? fault : undefined,
         status: typeof status === 'number' ? status : undefined,
       };

@@ -14,3 +14,9 @@ export const awsClientConfig = (via: 'injector' | 'moto' = 'injector') => ({
   endpoint: `http://127.0.0.1:${via === 'moto' ? PORTS.moto : PORTS.awsEndpoint}`,
   credentials,
 });
+
+/** Client options for moto itself, honouring KDB_MOTO_URL (what the node simulator and test setup use). */
+export const motoClientConfig = () => ({
+  ...awsClientConfig('moto'),
+  endpoint: process.env.KDB_MOTO_URL ?? awsClientConfig('moto').endpoint,
+});

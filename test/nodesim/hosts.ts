@@ -26,8 +26,8 @@ export interface ResolvedService {
 /** A snapshot of names to loopback pod IPs, rebuilt when Services or pods change. */
 export class NameTable {
   readonly services: ResolvedService[] = [];
-  /** [ip, names...] for pods under a headless Service (StatefulSet members). */
-  readonly podNames: [string, string[]][] = [];
+  /** Pods under a headless Service (StatefulSet members): <host>.<svc> in their namespace. */
+  readonly podNames: { namespace: string; ip: string; short: string }[] = [];
 
   constructor(services: readonly V1Service[], pods: readonly V1Pod[], apiserverHost: string) {
     const byNs = new Map<string, V1Pod[]>();
@@ -58,7 +58,7 @@ export class NameTable {
         for (const p of members) {
           if (p.spec?.subdomain !== name || !p.status?.podIP) continue;
           const h = podHostname(p);
-          this.podNames.push([p.status.podIP, [`${h}.${name}.${ns}.svc.${DOMAIN}`, `${h}.${name}.${ns}.svc`, `${h}.${name}.${ns}`]]);
+          this.podNames.push({ namespace: ns, ip: p.status.podIP, short: `${h}.${name}` });
         }
       }
     }
@@ -79,7 +79,10 @@ export class NameTable {
       // Short names resolve through the pod's namespace search domain only.
       lines.push(`${s.ip}\t${(s.namespace === ns ? [s.name, ...full] : full).join(' ')}`);
     }
-    for (const [pip, names] of this.podNames) lines.push(`${pip}\t${names.join(' ')}`);
+    for (const p of this.podNames) {
+      const full = [`${p.short}.${p.namespace}.svc.${DOMAIN}`, `${p.short}.${p.namespace}.svc`, `${p.short}.${p.namespace}`];
+      lines.push(`${p.ip}\t${(p.namespace === ns ? [...full, p.short] : full).join(' ')}`);
+    }
     return `${lines.join('\n')}\n`;
   }
 

@@ -2,7 +2,7 @@
 // are made (and which are NOT), batching, caching, idempotency.
 import { beforeEach, describe, expect, it } from '@jest/globals';
 import { AutoScaling } from '../../operator/src/aws/autoscaling.ts';
-import { AmbiguousGroupError, AwsRequestError, AwsSafetyError } from '../../operator/src/aws/errors.ts';
+import { AmbiguousGroupError, AwsRequestError, AwsSafetyError, GroupNotFoundError } from '../../operator/src/aws/errors.ts';
 import { RetryPolicy } from '../../operator/src/aws/retry.ts';
 import { autoscaling as sdk } from '../lib/aws.ts';
 
@@ -159,8 +159,21 @@ describe('setDesiredCapacity', () => {
     fake.add('rdb', 1);
     await expect(asg.setDesiredCapacity('rdb', -1)).rejects.toThrow(RangeError);
     await expect(asg.setDesiredCapacity('rdb', 1.5)).rejects.toThrow(RangeError);
-    await expect(asg.setDesiredCapacity('nope', 2)).rejects.toBeInstanceOf(AwsRequestError);
+    await expect(asg.setDesiredCapacity('nope', 2)).rejects.toBeInstanceOf(GroupNotFoundError);
     expect(fake.ops('SetDesiredCapacity')).toEqual([]);
+  });
+
+  it('serialises concurrent read-decide-write sections on one group', async () => {
+    fake.add('rdb', 1);
+    const results = await Promise.all([2, 3, 2, 3].map((n) => asg.setDesiredCapacity('rdb', n)));
+    // Each call read the value the previous one wrote: 1->2, 2->3, then nothing.
+    expect(results.map((r) => [r.previous, r.wrote])).toEqual([
+      [1, true],
+      [2, true],
+      [3, false],
+      [3, false],
+    ]);
+    expect(fake.ops('SetDesiredCapacity').map((c) => c.input.DesiredCapacity)).toEqual([2, 3]);
   });
 
   it('has no way to lower desired capacity', () => {
@@ -178,6 +191,12 @@ describe('describe batching and caching', () => {
     const groups = await asg.describeGroups([...names, 'missing']);
     expect(groups.map((g) => g.name)).toEqual(names);
     expect(fake.ops('DescribeAutoScalingGroups').map((c) => (c.input.AutoScalingGroupNames as string[]).length)).toEqual([100, 100, 31]);
+  });
+
+  it('hands out frozen objects, so a caller cannot corrupt the cache', async () => {
+    fake.add('rdb', 1);
+    const g = (await asg.describeGroup('rdb'))!;
+    expect(Object.isFrozen(g) && Object.isFrozen(g.instances[0]) && Object.isFrozen(g.tags)).toBe(true);
   });
 
   it('serves from cache for the TTL, then reads again', async () => {

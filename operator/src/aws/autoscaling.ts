@@ -19,7 +19,8 @@ import {
 } from '@aws-sdk/client-auto-scaling';
 import { allPages, ASG_INSTANCES_PER_CALL, ASG_NAMES_PER_CALL, chunk, inChunks, unique } from './batch.ts';
 import { TtlCache } from './cache.ts';
-import { AmbiguousGroupError, AwsRequestError, AwsSafetyError } from './errors.ts';
+import { AmbiguousGroupError, AwsRequestError, AwsSafetyError, GroupNotFoundError } from './errors.ts';
+import { KeyedMutex } from './keyed-mutex.ts';
 import { RetryPolicy, type AttemptContext } from './retry.ts';
 
 export interface GroupInstance {
@@ -128,6 +129,14 @@ export const toGroup = (g: AutoScalingGroup): Group => ({
   tags: Object.fromEntries((g.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? ''])),
 });
 
+const freezeGroup = (g: Group): Group => {
+  for (const i of g.instances) Object.freeze(i);
+  Object.freeze(g.instances);
+  Object.freeze(g.suspendedProcesses);
+  Object.freeze(g.tags);
+  return Object.freeze(g);
+};
+
 /** Cache key of a tag query: order-independent. */
 export const tagQueryKey = (tags: Record<string, string>): string =>
   JSON.stringify(Object.entries(tags).sort(([a], [b]) => a.localeCompare(b)));
@@ -137,6 +146,7 @@ export class AutoScaling {
   readonly #retry: RetryPolicy;
   readonly #groups: TtlCache<string, Group>;
   readonly #tagQueries: TtlCache<string, string[]>;
+  readonly #groupLock = new KeyedMutex();
 
   constructor(client: Sender, retry: RetryPolicy, options: AutoScalingOptions = {}) {
     this.#client = client;
@@ -240,6 +250,10 @@ export class AutoScaling {
    */
   async setDesiredCapacity(group: string, value: number): Promise<SetDesiredResult> {
     if (!Number.isInteger(value) || value < 0) throw new RangeError(`desired capacity must be a non-negative integer, got ${value}`);
+    return this.#groupLock.run(group, () => this.#raiseDesired(group, value));
+  }
+
+  async #raiseDesired(group: string, value: number): Promise<SetDesiredResult> {
     const g = await this.#mustDescribeFresh(group);
     const target = Math.min(value, g.max);
     const limitedByMax = value > g.max;
@@ -265,6 +279,10 @@ export class AutoScaling {
     const ids = unique(instanceIds);
     const result: ProtectionResult = { group, protected: protect, updated: [], unchanged: [], notInGroup: [] };
     if (ids.length === 0) return result;
+    return this.#groupLock.run(group, () => this.#protect(group, ids, protect, result));
+  }
+
+  async #protect(group: string, ids: string[], protect: boolean, result: ProtectionResult): Promise<ProtectionResult> {
     const g = await this.#mustDescribeFresh(group);
     const byId = new Map(g.instances.map((i) => [i.instanceId, i]));
     const toChange: string[] = [];
@@ -347,6 +365,11 @@ export class AutoScaling {
     if (TERMINATING.test(inst.lifecycleState)) {
       return { outcome: 'alreadyTerminating', instanceId, group: inst.groupName, lifecycleState: inst.lifecycleState };
     }
+    return this.#groupLock.run(inst.groupName, () => this.#terminate(inst));
+  }
+
+  async #terminate(inst: AsgInstance): Promise<TerminateResult> {
+    const instanceId = inst.instanceId;
     try {
       await this.#mutate(inst.groupName, 'TerminateInstanceInAutoScalingGroup', (signal) =>
         this.#client.send(
@@ -389,7 +412,8 @@ export class AutoScaling {
         ),
       (p) => p.NextToken,
     );
-    const groups = pages.flatMap((p) => p.AutoScalingGroups ?? []).map(toGroup);
+    // Frozen: the same objects are served from the cache to every caller.
+    const groups = pages.flatMap((p) => p.AutoScalingGroups ?? []).map((g) => freezeGroup(toGroup(g)));
     for (const g of groups) this.#groups.set(g.name, g);
     return groups;
   }
@@ -398,7 +422,7 @@ export class AutoScaling {
     const g = await this.describeGroup(group, { fresh: true });
     // Checked here because moto answers writes to unknown groups with a 500,
     // which would otherwise be retried as an outage.
-    if (g === undefined) throw new AwsRequestError('DescribeAutoScalingGroups', groupNotFound(group));
+    if (g === undefined) throw new GroupNotFoundError(group);
     return g;
   }
 
@@ -415,6 +439,3 @@ export class AutoScaling {
     return this.#retry.execute(operation, fn);
   }
 }
-
-const groupNotFound = (group: string): Error =>
-  Object.assign(new Error(`AutoScalingGroup name not found - ${group}`), { name: 'ValidationError' });

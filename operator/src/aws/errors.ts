@@ -173,3 +173,13 @@ export class AmbiguousGroupError extends Error {
     this.groupNames = groupNames;
   }
 }
+
+/** The named Auto Scaling group does not exist (spec points at the wrong group). */
+export class GroupNotFoundError extends Error {
+  override readonly name = 'GroupNotFoundError';
+  readonly group: string;
+  constructor(group: string) {
+    super(`Auto Scaling group ${group} not found`);
+    this.group = group;
+  }
+}

@@ -49,6 +49,6 @@ export { AutoScaling } from './autoscaling.ts';
 export type { AwsClientConfig, StaticCredentials } from './clients.ts';
 export type { AccessPoint, EnsureAccessPointInput, EnsureAccessPointResult, FileSystemLookup, PosixUserSpec } from './efs.ts';
 export { CLUSTER_TAG, Efs } from './efs.ts';
-export { AmbiguousGroupError, AwsRequestError, AwsSafetyError, AwsUnavailableError } from './errors.ts';
+export { AmbiguousGroupError, AwsRequestError, AwsSafetyError, AwsUnavailableError, GroupNotFoundError } from './errors.ts';
 export type { CallEvent, CallObserver, CallOutcome, RetryEvent, RetryOptions } from './retry.ts';
 export { DEFAULT_RETRY_OPTIONS, RetryPolicy } from './retry.ts';

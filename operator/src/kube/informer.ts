@@ -161,6 +161,7 @@ export class Informer<T extends KubeObject> implements Store<T> {
     while (!signal.aborted) {
       try {
         if (this.#resourceVersion === '') await this.#relist(signal);
+        if (signal.aborted) break;
         await this.#watch(signal);
         // The server ended the watch (timeoutSeconds) or it went idle: resume.
         this.#failures = 0;

@@ -5,13 +5,41 @@
 // watch events and responses alike.
 import type * as k8s from '@kubernetes/client-node';
 
-/** A client-node model as it appears on the wire (Date -> string). */
+/** OpenAPI v3 schema of a CRD version, with its real (JSON) key names. */
+export interface JsonSchemaProps {
+  type?: string;
+  description?: string;
+  properties?: Record<string, JsonSchemaProps>;
+  items?: JsonSchemaProps;
+  required?: string[];
+  enum?: unknown[];
+  default?: unknown;
+  format?: string;
+  pattern?: string;
+  minimum?: number;
+  maximum?: number;
+  additionalProperties?: boolean | JsonSchemaProps;
+  'x-kubernetes-preserve-unknown-fields'?: boolean;
+  'x-kubernetes-int-or-string'?: boolean;
+  'x-kubernetes-list-type'?: string;
+  'x-kubernetes-list-map-keys'?: string[];
+  'x-kubernetes-validations'?: Array<{ rule: string; message?: string; messageExpression?: string; reason?: string; fieldPath?: string }>;
+  [key: string]: unknown;
+}
+
+// client-node renames a few JSON keys that are TypeScript keywords
+// (`_default`, `_continue`, `_from`, `_int`, `_enum`): restore them.
+type WireKey<K> = K extends `_${infer R}` ? R : K;
+
+/** A client-node model as it appears on the wire (Date -> string, real key names). */
 export type Wire<T> = T extends Date
   ? string
   : T extends (infer U)[]
     ? Wire<U>[]
     : T extends object
-      ? { [K in keyof T]: Wire<T[K]> }
+      ? 'x_kubernetes_preserve_unknown_fields' extends keyof T
+        ? JsonSchemaProps
+        : { [K in keyof T as WireKey<K & string>]: Wire<T[K]> }
       : T;
 
 export type V1ObjectMeta = Wire<k8s.V1ObjectMeta>;

@@ -1,4 +1,4 @@
-import type { KdbCluster, KdbClusterStatus, RdbPoolSpec, ScaleInRecord } from '../api/kdbcluster.ts';
+import type { KdbCluster, KdbClusterStatus, ScaleInRecord } from '../api/kdbcluster.ts';
 import type { RdbState } from '../api/rdb-status.ts';
 
 /**
@@ -128,7 +128,8 @@ export type Action =
   | { kind: 'EnsureEfsAccessPoint'; fileSystemId: string }
   | { kind: 'EnsureStorageVolumes'; fileSystemId: string; accessPointId?: string }
   | { kind: 'EnsureTickerplant'; reason: string }
-  | { kind: 'EnsureRdbPod'; pool: string; name: string; replaces?: string }
+  /** `name` is rdbPodName(cluster, pool, ordinal); the builder takes the ordinal. */
+  | { kind: 'EnsureRdbPod'; pool: string; name: string; ordinal: number; replaces?: string }
   | { kind: 'DeleteRdbPod'; pool: string; pod: string; reason: DeleteReason }
   | { kind: 'CordonNode'; node: string }
   | { kind: 'UncordonNode'; node: string }
@@ -150,24 +151,6 @@ export type ActionOf<K extends ActionKind> = Extract<Action, { kind: K }>;
 
 /** Why a pool could not grow, for the CapacityLimited condition. */
 export type CapacityLimit = 'MaxRdbs' | 'AsgMaxSize';
-
-/** What one pool's planning decided, beside its actions: planStatus turns it into status. */
-export interface PoolOutcome {
-  pool: RdbPoolSpec;
-  actions: Action[];
-  events: ClusterEvent[];
-  /** Pods created in this plan (names), scale-out and replacements. */
-  created: string[];
-  /** Lost RDBs not yet covered by an observed replacement pod, with their windows. */
-  lost: LostRdb[];
-  scaleIn: ScaleInRecord | undefined;
-  desiredCapacity: number | undefined;
-  capacityLimit: CapacityLimit | undefined;
-  awsUnknown: boolean;
-  asgMissing: boolean;
-  nextOrdinal: number;
-  requeueMs: number | undefined;
-}
 
 export interface LostRdb {
   name: string;

@@ -30,9 +30,15 @@ export class ConditionClock {
       s = { status, at: new Date().toISOString().replace(/\.\d+Z$/, 'Z') };
       this.since.set(type, s);
     }
-    const c: Record<string, unknown> = { type, status, lastProbeTime: null, lastTransitionTime: s.at };
-    if (!ok && reason) c.reason = reason;
-    if (!ok && message) c.message = message;
+    // Explicit nulls: a strategic merge patch keeps fields it is not told to remove.
+    const c: Record<string, unknown> = {
+      type,
+      status,
+      lastProbeTime: null,
+      lastTransitionTime: s.at,
+      reason: !ok && reason ? reason : null,
+      message: !ok && message ? message : null,
+    };
     return c as unknown as V1PodCondition;
   }
 

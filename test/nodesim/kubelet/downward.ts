@@ -67,7 +67,8 @@ export const resourceValue = (
   if (raw === undefined && kind === 'requests' && resource === 'memory') raw = (c.resources?.limits as Record<string, string> | undefined)?.memory;
   if (raw === undefined && kind === 'requests' && resource === 'cpu') raw = (c.resources?.limits as Record<string, string> | undefined)?.cpu;
   const value = raw === undefined ? 0 : parseQuantity(raw);
-  const divisor = sel.divisor === undefined ? 1 : parseQuantity(sel.divisor as string);
+  // The API stores an unset divisor as "0", which means 1.
+  const divisor = (sel.divisor === undefined ? 0 : parseQuantity(sel.divisor as string)) || 1;
   // cpu rounds up to whole divisor units (min 1 when set), memory likewise.
   const n = Math.ceil(value / divisor - 1e-9);
   return String(resource === 'cpu' && value > 0 ? Math.max(1, n) : n);

@@ -14,6 +14,8 @@ import { apiObjectReader } from './objects.ts';
 import { PodWorker, type SimNodeView, type WorkerContext } from './pod-worker.ts';
 
 const RESYNC_MS = 10_000;
+/** ConfigMap/Secret/token volume refresh, about the kubelet's sync period. */
+const VOLUME_REFRESH_MS = 60_000;
 const HOSTS_DEBOUNCE_MS = 50;
 
 export interface KubeletDeps {
@@ -117,12 +119,16 @@ export class Kubelet {
     }
   }
 
+  private lastVolumeRefresh = Date.now();
+
   private async resync(): Promise<void> {
+    const refreshVolumes = Date.now() - this.lastVolumeRefresh >= VOLUME_REFRESH_MS;
+    if (refreshVolumes) this.lastVolumeRefresh = Date.now();
     for (const p of this.pods?.list() ?? []) {
       const w = p.metadata?.uid ? this.workers.get(p.metadata.uid) : undefined;
       if (w) {
         w.sync(p);
-        void w.resync();
+        if (refreshVolumes) void w.resync();
       }
     }
     // podgc deletes pods of a deleted node after ~40 s; if it does not, we do, so none linger.

@@ -139,7 +139,8 @@ export class PodWorker {
 
   private async run(): Promise<void> {
     mkdirSync(this.dir, { recursive: true });
-    this.ip = this.ctx.podAddresses.allocate();
+    // hostNetwork pods share the node's address, as on a real node.
+    this.ip = this.pod.spec?.hostNetwork ? this.hostIP : this.ctx.podAddresses.allocate();
     this.addresses.podIP = this.ip;
     this.startTime = now();
     // Containers bind-mount this file, so it must exist before the first starts.
@@ -560,7 +561,7 @@ export class PodWorker {
     if (this.cleaned) return;
     this.cleaned = true;
     this.detached = true;
-    if (this.ip) this.ctx.podAddresses.release(this.ip);
+    if (this.ip && !this.pod.spec?.hostNetwork) this.ctx.podAddresses.release(this.ip);
     this.volumes.cleanup();
     rmSync(this.dir, { recursive: true, force: true });
     this.ctx.forget(this.uid);

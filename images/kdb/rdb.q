@@ -1,0 +1,114 @@
+/ rdb.q - RDB of an auto-scaling pool: subscribes to its pool, replays its window from the
+/ log (live messages wait in the socket meanwhile: q is single-threaded), applies live
+/ messages in order, rolls at the roll threshold, flushes its slice at end of day, and
+/ writes the status file (operator/src/api/rdb-status.ts) with one line via .j.j + rename.
+/ env: KDB_RDB_NAME KDB_POOL KDB_TP_HOST KDB_TP_PORT KDB_TABLES KDB_SYMS KDB_ROLL_THRESHOLD
+/      KDB_MEMORY_LIMIT_BYTES KDB_BASELINE_BYTES KDB_STATUS_FILE KDB_STAGING_DIR KDB_HDB_DIR KDB_REPLACES
+\l common.q
+
+.rdb.name:`$.c.need`KDB_RDB_NAME;
+.rdb.pool:`$.c.need`KDB_POOL;
+.rdb.tp:`$":",.c.env[`KDB_TP_HOST;"127.0.0.1"],":",.c.env[`KDB_TP_PORT;"5010"];
+.rdb.tabs:.c.list`KDB_TABLES;
+.rdb.syms:.c.list`KDB_SYMS;
+.rdb.rollPct:.c.float[`KDB_ROLL_THRESHOLD;"80"];
+.rdb.limit:.c.long[`KDB_MEMORY_LIMIT_BYTES;""];
+.rdb.baseline:.c.long[`KDB_BASELINE_BYTES;string 150*1024*1024];
+.rdb.statusFile:.c.env[`KDB_STATUS_FILE;"/var/run/kdb/status.json"];
+.rdb.staging:.c.need`KDB_STAGING_DIR;
+.rdb.replaces:`$getenv`KDB_REPLACES;
+
+.rdb.schema:.c.schema[];
+.rdb.tables:$[count .rdb.tabs; .rdb.tabs inter key .rdb.schema; key .rdb.schema];
+{x set .rdb.schema x} each .rdb.tables;
+.rdb.rb:.rdb.tables!.c.rowBytes each .rdb.schema .rdb.tables;
+
+.rdb.state:`queued; .rdb.day:.z.D; .rdb.firstI:0; .rdb.lastI:0N; .rdb.lastProcessed:0;
+.rdb.holding:0b; .rdb.flushed:(); .rdb.h:0Ni; .rdb.done:0b;
+
+/ Deterministic memory: baseline + rows x bytes per row by column type (same rule as the TypeScript RDB),
+/ so the roll threshold behaves the same everywhere; .Q.w[] is logged beside it.
+.rdb.used:{.rdb.baseline+sum .rdb.rb*count each value each .rdb.tables};
+.rdb.rows:{.rdb.tables!count each value each .rdb.tables};
+
+.rdb.status:{
+  w:`firstI`lastI`lastProcessed!(.rdb.firstI;$[null .rdb.lastI;(::);.rdb.lastI];.rdb.lastProcessed);
+  d:`version`name`pool`state`memory`window`rows`day`flushed`updatedAt!(1;.rdb.name;.rdb.pool;.rdb.state;
+    `usedBytes`limitBytes!(.rdb.used[];.rdb.limit);w;.rdb.rows[];.c.day .rdb.day;.rdb.flushed;.c.iso .z.p);
+  .c.writeLines[.rdb.statusFile;enlist .j.j d]};
+.rdb.set:{.rdb.state:x; .rdb.status[]};
+
+.rdb.clear:{{delete from x} each .rdb.tables; .Q.gc[]};
+.rdb.apply:{[t;x]
+  if[not t in .rdb.tables; :()];
+  r:flip cols[t]!x;
+  if[count .rdb.syms; r:select from r where sym in .rdb.syms];
+  t insert r};
+
+/ Past the roll threshold: stop taking updates and tell the tickerplant the last message applied.
+.rdb.check:{if[.rdb.used[] >= .rdb.limit*.rdb.rollPct%100; .rdb.roll[]]};
+.rdb.roll:{.rdb.lastI:.rdb.lastProcessed; .rdb.set`rolled; neg[.rdb.h](`.u.roll;.rdb.name;.rdb.lastI)};
+
+/ Live messages from the tickerplant carry their number i; only the next one is applied.
+.rdb.upd:{[t;x;i]
+  if[not .rdb.state=`live; :()];
+  if[i<=.rdb.lastProcessed; :()];
+  if[i<>1+.rdb.lastProcessed; -2 "gap: message ",string[i]," after ",string .rdb.lastProcessed; hclose .rdb.h; :()];
+  .rdb.apply[t;x]; .rdb.lastProcessed:i; .rdb.check[]};
+
+/ Replay (from;to]: -11! calls upd for messages 1..to; message number = counter after the increment,
+/ kept iff it is > from. (The paper's code kept i > start while counting from zero and lost one per roll.)
+.rdb.replay:{[f;from;to;mayRoll]
+  if[to<=from; :()];
+  .rdb.ri:0; .rdb.from:from; .rdb.mayRoll:mayRoll;
+  upd::{[t;x] .rdb.ri+:1; if[.rdb.ri<=.rdb.from; :()]; if[not .rdb.state=`replaying; :()];
+    .rdb.apply[t;x]; .rdb.lastProcessed:.rdb.ri; if[.rdb.mayRoll; .rdb.check[]]};
+  -11!(to;hsym `$f)};
+
+.rdb.assign:{[a]
+  if[.rdb.holding and not .rdb.day=a`day; .rdb.eod[.rdb.day;a`day]];
+  .rdb.day:a`day;
+  if[`queued=a`role; .rdb.clear[]; .rdb.holding:0b; .rdb.firstI:0; .rdb.lastI:0N; .rdb.lastProcessed:0; :.rdb.set`queued];
+  if[.rdb.holding and not .rdb.firstI=a`firstI; .rdb.clear[]; .rdb.holding:0b];
+  if[not .rdb.holding; .rdb.lastProcessed:a`firstI];
+  .rdb.holding:1b; .rdb.firstI:a`firstI;
+  .rdb.lastI:$[`live=a`role; 0N; a`lastI];
+  .rdb.set`replaying;
+  .rdb.replay[a`logPath;.rdb.lastProcessed;$[`live=a`role;a`replayTo;a`lastI];`live=a`role];
+  if[`replaying=.rdb.state; .rdb.set $[`live=a`role;`live;`rolled]]};
+
+/ End of day: the finished day's rows go to <staging>/<day>/<name>.kdb (one file: a dictionary of
+/ tables, syms not enumerated so RDBs never race on a shared sym file), written temp + sync + rename.
+.rdb.eod:{[d;nd]
+  was:.rdb.state;
+  if[(was=`flushed) or .rdb.done; :()];
+  if[.rdb.holding and d=.rdb.day;
+    .rdb.set`flushing;
+    dir:.rdb.staging,"/",.c.day d; system "mkdir -p ",dir;
+    path:dir,"/",string[.rdb.name],".kdb";
+    .c.setAtomic[path;`day`rdb`pool`window`tables!(d;.rdb.name;.rdb.pool;(.rdb.firstI;.rdb.lastI^.rdb.lastProcessed);.rdb.tables!value each .rdb.tables)];
+    n:sum count each value each .rdb.tables;
+    .rdb.flushed,:enlist `day`rows`path!(.c.day d;n;path);
+    .rdb.clear[]; .rdb.lastI:.rdb.lastI^.rdb.lastProcessed; .rdb.set`flushed];
+  $[was in `live`replaying; [.rdb.day:nd; .rdb.firstI:0; .rdb.lastI:0N; .rdb.lastProcessed:0; .rdb.set`live];
+    was=`queued; [.rdb.day:nd; .rdb.status[]];
+    [.rdb.holding:0b; .rdb.done:1b]]};
+
+/ Connect, subscribe (synchronous: the tickerplant answers with role and window), retry on loss.
+.rdb.held:{$[.rdb.holding; `day`state`firstI`lastI`lastProcessed!(.rdb.day;.rdb.state;.rdb.firstI;.rdb.lastI;.rdb.lastProcessed); ()]};
+.rdb.connect:{
+  if[.rdb.done or not null .rdb.h; :()];
+  h:@[hopen;(.rdb.tp;2000);0Ni];
+  if[null h; :()];
+  .rdb.h:h;
+  a:h(`.u.sub;.rdb.name;.rdb.pool;.rdb.tabs;.rdb.syms;.rdb.replaces;.rdb.held[]);
+  .rdb.assign a};
+.z.pc:{[w] if[w=.rdb.h; .rdb.h:0Ni]};
+.z.ts:{.rdb.connect[]; .rdb.status[]};
+
+/ Simple queries for tests and the demo (over IPC: h".rdb.count[`trade;0Np;0Wp;`]").
+.rdb.count:{[t;from;to;s] count select from t where time within (from;to), $[count s;sym in s;1b]};
+.rdb.select:{[t;from;to;s] select from t where time within (from;to), $[count s;sym in s;1b]};
+
+.rdb.status[];
+\t 1000

@@ -1,0 +1,149 @@
+/ tick.q - kdb+tick-style tickerplant with the subscriber queue of each pool (KX white paper
+/ "Auto scaling for a kdb+ realtime database"), plus what the paper left open: a persisted
+/ subscriber table, replacement RDBs and explicit window bounds. Protocol = the TypeScript
+/ reference in images/sim/src (see images/kdb/README.md).
+/ env: KDB_TP_PORT KDB_LOG_DIR KDB_STATE_DIR KDB_SCHEMA KDB_EOD_TIME KDB_TZ (via TZ) KDB_BATCH_MS KDB_TRUNCATE_CORRUPT_LOG
+\l common.q
+
+.u.logDir:.c.need`KDB_LOG_DIR;
+.u.stateFile:(.c.need`KDB_STATE_DIR),"/subscribers.kdb";
+.u.eodT:"U"$.c.env[`KDB_EOD_TIME;"00:00"];
+if[null .u.eodT; .c.fail "KDB_EOD_TIME is invalid (expected HH:MM)"];
+.u.batchMs:.c.long[`KDB_BATCH_MS;"0"];
+.u.truncate:.c.flag`KDB_TRUNCATE_CORRUPT_LOG;
+.u.t:.c.schema[];
+
+/ The trading day: the local date, or the next once the end-of-day time has passed (00:00 = midnight).
+.u.tday:{$[(.u.eodT=00:00) or (`minute$.z.T)<.u.eodT; .z.D; .z.D+1]};
+
+/ Subscriber table (persisted). lastI is null while live. Handles and what was sent are not persisted.
+.u.subs:([] name:`symbol$(); pool:`symbol$(); tabs:(); syms:(); state:`symbol$(); arrivedAt:`timestamp$();
+  liveAt:`timestamp$(); rolledAt:`timestamp$(); firstI:`long$(); lastI:`long$(); replaces:`symbol$(); replacedBy:`symbol$());
+.u.h:(`symbol$())!`int$();     / RDB name -> connection
+.u.sent:(`symbol$())!`long$();  / RDB name -> highest message number given (replay end or last publish)
+.u.pend:();                      / batching mode: (t;x;i) logged, not yet published
+
+.u.save:{.c.setAtomic[.u.stateFile; `day`subs!(.u.d;.u.subs)]};
+.u.load:{f:hsym `$.u.stateFile; if[()~key f; :0b]; s:get f; .u.d:s`day; .u.subs:s`subs; 1b};
+
+/ The log: one entry per update message; at start a corrupt tail stops us with the valid length.
+.u.logPath:{.u.logDir,"/tp-",.c.day[.u.d],".log"};
+.u.openLog:{
+  f:hsym `$.u.L:.u.logPath[];
+  if[()~key f; .[f;();:;()]];
+  r:-11!(-2;f);
+  if[-7h<>type r;
+    $[.u.truncate;
+      [-1 "truncating corrupt log ",.u.L," to ",string[r 1]," bytes (",string[r 0]," whole messages)"; system "truncate -s ",string[r 1]," ",.u.L];
+      [-2 "tickerplant log ",.u.L," is corrupt after byte ",string[r 1]," (",string[r 0]," whole messages). Truncate to length ",string[r 1]," and restart: truncate -s ",string[r 1]," ",.u.L," (or set KDB_TRUNCATE_CORRUPT_LOG=1)"; exit 3]];
+    r:r 0];
+  .u.i:r; .u.l:hopen f};
+
+/ Updates from feeds: time is stamped when the feed left it out; the message is checked
+/ against the schema, logged, then counted, then published to the live RDB of each pool.
+.u.check:{[t;x]
+  if[not t in key .u.t; '"unknown table ",string t];
+  c:cols .u.t t;
+  if[(count c)=1+count x; x:enlist[count[first x]#.z.p],x];
+  if[(count c)<>count x; '"table ",string[t]," has ",string[count c]," columns, got ",string count x];
+  if[not 1=count distinct count each x; '"columns of different lengths"];
+  if[0=count first x; '"an update needs at least one row"];
+  if[not (exec t from meta .u.t t)~exec t from meta flip c!x; '"column types do not match the schema of ",string t];
+  x};
+upd:{[t;x]
+  x:.u.check[t;x];
+  .u.l enlist (`upd;t;x);
+  .u.i+:1;
+  $[.u.batchMs>0; .u.pend,:enlist (t;x;.u.i); .u.pub[t;x;.u.i]]};
+.u.pub:{[t;x;i] .u.pubTo[t;x;i] each exec name from .u.subs where state=`live, null replacedBy};
+.u.pubTo:{[t;x;i;n] if[null h:.u.h n; :()]; if[i<=.u.sent n; :()]; neg[h](`.rdb.upd;t;x;i); .u.sent[n]:i};
+.u.flushPending:{if[count .u.pend; {.u.pub . x} each .u.pend; .u.pend:()]};
+/ A malformed update from a feed (async) is refused with an error back to that feed; it never reached the log.
+.z.ps:{@[value;x;{neg[.z.w](`.feed.error;x)}]};
+
+/ The largest lastI of a pool: where its next live RDB starts.
+.u.hw:{[p] 0^max exec lastI from .u.subs where pool=p, state=`rolled};
+.u.row:{[n] first select from .u.subs where name=n, null replacedBy};
+
+/ What an RDB is told: role and replay window. live: replay (replayFrom;replayTo] then take
+/ publishes (all have i > replayTo). rolled: replay (replayFrom;lastI] and hold it.
+.u.assignment:{[s;from]
+  role:s`state; n:s`name;
+  to:$[role=`live; .u.i; role=`rolled; s`lastI; 0];
+  if[role=`live; .u.sent[n]:.u.i];
+  if[role<>`queued; .u.flushPending[]];
+  `role`day`logPath`firstI`replayFrom`replayTo`lastI!(role;.u.d;.u.L;s`firstI;from;to;s`lastI)};
+.u.tell:{[n;from] if[not null h:.u.h n; neg[h](`.rdb.assign;.u.assignment[.u.row n;from])]};
+
+.u.makeLive:{[n;f] update state:`live, liveAt:.z.p, firstI:f, lastI:0N from `.u.subs where name=n, null replacedBy};
+
+/ Roll: the live RDB holds (firstI;lastI]; the oldest queued RDB becomes live with (lastI;.u.i].
+.u.rollAt:{[n;li]
+  s:.u.row n;
+  if[not `live=s`state; '"only the live RDB can roll"];
+  if[(li<s`firstI) or li>.u.i; '"roll outside the window"];
+  update state:`rolled, lastI:li, rolledAt:.z.p from `.u.subs where name=n, null replacedBy;
+  q:exec name from .u.subs where pool=s`pool, state=`queued, null replacedBy;
+  if[count q; .u.makeLive[first q;li]; .u.tell[first q;li]];
+  };
+.u.roll:{[n;li] .u.rollAt[n;li]; .u.save[]};
+
+/ Subscribe (a synchronous call, so registration and "current count + log path" are one
+/ step no publish can fall into). held: what the RDB already holds of this day, or ().
+.u.sub:{[n;p;tabs;syms;rep;held]
+  .u.h[n]:.z.w;
+  okHeld:(99h=type held) and (.u.d=held`day);
+  if[not null (s:.u.row n)`name;
+    if[okHeld and (`live=s`state) and (`rolled=held`state) and s[`firstI]=held`firstI; .u.rollAt[n;held`lastProcessed]; s:.u.row n];
+    from:$[okHeld and s[`firstI]=held`firstI; s[`firstI]|held`lastProcessed; s`firstI];
+    .u.save[]; :.u.assignment[s;from]];
+  if[not null rep; :.u.replace[n;p;tabs;syms;rep]];
+  `.u.subs insert (n;p;tabs;syms;`queued;.z.p;0Np;0Np;0;0N;`;`);
+  if[not count select from .u.subs where pool=p, state=`live; .u.makeLive[n;.u.hw p]];
+  .u.save[];
+  s:.u.row n; .u.assignment[s;s`firstI]};
+
+/ A replacement takes the lost RDB's window (a lost live RDB is rolled at the current count first).
+.u.replace:{[n;p;tabs;syms;rep]
+  if[null (lost:.u.row rep)`name; '"pool ",string[p]," has no subscriber ",string rep];
+  if[(`live=lost`state) and not null .u.h rep; '"subscriber ",string[rep]," is still connected"];
+  if[`live=lost`state; .u.rollAt[rep;.u.i]; lost:.u.row rep];
+  update replacedBy:n from `.u.subs where name=rep, null replacedBy;
+  `.u.subs insert (n;p;tabs;syms;lost`state;.z.p;lost`liveAt;lost`rolledAt;lost`firstI;lost`lastI;rep;`);
+  .u.save[];
+  .u.assignment[.u.row n;lost`firstI]};
+
+/ A live RDB that disconnects is rolled with what was sent to it; a queued one leaves the queue.
+.z.pc:{[w]
+  if[null n:first where .u.h=w; :()];
+  .u.h _: n;
+  s:.u.row n;
+  if[`live=s`state; .u.rollAt[n;(s`firstI)|.u.i&.u.sent n]];
+  if[`queued=s`state; delete from `.u.subs where name=n, null replacedBy];
+  .u.save[]};
+
+/ End of day: publish what is pending, tell every subscriber once, close the log, open the
+/ next day's, reset the count. Rolled RDBs leave the table; the live one restarts at 0.
+.u.end:{[nd]
+  .u.flushPending[];
+  {neg[x](`.rdb.eod;.u.d;y)}[;nd] each value .u.h;
+  hclose .u.l;
+  delete from `.u.subs where (state=`rolled) or not null replacedBy;
+  update firstI:0, lastI:0N from `.u.subs where state=`live;
+  .u.h:(key[.u.h] inter exec name from .u.subs)#.u.h;
+  .u.sent:(key .u.h)!count[.u.h]#0;
+  .u.d:nd;
+  .u.openLog[];
+  .u.save[]};
+/ Manual trigger: q)h".u.adminEnd[]" or the sim CLI's eod against the TypeScript tickerplant.
+.u.adminEnd:{d:.u.d; .u.end .u.d+1; `day`nextDay!(.c.day d;.c.day .u.d)};
+
+.z.ts:{.u.flushPending[]; if[.u.tday[]>.u.d; .u.end .u.tday[]]};
+
+/ Start: restore the subscriber table, catch up on a missed end of day, validate the log.
+.u.d:.u.tday[];
+if[.u.load[]; if[.u.d<.u.tday[]; delete from `.u.subs where (state=`rolled) or not null replacedBy; update firstI:0, lastI:0N from `.u.subs where state=`live; .u.d:.u.tday[]]];
+.u.openLog[];
+.u.save[];
+system "t ",string $[.u.batchMs>0; .u.batchMs; 250];
+-1 "tickerplant up: day ",.c.day[.u.d],", ",string[.u.i]," messages in ",.u.L;

@@ -1,0 +1,35 @@
+import type { ClusterEvent } from './types.ts';
+
+/**
+ * Events as small value constructors: the planner returns them as data, the
+ * effector posts them. Reasons are stable CamelCase words alerting can key on.
+ */
+const normal = (reason: string, message: string): ClusterEvent => ({ type: 'Normal', reason, message });
+const warning = (reason: string, message: string): ClusterEvent => ({ type: 'Warning', reason, message });
+
+export const ev = {
+  rdbCreated: (pool: string, rdb: string, why: string) => normal('RdbCreated', `pool ${pool}: created RDB ${rdb} (${why})`),
+  scaleOut: (pool: string, rdb: string, live: string, memoryPercent: number, threshold: number) =>
+    normal(
+      'ScaleOut',
+      `pool ${pool}: live RDB ${live} at ${memoryPercent}% >= scaleThreshold ${threshold}%, created RDB ${rdb} to queue behind it`,
+    ),
+  desiredRaised: (group: string, from: number, to: number) =>
+    normal('DesiredCapacityRaised', `ASG ${group}: desired capacity ${from} -> ${to} for RDB pods that need a node`),
+  capacityLimited: (pool: string, why: string) => warning('CapacityLimited', `pool ${pool}: cannot add an RDB: ${why}`),
+  capacityAvailable: () => normal('CapacityAvailable', 'every pool can grow again'),
+  rdbLost: (pool: string, rdb: string, replacement: string, window: string) =>
+    warning('RdbLost', `pool ${pool}: RDB ${rdb} was lost holding data ${window}; replacement ${replacement} replays that window`),
+  scaleInStarted: (pool: string, rdb: string, instanceId: string) =>
+    normal('ScaleInStarted', `pool ${pool}: RDB ${rdb} flushed its data; removing it and its instance ${instanceId}`),
+  scaleInStep: (pool: string, rdb: string, step: string) => normal('ScaleInStep', `pool ${pool}: scale-in of ${rdb}: ${step}`),
+  scaledIn: (pool: string, rdb: string, instanceId: string) =>
+    normal('ScaledIn', `pool ${pool}: RDB ${rdb} removed and instance ${instanceId} terminated`),
+  scaleInAborted: (pool: string, rdb: string, why: string) =>
+    warning('ScaleInAborted', `pool ${pool}: scale-in of ${rdb} stopped: ${why}`),
+  awsUnavailable: () =>
+    warning('AwsUnavailable', 'AWS is unreachable: Kubernetes changes go on, ASG changes wait until it answers'),
+  awsAvailable: () => normal('AwsAvailable', 'AWS answers again'),
+  degraded: (why: string) => warning('Degraded', why),
+  recovered: () => normal('Recovered', 'cluster is no longer degraded'),
+} as const;

@@ -1,0 +1,71 @@
+import type { RdbPoolSpec, ScaleInRecord } from '../api/kdbcluster.ts';
+import { OrdinalCounter, poolContexts } from './context.ts';
+import type { PoolContext } from './context.ts';
+import { planCapacity } from './plan-capacity.ts';
+import type { CapacityPlan } from './plan-capacity.ts';
+import { planProtection } from './plan-protection.ts';
+import { planReplacements } from './plan-replacements.ts';
+import { planScaleIn } from './plan-scale-in.ts';
+import { planScaleOut } from './plan-scale-out.ts';
+import { isActive } from './rdbs.ts';
+import type { Action, CapacityLimit, ClusterEvent, LostRdb, Observed } from './types.ts';
+
+/** What one pool's planning decided; planStatus turns it into status, plan() orders the actions. */
+export interface PoolOutcome {
+  ctx: PoolContext;
+  pool: RdbPoolSpec;
+  /** Group settings, instance protection, node annotations: first, before anything moves. */
+  protection: Action[];
+  /** Lost-pod deletions and pod creations. */
+  pods: Action[];
+  /** The scale-in chain: records and the step they name. */
+  scaleInActions: Action[];
+  events: ClusterEvent[];
+  created: string[];
+  lost: LostRdb[];
+  scaleIn: ScaleInRecord | undefined;
+  capacityLimit: CapacityLimit | undefined;
+  capacityMessage: string | undefined;
+  nextOrdinal: number;
+  requeueMs: number | undefined;
+}
+
+export interface PoolsPlan {
+  outcomes: PoolOutcome[];
+  capacity: CapacityPlan;
+}
+
+/** planScaleIn -> planReplacements -> planScaleOut -> planProtection per pool, then planCapacity across pools. */
+export const planPools = (o: Observed, allowCreate: boolean): PoolsPlan => {
+  const ctxs = poolContexts(o, allowCreate);
+  // Pods that need a node in each ASG, across the pools sharing it: MaxSize bounds them all.
+  const load = new Map<string, number>();
+  for (const ctx of ctxs) {
+    if (ctx.asg) load.set(ctx.asg.name, (load.get(ctx.asg.name) ?? 0) + ctx.obs.pods.filter(isActive).length);
+  }
+  const outcomes = ctxs.map((ctx): PoolOutcome => {
+    const ordinals = new OrdinalCounter(ctx);
+    const scaleIn = planScaleIn(ctx);
+    const repl = planReplacements(ctx, ordinals);
+    const asgRoom = ctx.asg ? ctx.asg.max - (load.get(ctx.asg.name) ?? 0) - repl.created.length : Number.POSITIVE_INFINITY;
+    const out = planScaleOut(ctx, ordinals, { alreadyCreated: repl.created.length, asgRoom });
+    if (ctx.asg) load.set(ctx.asg.name, (load.get(ctx.asg.name) ?? 0) + repl.created.length + out.created.length);
+    return {
+      ctx,
+      pool: ctx.spec,
+      protection: planProtection(ctx, scaleIn.record),
+      pods: [...repl.actions, ...out.actions],
+      scaleInActions: scaleIn.actions,
+      events: [...repl.events, ...out.events, ...scaleIn.events],
+      created: [...repl.created, ...out.created],
+      lost: repl.lost,
+      scaleIn: scaleIn.record,
+      capacityLimit: out.capacityLimit,
+      capacityMessage: out.capacityMessage,
+      nextOrdinal: ordinals.seen,
+      requeueMs: scaleIn.requeueMs,
+    };
+  });
+  const capacity = planCapacity(outcomes.map((p) => ({ ctx: p.ctx, created: p.created.length })));
+  return { outcomes, capacity };
+};

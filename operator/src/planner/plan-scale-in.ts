@@ -1,0 +1,160 @@
+import type { ScaleInRecord, ScaleInStep } from '../api/kdbcluster.ts';
+import { activePodsOnNode, instanceIdOfPod, instanceOf, isLeaving, nodeOfInstance } from './context.ts';
+import type { PoolContext } from './context.ts';
+import { ev } from './events.ts';
+import { byOrdinal, isActive, isDeleting, isFlushedSpare, isLive } from './rdbs.ts';
+import type { Action, ClusterEvent } from './types.ts';
+
+/**
+ * Scale-in: the only way desired capacity goes down. A chain of steps, each
+ * recorded in status before it runs and each safe to repeat, so a restarted
+ * operator picks up at the recorded step:
+ *
+ *   DeletePod        cordon the node, delete the flushed, non-live RDB pod; wait until it is gone
+ *   ConfirmInstance  the instance is in this pool's ASG, InService, and no RDB pod is on its node
+ *   Unprotect        remove its scale-in protection (the only place protection comes off)
+ *   Terminate        TerminateInstanceInAutoScalingGroup with decrement, naming that instance
+ *   (cleared)        when the instance is Terminating/Terminated or gone from the group
+ *
+ * An instance already leaving counts as done at every step. One scale-in at a
+ * time per pool. Terminate is emitted only while a fresh read shows the
+ * instance InService, so a repeat after a crash cannot decrement twice.
+ */
+export interface ScaleInPlan {
+  actions: Action[];
+  events: ClusterEvent[];
+  /** The record after this plan (undefined: none in flight). */
+  record: ScaleInRecord | undefined;
+  requeueMs: number | undefined;
+}
+
+export const STEP_REQUEUE_MS = 2_000;
+export const AWS_WAIT_REQUEUE_MS = 15_000;
+
+const NONE: ScaleInPlan = { actions: [], events: [], record: undefined, requeueMs: undefined };
+
+export const planScaleIn = (ctx: PoolContext): ScaleInPlan => {
+  const rec = ctx.prev?.scaleIn;
+  return rec ? continueScaleIn(ctx, rec, []) : startScaleIn(ctx);
+};
+
+const record = (ctx: PoolContext, rec: ScaleInRecord | null): Action => ({
+  kind: 'RecordScaleInStep',
+  pool: ctx.spec.name,
+  record: rec,
+});
+
+/** Picks the victim: the oldest flushed, non-live RDB whose instance is InService in this pool's ASG. */
+export const scaleInCandidate = (ctx: PoolContext) => {
+  if (!ctx.asg || ctx.deleting) return undefined;
+  const active = ctx.obs.pods.filter(isActive);
+  // Scaling out right now: a pod waits for a node. Removing a node in the same breath only churns.
+  if (active.some((p) => p.node === undefined)) return undefined;
+  // Never below minRdbs; the live RDB (never a candidate) keeps its node.
+  if (active.length - 1 < ctx.spec.minRdbs) return undefined;
+  for (const pod of [...active].sort(byOrdinal(ctx.cluster, ctx.spec.name))) {
+    if (!isFlushedSpare(pod) || isLive(pod)) continue;
+    const instanceId = instanceIdOfPod(ctx, pod);
+    const inst = instanceOf(ctx, instanceId);
+    if (!instanceId || !inst || inst.lifecycleState !== 'InService') continue;
+    // Another RDB on the same node (should not happen: one RDB per node) would die with it.
+    if (activePodsOnNode(ctx, pod.node).some((p) => p.name !== pod.name)) continue;
+    return { pod, instanceId };
+  }
+  return undefined;
+};
+
+const startScaleIn = (ctx: PoolContext): ScaleInPlan => {
+  const c = scaleInCandidate(ctx);
+  if (!c) return NONE;
+  const rec: ScaleInRecord = {
+    rdb: c.pod.name,
+    instanceId: c.instanceId,
+    ...(c.pod.node !== undefined ? { node: c.pod.node } : {}),
+    step: 'DeletePod',
+    startedAt: ctx.now.toISOString(),
+  };
+  const next = continueScaleIn(ctx, rec, [record(ctx, rec)]);
+  return { ...next, events: [ev.scaleInStarted(ctx.spec.name, rec.rdb, rec.instanceId), ...next.events] };
+};
+
+const advance = (ctx: PoolContext, rec: ScaleInRecord, step: ScaleInStep, done: Action[]): ScaleInPlan => {
+  const next = { ...rec, step };
+  return continueScaleIn(ctx, next, [...done, record(ctx, next)]);
+};
+
+const wait = (rec: ScaleInRecord, done: Action[], ms = STEP_REQUEUE_MS): ScaleInPlan => ({
+  actions: done,
+  events: [],
+  record: rec,
+  requeueMs: ms,
+});
+
+const finish = (ctx: PoolContext, rec: ScaleInRecord, done: Action[]): ScaleInPlan => ({
+  actions: [...done, record(ctx, null)],
+  events: [ev.scaledIn(ctx.spec.name, rec.rdb, rec.instanceId)],
+  record: undefined,
+  requeueMs: undefined,
+});
+
+const abort = (ctx: PoolContext, rec: ScaleInRecord, done: Action[], why: string): ScaleInPlan => {
+  const node = rec.node !== undefined ? ctx.nodes.get(rec.node) : undefined;
+  return {
+    // Clearing the record lets planProtection protect the instance again in this same plan.
+    actions: [...done, record(ctx, null), ...(node?.unschedulable ? [{ kind: 'UncordonNode', node: node.name } as const] : [])],
+    events: [ev.scaleInAborted(ctx.spec.name, rec.rdb, why)],
+    record: undefined,
+    requeueMs: undefined,
+  };
+};
+
+const continueScaleIn = (ctx: PoolContext, rec: ScaleInRecord, done: Action[]): ScaleInPlan => {
+  const pod = ctx.obs.pods.find((p) => p.name === rec.rdb);
+  const node = rec.node !== undefined ? ctx.nodes.get(rec.node) : nodeOfInstance(ctx, rec.instanceId);
+  const inst = instanceOf(ctx, rec.instanceId);
+
+  if (rec.step === 'DeletePod') {
+    if (pod && isDeleting(pod)) return wait(rec, done);
+    if (pod) {
+      // Checked again at every pass: the pod may have changed since the record was written.
+      if (!isFlushedSpare(pod)) return abort(ctx, rec, done, 'the RDB is live or holds unflushed data');
+      const cordon: Action[] = node && !node.unschedulable ? [{ kind: 'CordonNode', node: node.name }] : [];
+      return wait(rec, [...done, ...cordon, { kind: 'DeleteRdbPod', pool: ctx.spec.name, pod: pod.name, reason: 'ScaleIn' }]);
+    }
+    return advance(ctx, rec, 'ConfirmInstance', done);
+  }
+
+  // Every later step talks to AWS: without a fresh view of the group, wait.
+  if (!ctx.asg) return wait(rec, done, AWS_WAIT_REQUEUE_MS);
+  if (inst && isLeaving(inst)) return finish(ctx, rec, done);
+  if (!inst) {
+    // Not in this group. Gone, unless its node is still here: then it is
+    // someone else's instance, and we never touch another instance.
+    if (node && node.ready) return abort(ctx, rec, done, `instance ${rec.instanceId} is not in ASG ${ctx.asg.name}`);
+    return finish(ctx, rec, done);
+  }
+  const occupants = activePodsOnNode(ctx, node?.name ?? rec.node);
+  if (occupants.length > 0) {
+    return abort(ctx, rec, done, `RDB ${occupants.map((p) => p.name).join(', ')} is running on node ${node?.name ?? rec.node}`);
+  }
+
+  switch (rec.step) {
+    case 'ConfirmInstance':
+      if (inst.lifecycleState !== 'InService') return wait(rec, done);
+      return advance(ctx, rec, 'Unprotect', done);
+    case 'Unprotect':
+      if (inst.protectedFromScaleIn) {
+        return wait(rec, [
+          ...done,
+          { kind: 'SetInstanceProtection', group: ctx.asg.name, instanceIds: [rec.instanceId], protect: false },
+        ]);
+      }
+      return advance(ctx, rec, 'Terminate', done);
+    case 'Terminate':
+      if (inst.lifecycleState !== 'InService') return wait(rec, done);
+      return wait(rec, [
+        ...done,
+        { kind: 'TerminateInstanceInGroup', group: ctx.asg.name, instanceId: rec.instanceId, decrement: true },
+      ]);
+  }
+};

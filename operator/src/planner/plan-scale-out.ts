@@ -1,0 +1,68 @@
+import type { OrdinalCounter, PoolContext } from './context.ts';
+import { ev } from './events.ts';
+import { isActive, isLive, isTakingOver, isWaiting, rdbPodName } from './rdbs.ts';
+import type { Action, CapacityLimit, ClusterEvent } from './types.ts';
+
+/**
+ * Scale-out is declarative: it looks at the pods, not at a counter. Once the
+ * live RDB passes scaleThreshold the pool needs exactly one RDB waiting
+ * behind it; a pool with no live RDB and nobody taking over needs one to
+ * become live; and minRdbs pods always exist. Repeating the plan (retry,
+ * restart) finds the waiting pod and creates nothing.
+ */
+export interface ScaleOutPlan {
+  actions: Action[];
+  events: ClusterEvent[];
+  created: string[];
+  capacityLimit: CapacityLimit | undefined;
+  /** Says what to raise; the Event goes out once, when CapacityLimited flips on. */
+  capacityMessage: string | undefined;
+}
+
+export interface ScaleOutInput {
+  /** Pods created earlier in this plan (replacements): they need nodes too. */
+  alreadyCreated: number;
+  /** Room left in the pool's ASG (MaxSize minus pods that need its nodes), Infinity when unknown. */
+  asgRoom: number;
+}
+
+export const planScaleOut = (ctx: PoolContext, ordinals: OrdinalCounter, input: ScaleOutInput): ScaleOutPlan => {
+  const none: ScaleOutPlan = { actions: [], events: [], created: [], capacityLimit: undefined, capacityMessage: undefined };
+  if (!ctx.allowCreate) return none;
+  const pool = ctx.spec;
+  const active = ctx.obs.pods.filter(isActive);
+  const live = active.find(isLive);
+  const waiting = active.filter(isWaiting);
+  const count = active.length + input.alreadyCreated;
+
+  const memory = live?.rdb?.memoryPercent ?? 0;
+  const scale = live !== undefined && memory >= pool.scaleThreshold && waiting.length === 0;
+  const noLive = live === undefined && waiting.length === 0 && !active.some(isTakingOver);
+  const forMin = Math.max(0, pool.minRdbs - count);
+  const want = Math.max(forMin, scale || noLive ? 1 : 0);
+  if (want === 0) return none;
+
+  const poolRoom = Math.max(0, pool.maxRdbs - count);
+  const room = Math.min(poolRoom, Math.max(0, input.asgRoom));
+  const n = Math.min(want, room);
+  const capacityLimit: CapacityLimit | undefined = n < want ? (poolRoom <= input.asgRoom ? 'MaxRdbs' : 'AsgMaxSize') : undefined;
+
+  const actions: Action[] = [];
+  const events: ClusterEvent[] = [];
+  const created: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const ordinal = ordinals.take();
+    const name = rdbPodName(ctx.cluster, pool.name, ordinal);
+    actions.push({ kind: 'EnsureRdbPod', pool: pool.name, name, ordinal });
+    created.push(name);
+    if (i === 0 && scale && live) events.push(ev.scaleOut(pool.name, name, live.name, memory, pool.scaleThreshold));
+    else events.push(ev.rdbCreated(pool.name, name, i < forMin ? `minRdbs is ${pool.minRdbs}` : 'no live RDB and none waiting'));
+  }
+  const capacityMessage =
+    capacityLimit === undefined
+      ? undefined
+      : capacityLimit === 'MaxRdbs'
+        ? `pool ${pool.name}: maxRdbs ${pool.maxRdbs} reached: raise rdbPools[].maxRdbs`
+        : `pool ${pool.name}: ASG ${ctx.asg?.name ?? '?'} is at its MaxSize ${ctx.asg?.max ?? '?'}: raise the node group's maximum`;
+  return { actions, events, created, capacityLimit, capacityMessage };
+};

@@ -1,0 +1,203 @@
+import { KdbClusterStatus } from '../api/kdbcluster.ts';
+import type { Phase, PoolStatus, RdbStatusEntry, RolledRdb } from '../api/kdbcluster.ts';
+import { flippedOff, flippedOn, mergeConditions } from './conditions.ts';
+import type { ConditionValue } from './conditions.ts';
+import { ev } from './events.ts';
+import type { PoolOutcome, PoolsPlan } from './plan-pools.ts';
+import type { StoragePlan } from './plan-storage.ts';
+import type { TickerplantPlan } from './plan-tickerplant.ts';
+import { byOrdinal, isActive, isLive, isTakingOver, isWaiting, rdbPhaseOf } from './rdbs.ts';
+import type { ClusterEvent, Observed } from './types.ts';
+
+/**
+ * Status, phase and conditions are computed from what was observed and what
+ * this plan does, never accumulated: the same state gives the same status.
+ * Condition Events go out on a flip only, so a long outage is one Warning,
+ * not one per reconcile.
+ */
+export interface StatusPlan {
+  status: KdbClusterStatus;
+  changed: boolean;
+  events: ClusterEvent[];
+}
+
+const poolStatus = (o: PoolOutcome, capacity: PoolsPlan['capacity']): PoolStatus => {
+  const { ctx } = o;
+  const pods = [...ctx.obs.pods].sort(byOrdinal(ctx.cluster, ctx.spec.name));
+  const active = pods.filter(isActive);
+  const rdbs: RdbStatusEntry[] = pods.map((p) => {
+    const node = p.node !== undefined ? ctx.nodes.get(p.node) : undefined;
+    return {
+      name: p.name,
+      ...(p.node !== undefined ? { node: p.node } : {}),
+      ...(node?.instanceId !== undefined ? { instanceId: node.instanceId } : {}),
+      state: rdbPhaseOf(p),
+      ...(p.rdb?.memoryPercent !== undefined ? { memoryPercent: p.rdb.memoryPercent } : {}),
+      ...(p.replaces !== undefined ? { replaces: p.replaces } : {}),
+      ...(p.rdb?.window ? { firstI: p.rdb.window.firstI } : {}),
+      ...(p.rdb?.window?.lastI != null ? { lastI: p.rdb.window.lastI } : {}),
+    };
+  });
+  // Lost RDBs stay in status until a replacement is seen: status is the memory of what vanished.
+  const observed = new Set(pods.map((p) => p.name));
+  for (const l of o.lost) {
+    if (observed.has(l.name)) continue;
+    rdbs.push({
+      name: l.name,
+      state: 'lost',
+      ...(l.replaces !== l.name ? { replaces: l.replaces } : {}),
+      ...(l.firstI !== undefined ? { firstI: l.firstI } : {}),
+      ...(l.lastI !== undefined ? { lastI: l.lastI } : {}),
+    });
+  }
+  const rolled: RolledRdb[] = pods.flatMap((p) =>
+    p.rdb?.rolled && p.rdb.window && p.rdb.window.lastI !== null
+      ? [{ name: p.name, firstI: p.rdb.window.firstI, lastI: p.rdb.window.lastI }]
+      : [],
+  );
+  const live = active.find(isLive);
+  const asgName = ctx.asg?.name ?? ctx.prev?.autoScalingGroupName ?? ctx.spec.autoScalingGroupName;
+  const desired = ctx.asg ? capacity.desired.get(ctx.asg.name) : ctx.prev?.desiredCapacity;
+  return {
+    name: ctx.spec.name,
+    ...(asgName !== undefined ? { autoScalingGroupName: asgName } : {}),
+    ...(desired !== undefined ? { desiredCapacity: desired } : {}),
+    ...(live ? { live: live.name } : {}),
+    queued: active.filter(isWaiting).map((p) => p.name),
+    rolled,
+    rdbs,
+    ...(o.scaleIn ? { scaleIn: o.scaleIn } : {}),
+    nextOrdinal: o.nextOrdinal,
+  };
+};
+
+const cond = (type: ConditionValue['type'], on: boolean, reasonOn: string, reasonOff: string, message: string): ConditionValue => ({
+  type,
+  status: on ? 'True' : 'False',
+  reason: on ? reasonOn : reasonOff,
+  message,
+});
+
+const RUNNING_PHASES: ReadonlySet<Phase | undefined> = new Set<Phase | undefined>(['Running', 'ScalingOut', 'ScalingIn', 'Degraded']);
+
+export const planStatus = (o: Observed, storage: StoragePlan, tp: TickerplantPlan, pools: PoolsPlan): StatusPlan => {
+  const prev = o.cluster.status;
+  const prevConditions = prev?.conditions ?? [];
+  const wasRunning = RUNNING_PHASES.has(prev?.phase);
+  const outcomes = pools.outcomes;
+
+  const awsDown = outcomes.some((p) => p.ctx.awsUnknown) || o.storage.efs === 'unknown';
+  const limited = outcomes.filter((p) => p.capacityLimit !== undefined);
+  const waitingForNode = outcomes.flatMap((p) => p.ctx.obs.pods.filter((x) => isActive(x) && x.node === undefined).map((x) => x.name));
+  const created = outcomes.flatMap((p) => p.created);
+  const scalingIn = outcomes.filter((p) => p.scaleIn !== undefined);
+  const serving = (p: PoolOutcome) => p.ctx.obs.pods.some((x) => isActive(x) && (isLive(x) || isTakingOver(x)));
+  const notServing = outcomes.filter((p) => !serving(p)).map((p) => p.pool.name);
+
+  const problems: string[] = [];
+  if (storage.problem) problems.push(storage.problem);
+  for (const p of outcomes) {
+    if (p.ctx.asgMissing) problems.push(`pool ${p.pool.name}: no ASG for node group ${p.pool.nodeGroup}`);
+    if (p.lost.length > 0) problems.push(`pool ${p.pool.name}: lost ${p.lost.map((l) => l.name).join(', ')}`);
+  }
+  if (wasRunning && tp.exists && !tp.ready) problems.push('tickerplant is not ready');
+  if (wasRunning && notServing.length > 0) problems.push(`no live RDB in pool ${notServing.join(', ')}`);
+
+  const ready = storage.ready && tp.ready && notServing.length === 0;
+  const readyMessage = ready
+    ? 'tickerplant ready and every pool has a live RDB'
+    : [
+        !storage.ready ? 'storage not ready' : '',
+        !tp.ready ? 'tickerplant not ready' : '',
+        notServing.length > 0 ? `no live RDB in pool ${notServing.join(', ')}` : '',
+      ]
+        .filter(Boolean)
+        .join('; ');
+
+  const conditions: ConditionValue[] = [
+    cond('Ready', ready, 'Ready', tp.ready ? (storage.ready ? 'NoLiveRdb' : 'StorageNotReady') : 'TickerplantNotReady', readyMessage),
+    cond(
+      'ScalingOut',
+      waitingForNode.length > 0 || created.length > 0,
+      'RdbWaitingForNode',
+      'Steady',
+      waitingForNode.length + created.length > 0 ? `waiting for a node: ${[...waitingForNode, ...created].join(', ')}` : 'no RDB waits for a node',
+    ),
+    cond(
+      'ScalingIn',
+      scalingIn.length > 0,
+      'RemovingFlushedRdb',
+      'Steady',
+      scalingIn.length > 0
+        ? scalingIn.map((p) => `pool ${p.pool.name}: ${p.scaleIn?.rdb} (${p.scaleIn?.instanceId}) at ${p.scaleIn?.step}`).join('; ')
+        : 'no scale-in in flight',
+    ),
+    cond('Degraded', problems.length > 0, 'Degraded', 'AsExpected', problems.length > 0 ? problems.join('; ') : 'nothing lost or missing'),
+    cond(
+      'CapacityLimited',
+      limited.length > 0,
+      limited[0]?.capacityLimit === 'AsgMaxSize' ? 'AsgMaxSizeReached' : 'MaxRdbsReached',
+      'WithinLimits',
+      limited.length > 0 ? limited.map((p) => p.capacityMessage).join('; ') : 'every pool can grow',
+    ),
+    cond(
+      'AwsUnavailable',
+      awsDown,
+      'AwsUnreachable',
+      'AwsReachable',
+      awsDown ? 'AWS did not answer: ASG and EFS changes wait, Kubernetes changes go on' : 'AWS answers',
+    ),
+    storage.condition,
+  ];
+
+  const deleting = o.cluster.metadata.deletionTimestamp !== undefined;
+  const noPods = outcomes.every((p) => p.ctx.obs.pods.length === 0);
+  const phase: Phase = deleting
+    ? 'Deleting'
+    : !tp.exists && noPods
+      ? 'Pending'
+      : problems.length > 0
+        ? 'Degraded'
+        : !ready
+          ? 'Provisioning'
+          : scalingIn.length > 0
+            ? 'ScalingIn'
+            : waitingForNode.length > 0 || created.length > 0
+              ? 'ScalingOut'
+              : 'Running';
+
+  const poolStatuses = outcomes.map((p) => poolStatus(p, pools.capacity));
+  const lives = poolStatuses.filter((p) => p.live !== undefined);
+  const liveRdb = outcomes.length === 1 ? lives[0]?.live : lives.map((p) => `${p.name}=${p.live}`).join(',') || undefined;
+  const desiredNodes = [...pools.capacity.desired.values()].reduce((a, b) => a + b, 0);
+
+  const status = KdbClusterStatus.parse({
+    phase,
+    ...(o.cluster.metadata.generation !== undefined ? { observedGeneration: o.cluster.metadata.generation } : {}),
+    conditions: mergeConditions(prevConditions, conditions, o.now, o.cluster.metadata.generation),
+    pools: poolStatuses,
+    ...(liveRdb !== undefined ? { liveRdb } : {}),
+    rdbCount: outcomes.reduce((n, p) => n + p.ctx.obs.pods.filter(isActive).length, 0),
+    ...(pools.capacity.desired.size > 0 ? { desiredNodes } : prev?.desiredNodes !== undefined ? { desiredNodes: prev.desiredNodes } : {}),
+  });
+
+  const events: ClusterEvent[] = [];
+  if (flippedOn(prevConditions, conditions, 'AwsUnavailable')) events.push(ev.awsUnavailable());
+  if (flippedOff(prevConditions, conditions, 'AwsUnavailable')) events.push(ev.awsAvailable());
+  if (flippedOn(prevConditions, conditions, 'CapacityLimited')) {
+    for (const p of limited) events.push(ev.capacityLimited(p.pool.name, p.capacityMessage ?? ''));
+  }
+  if (flippedOff(prevConditions, conditions, 'CapacityLimited')) events.push(ev.capacityAvailable());
+  if (flippedOn(prevConditions, conditions, 'Degraded')) events.push(ev.degraded(problems.join('; ')));
+  if (flippedOff(prevConditions, conditions, 'Degraded')) events.push(ev.recovered());
+
+  return { status, changed: stableJson(status) !== stableJson(prev), events };
+};
+
+/** JSON with sorted keys: two statuses that say the same thing compare equal whatever their key order. */
+export const stableJson = (v: unknown): string =>
+  JSON.stringify(v, (_k, val: unknown) =>
+    val && typeof val === 'object' && !Array.isArray(val)
+      ? Object.fromEntries(Object.entries(val as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b)))
+      : val,
+  );

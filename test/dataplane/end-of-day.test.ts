@@ -1,0 +1,79 @@
+import { afterEach, describe, expect, jest, test } from '@jest/globals';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { checksumColumns } from '../../images/sim/src/checksum.ts';
+import { runFeed } from '../../images/sim/src/feed/feed.ts';
+import { readPartitionTable } from '../../images/sim/src/merge/merge.ts';
+import { DataPlane, HOST, sums } from './harness.ts';
+
+jest.setTimeout(60_000);
+let dp: DataPlane;
+afterEach(async () => dp?.close());
+
+const SYMS = ['AAPL', 'MSFT', 'GOOG', 'IBM', 'KX'];
+
+describe('end of day', () => {
+  test('slices flushed, merged into the HDB partition, merge idempotent and refused when incomplete', async () => {
+    dp = new DataPlane();
+    await dp.startTickerplant();
+    await dp.startRdb('r1', { capacityBytes: 80_000 });
+    await dp.waitStatus('r1', (s) => s.state === 'live');
+    await dp.startRdb('r2');
+    await dp.waitStatus('r2', (s) => s.state === 'queued');
+    const a = await runFeed({ host: HOST, port: dp.tpPort, syms: SYMS, rows: 5_000, seed: 71, day: '2025-03-03', tz: 'UTC', batch: 40, dayMs: 0 });
+    await dp.waitStatus('r1', (s) => s.state === 'rolled');
+    await dp.waitRows(['r1', 'r2'], 5_000);
+    await dp.startRdb('r3');
+    await dp.waitStatus('r3', (s) => s.state === 'queued');
+    const { day } = await dp.subscribers();
+
+    const eod = dp.run(['eod', '--host', HOST, '--port', String(dp.tpPort)]);
+    expect((await eod.exited).code).toBe(0);
+    const done = JSON.parse(eod.output) as { day: string; nextDay: string; count: number };
+    expect(done).toMatchObject({ op: 'end-of-day-done', day, count: a.tickerplantCount });
+
+    const r1 = await dp.waitStatus('r1', (s) => s.state === 'flushed');
+    const r2 = await dp.waitStatus('r2', (s) => s.flushed.length === 1 && s.state === 'live');
+    const r3 = await dp.waitStatus('r3', (s) => s.day === done.nextDay);
+    expect(r1.rows).toEqual({ trade: 0, quote: 0 });
+    expect(r2).toMatchObject({ day: done.nextDay, window: { firstI: 0, lastI: null, lastProcessed: 0 }, rows: { trade: 0, quote: 0 } });
+    expect(r3.state).toBe('queued');
+    expect(r1.flushed[0]!.day).toBe(day);
+    expect(r1.flushed[0]!.rows + r2.flushed[0]!.rows).toBe(5_000);
+    expect(readdirSync(join(dp.stagingDir, day)).sort()).toEqual(['r1.slice.json', 'r2.slice.json']);
+    // The tickerplant forgets rolled RDBs at end of day; the live one starts the new day at 0.
+    const t = await dp.subscribers();
+    expect(t.subscribers.map((s) => [s.name, s.state, s.firstI])).toEqual([
+      ['r2', 'live', 0],
+      ['r3', 'queued', 0],
+    ]);
+    expect(t).toMatchObject({ day: done.nextDay, count: 0 });
+
+    const refused = dp.run(['merge', '--day', day, '--expect', '3'], { KDB_STAGING_DIR: dp.stagingDir, KDB_HDB_DIR: dp.hdbDir });
+    expect((await refused.exited).code).not.toBe(0);
+    expect(refused.output).toMatch(/expected 3 slices .* found 2/);
+
+    const merge = dp.run(['merge', '--day', day, '--expect', '2'], { KDB_STAGING_DIR: dp.stagingDir, KDB_HDB_DIR: dp.hdbDir });
+    expect((await merge.exited).code).toBe(0);
+    expect(JSON.parse(merge.output)).toMatchObject({ alreadyComplete: false, tables: sums(a.tables) });
+    for (const table of ['trade', 'quote']) {
+      const { data } = readPartitionTable(dp.hdbDir, day, table);
+      expect(checksumColumns(data)).toEqual(sums(a.tables)[table]);
+      const time = data[0] as number[];
+      const sym = data[1] as string[];
+      for (let r = 1; r < sym.length; r++) expect(sym[r - 1]! < sym[r]! || (sym[r - 1] === sym[r] && time[r - 1]! <= time[r]!)).toBe(true);
+    }
+    const col = join(dp.hdbDir, day, 'trade', 'price.json');
+    const mtime = statSync(col).mtimeMs;
+    const again = dp.run(['merge', '--day', day, '--expect', '2'], { KDB_STAGING_DIR: dp.stagingDir, KDB_HDB_DIR: dp.hdbDir });
+    expect((await again.exited).code).toBe(0);
+    expect(JSON.parse(again.output)).toMatchObject({ alreadyComplete: true, tables: sums(a.tables) });
+    expect(statSync(col).mtimeMs).toBe(mtime);
+
+    // The next day goes to the RDB that stayed live.
+    const b = await runFeed({ host: HOST, port: dp.tpPort, syms: SYMS, rows: 1_000, seed: 72, day: '2025-03-04', tz: 'UTC', batch: 40, dayMs: 0 });
+    expect(b.tickerplantCount).toBe(b.messages);
+    await dp.waitRows(['r2'], 1_000);
+    expect(await dp.checksums(['r2'])).toEqual(sums(b.tables));
+  });
+});

@@ -1,0 +1,114 @@
+import { describe, expect, test } from '@jest/globals';
+import * as q from '../../images/sim/src/tickerplant/subscriber-queue.ts';
+
+const NOW = '2025-03-03T10:00:00.000Z';
+const req = (name: string, extra: Partial<q.SubscribeRequest> = {}): q.SubscribeRequest => ({
+  name,
+  pool: 'p',
+  tables: [],
+  syms: [],
+  replaces: null,
+  held: null,
+  ...extra,
+});
+const ok = <T>(r: q.Result<T>): { table: q.QueueTable; value: T } => {
+  if (!r.ok) throw new Error(r.error);
+  return r;
+};
+const state = (t: q.QueueTable) => t.subscribers.map((s) => [s.name, s.state, s.firstI, s.lastI]);
+
+describe('subscriber queue', () => {
+  test('first arrival is live with window (0, count]; later ones queue', () => {
+    let t = q.emptyTable('2025-03-03');
+    const a = ok(q.subscribe(t, req('r1'), 5, NOW));
+    expect(a.value.assignment).toEqual({ name: 'r1', role: 'live', firstI: 0, replayFrom: 0, replayTo: 5, lastI: null });
+    t = ok(q.subscribe(a.table, req('r2'), 7, NOW)).table;
+    expect(state(t)).toEqual([['r1', 'live', 0, null], ['r2', 'queued', 0, null]]);
+  });
+
+  test('roll: the live RDB holds (firstI, lastI]; the oldest queued becomes live with (lastI, count]', () => {
+    let t = ok(q.subscribe(q.emptyTable('d'), req('r1'), 0, NOW)).table;
+    t = ok(q.subscribe(t, req('r2'), 0, NOW)).table;
+    t = ok(q.subscribe(t, req('r3'), 0, NOW)).table;
+    const r = ok(q.roll(t, 'p', 'r1', 40, 43, NOW));
+    expect(r.value).toEqual([{ name: 'r2', role: 'live', firstI: 40, replayFrom: 40, replayTo: 43, lastI: null }]);
+    expect(state(r.table)).toEqual([['r1', 'rolled', 0, 40], ['r2', 'live', 40, null], ['r3', 'queued', 0, null]]);
+  });
+
+  test('roll with none queued: the next to arrive is live from the largest lastI and recovers the gap', () => {
+    let t = ok(q.subscribe(q.emptyTable('d'), req('r1'), 0, NOW)).table;
+    t = ok(q.roll(t, 'p', 'r1', 40, 40, NOW)).table;
+    expect(q.liveOf(t, 'p')).toBeUndefined();
+    const r = ok(q.subscribe(t, req('r2'), 90, NOW));
+    expect(r.value.assignment).toEqual({ name: 'r2', role: 'live', firstI: 40, replayFrom: 40, replayTo: 90, lastI: null });
+  });
+
+  test('only the live RDB may roll, within (firstI, count]', () => {
+    let t = ok(q.subscribe(q.emptyTable('d'), req('r1'), 10, NOW)).table;
+    t = ok(q.subscribe(t, req('r2'), 10, NOW)).table;
+    expect(q.roll(t, 'p', 'r2', 10, 10, NOW).ok).toBe(false);
+    expect(q.roll(t, 'p', 'r1', 11, 10, NOW).ok).toBe(false);
+    expect(q.roll(t, 'p', 'r1', 10, 10, NOW).ok).toBe(true);
+  });
+
+  test('a disconnected live RDB is rolled with what was sent; a queued one leaves', () => {
+    let t = ok(q.subscribe(q.emptyTable('d'), req('r1'), 0, NOW)).table;
+    t = ok(q.subscribe(t, req('r2'), 0, NOW)).table;
+    t = ok(q.subscribe(t, req('r3'), 0, NOW)).table;
+    const d = ok(q.disconnect(t, 'p', 'r1', 33, 35, NOW));
+    expect(d.value[0]).toMatchObject({ name: 'r2', firstI: 33, replayTo: 35 });
+    const e = ok(q.disconnect(d.table, 'p', 'r3', 0, 35, NOW));
+    expect(state(e.table)).toEqual([['r1', 'rolled', 0, 33], ['r2', 'live', 33, null]]);
+  });
+
+  test('a reconnecting RDB carries on: live from what it holds, rolled with its window', () => {
+    let t = ok(q.subscribe(q.emptyTable('d'), req('r1'), 0, NOW)).table;
+    const back = ok(q.subscribe(t, req('r1', { held: { state: 'live', firstI: 0, lastProcessed: 12 } }), 20, NOW));
+    expect(back.value.assignment).toMatchObject({ role: 'live', replayFrom: 12, replayTo: 20 });
+    // Rolled while it could not tell the tickerplant: rolled at what it holds.
+    t = ok(q.subscribe(t, req('r2'), 20, NOW)).table;
+    const rolled = ok(q.subscribe(t, req('r1', { held: { state: 'rolled', firstI: 0, lastProcessed: 15 } }), 20, NOW));
+    expect(rolled.value.assignment).toMatchObject({ role: 'rolled', firstI: 0, lastI: 15 });
+    expect(rolled.value.promoted).toEqual([{ name: 'r2', role: 'live', firstI: 15, replayFrom: 15, replayTo: 20, lastI: null }]);
+    // A fresh process under a rolled name replays its whole window.
+    const fresh = ok(q.subscribe(rolled.table, req('r1'), 25, NOW));
+    expect(fresh.value.assignment).toMatchObject({ role: 'rolled', replayFrom: 0, replayTo: 15, lastI: 15 });
+  });
+
+  test('a replacement gets exactly the lost window and ends rolled', () => {
+    let t = ok(q.subscribe(q.emptyTable('d'), req('r1'), 0, NOW)).table;
+    t = ok(q.subscribe(t, req('r2'), 0, NOW)).table;
+    t = ok(q.disconnect(t, 'p', 'r1', 50, 50, NOW)).table;
+    const r = ok(q.subscribe(t, req('r9', { replaces: 'r1' }), 70, NOW));
+    expect(r.value.assignment).toEqual({ name: 'r9', role: 'rolled', firstI: 0, replayFrom: 0, replayTo: 50, lastI: 50 });
+    expect(r.table.subscribers.find((s) => s.name === 'r1')!.replacedBy).toBe('r9');
+    expect(q.subscribe(r.table, req('r8', { replaces: 'nobody' }), 70, NOW).ok).toBe(false);
+  });
+
+  test('replacing a live RDB whose connection is gone (tickerplant restarted) rolls it at the current count', () => {
+    let t = ok(q.subscribe(q.emptyTable('d'), req('r1'), 0, NOW)).table;
+    t = ok(q.subscribe(t, req('r2'), 0, NOW)).table;
+    const r = ok(q.subscribe(t, req('r9', { replaces: 'r1' }), 60, NOW));
+    expect(r.value.assignment).toMatchObject({ role: 'rolled', firstI: 0, lastI: 60 });
+    expect(r.value.promoted).toEqual([{ name: 'r2', role: 'live', firstI: 60, replayFrom: 60, replayTo: 60, lastI: null }]);
+  });
+
+  test('end of day: rolled and replaced leave, live restarts at 0, queued stay', () => {
+    let t = ok(q.subscribe(q.emptyTable('d1'), req('r1'), 0, NOW)).table;
+    t = ok(q.subscribe(t, req('r2'), 0, NOW)).table;
+    t = ok(q.subscribe(t, req('r3'), 0, NOW)).table;
+    t = ok(q.roll(t, 'p', 'r1', 10, 12, NOW)).table;
+    const e = q.endOfDay(t, 'd2');
+    expect(e.day).toBe('d2');
+    expect(state(e)).toEqual([['r2', 'live', 0, null], ['r3', 'queued', 0, null]]);
+  });
+
+  test('pools are independent', () => {
+    let t = ok(q.subscribe(q.emptyTable('d'), req('a1', { pool: 'a' }), 3, NOW)).table;
+    const b = ok(q.subscribe(t, req('b1', { pool: 'b' }), 3, NOW));
+    expect(b.value.assignment.role).toBe('live');
+    t = ok(q.roll(b.table, 'a', 'a1', 3, 3, NOW)).table;
+    expect(q.poolHighWater(t, 'a')).toBe(3);
+    expect(q.poolHighWater(t, 'b')).toBe(0);
+  });
+});

@@ -1,0 +1,156 @@
+import { describe, expect, test } from '@jest/globals';
+import type { RdbStatusEntry } from '../../operator/src/api/kdbcluster.ts';
+import { plan } from '../../operator/src/planner/plan.ts';
+import { condition, eventReasons, ofKind, podName, statusOf, world } from '../fixtures/planner.ts';
+import type { RdbSketch, WorldOptions } from '../fixtures/planner.ts';
+
+const entry = (ord: number, state: RdbStatusEntry['state'], extra: Partial<RdbStatusEntry> = {}): RdbStatusEntry => ({
+  name: podName(ord),
+  state,
+  ...extra,
+});
+
+const live: RdbSketch = { ord: 5, state: 'live', mem: 30 };
+
+interface Row {
+  name: string;
+  rdbs: RdbSketch[];
+  /** Last written status entries for the pool. */
+  prev?: RdbStatusEntry[];
+  opts?: WorldOptions;
+  /** Expected replacements: [new pod, replaces]. */
+  replaced: [string, string][];
+  deleted?: string[];
+}
+
+const rows: Row[] = [
+  {
+    name: 'a rolled RDB vanished holding data: replacement replays its window',
+    rdbs: [{ ord: 0, state: 'rolled', podGone: true, nodeGone: true, instanceGone: true }, live],
+    prev: [entry(0, 'rolled', { firstI: 0, lastI: 100 }), entry(5, 'live')],
+    replaced: [[podName(6), podName(0)]],
+  },
+  {
+    name: 'the live RDB vanished: replaced too (the tickerplant rolled it with what it processed)',
+    rdbs: [{ ord: 0, state: 'rolled' }, { ord: 1, state: 'queued' }],
+    prev: [entry(0, 'rolled'), entry(1, 'queued'), entry(4, 'live', { firstI: 100 })],
+    replaced: [[podName(5), podName(4)]],
+  },
+  {
+    name: 'a flushing RDB vanished: replaced',
+    rdbs: [live],
+    prev: [entry(2, 'flushing'), entry(5, 'live')],
+    replaced: [[podName(6), podName(2)]],
+  },
+  {
+    name: 'a replaying RDB vanished: replaced',
+    rdbs: [live],
+    prev: [entry(2, 'replaying'), entry(5, 'live')],
+    replaced: [[podName(6), podName(2)]],
+  },
+  {
+    name: 'a flushed RDB vanished: nothing to replay',
+    rdbs: [live],
+    prev: [entry(2, 'flushed'), entry(5, 'live')],
+    replaced: [],
+  },
+  {
+    name: 'a queued RDB vanished: held nothing',
+    rdbs: [live],
+    prev: [entry(2, 'queued'), entry(5, 'live')],
+    replaced: [],
+  },
+  {
+    name: 'the scale-in victim vanished on purpose: no replacement',
+    rdbs: [{ ord: 0, state: 'flushed', podGone: true }, live],
+    prev: [entry(0, 'rolled'), entry(5, 'live')],
+    opts: {
+      scaleIn: { rdb: podName(0), instanceId: 'i-00000000000000000', step: 'ConfirmInstance', startedAt: '2026-03-02T14:00:00Z' },
+    },
+    replaced: [],
+  },
+  {
+    name: 'replacement already running: covered',
+    rdbs: [live, { ord: 6, state: 'replaying', replaces: podName(0) }],
+    prev: [entry(0, 'lost', { firstI: 0, lastI: 100 }), entry(5, 'live')],
+    replaced: [],
+  },
+  {
+    name: 'a failed pod holding data: deleted and replaced',
+    rdbs: [{ ord: 0, state: 'rolled', phase: 'Failed' }, live],
+    replaced: [[podName(6), podName(0)]],
+    deleted: [podName(0)],
+  },
+  {
+    name: 'a failed queued pod: no replacement (scale-out decides if one is needed)',
+    rdbs: [{ ord: 0, state: 'queued', phase: 'Failed' }, live],
+    replaced: [],
+  },
+  {
+    name: 'a replacement lost before it finished replaying passes the original window on',
+    rdbs: [live],
+    prev: [entry(5, 'live'), entry(6, 'replaying', { replaces: podName(0) })],
+    replaced: [[podName(7), podName(0)]],
+  },
+  {
+    name: 'a replacement lost after it rolled holds the window itself',
+    rdbs: [live],
+    prev: [entry(5, 'live'), entry(6, 'rolled', { replaces: podName(0) })],
+    replaced: [[podName(7), podName(6)]],
+  },
+  {
+    name: 'a replacement lost while still waiting for a node still owes the window',
+    rdbs: [live],
+    prev: [entry(5, 'live'), entry(6, 'waitingForNode', { replaces: podName(0) })],
+    replaced: [[podName(7), podName(0)]],
+  },
+  {
+    name: 'two lost: two replacements, in status order',
+    rdbs: [live],
+    prev: [entry(1, 'rolled'), entry(2, 'rolled'), entry(5, 'live')],
+    replaced: [
+      [podName(6), podName(1)],
+      [podName(7), podName(2)],
+    ],
+  },
+  {
+    name: 'AWS unreachable: replacement still created',
+    rdbs: [live],
+    prev: [entry(2, 'rolled'), entry(5, 'live')],
+    opts: { asg: 'unknown' },
+    replaced: [[podName(6), podName(2)]],
+  },
+];
+
+describe('planner replacements for lost RDBs', () => {
+  test.each(rows.map((r) => [r.name, r] as const))('%s', (_name, r) => {
+    const actions = plan(world(r.rdbs, { ...r.opts, ...(r.prev ? { poolStatus: { rdbs: r.prev } } : {}) }));
+    const replacements = ofKind(actions, 'EnsureRdbPod').filter((a) => a.replaces !== undefined);
+    expect(replacements.map((a) => [a.name, a.replaces])).toEqual(r.replaced);
+    expect(ofKind(actions, 'DeleteRdbPod').filter((a) => a.reason === 'Lost').map((a) => a.pod)).toEqual(r.deleted ?? []);
+    if (r.replaced.length > 0) {
+      expect(eventReasons(actions)).toContain('RdbLost');
+      expect(condition(actions, 'Degraded')?.status).toBe('True');
+    }
+  });
+
+  test('status remembers the lost RDB until its replacement is seen, then forgets it', () => {
+    const first = plan(world([live], { poolStatus: { rdbs: [entry(2, 'rolled', { firstI: 200, lastI: 300 }), entry(5, 'live')] } }));
+    const s1 = statusOf(first)!;
+    expect(s1.pools[0]?.rdbs.find((e) => e.name === podName(2))).toMatchObject({ state: 'lost', firstI: 200, lastI: 300 });
+
+    // Crash before the pod create: the next plan creates the same replacement.
+    const again = plan(world([live], { status: s1 }));
+    expect(ofKind(again, 'EnsureRdbPod').map((a) => [a.name, a.replaces])).toEqual([[podName(6), podName(2)]]);
+
+    // The replacement is seen: nothing more, the lost entry goes.
+    const seen = plan(world([live, { ord: 6, state: 'replaying', replaces: podName(2) }], { status: s1 }));
+    expect(ofKind(seen, 'EnsureRdbPod')).toEqual([]);
+    expect(statusOf(seen)?.pools[0]?.rdbs.map((e) => e.name)).toEqual([podName(5), podName(6)]);
+  });
+
+  test('a replacement never counts as the queued RDB: scale-out still adds one', () => {
+    const actions = plan(world([{ ord: 5, state: 'live', mem: 70 }, { ord: 6, state: 'replaying', replaces: podName(0) }]));
+    expect(ofKind(actions, 'EnsureRdbPod').map((a) => [a.name, a.replaces])).toEqual([[podName(7), undefined]]);
+  });
+});

@@ -1,0 +1,448 @@
+import { describe, expect, test } from '@jest/globals';
+import type { KdbClusterStatus, ScaleInRecord } from '../../operator/src/api/kdbcluster.ts';
+import { plan } from '../../operator/src/planner/plan.ts';
+import type { Action, Observed } from '../../operator/src/planner/types.ts';
+import {
+  T0,
+  condition,
+  eventReasons,
+  instanceId,
+  kinds,
+  nodeName,
+  ofKind,
+  podName,
+  statusOf,
+  world,
+} from '../fixtures/planner.ts';
+import type { RdbSketch, WorldOptions } from '../fixtures/planner.ts';
+
+const rec = (step: ScaleInRecord['step'], ord = 0): ScaleInRecord => ({
+  rdb: podName(ord),
+  instanceId: instanceId(ord),
+  node: nodeName(ord),
+  step,
+  startedAt: '2026-03-02T14:59:00.000Z',
+});
+
+const live: RdbSketch = { ord: 5, state: 'live', mem: 10 };
+
+describe('scale-in: which RDB may go', () => {
+  const rows: { name: string; rdbs: RdbSketch[]; opts?: WorldOptions; victim: number | null }[] = [
+    { name: 'flushed, not live: the oldest goes first', rdbs: [{ ord: 0, state: 'flushed' }, { ord: 1, state: 'flushed' }, live], victim: 0 },
+    { name: 'rolled but not flushed: stays', rdbs: [{ ord: 0, state: 'rolled' }, live], victim: null },
+    { name: 'flushing: stays', rdbs: [{ ord: 0, state: 'flushing' }, live], victim: null },
+    { name: 'state flushed but DataFlushed false (rows left): stays', rdbs: [{ ord: 0, state: 'flushed', flushed: false }, live], victim: null },
+    { name: 'the live RDB never goes, even flushed', rdbs: [{ ord: 5, state: 'live', flushed: true }], victim: null },
+    { name: 'queued RDB: stays', rdbs: [{ ord: 0, state: 'queued' }, live], victim: null },
+    { name: 'no report yet: stays', rdbs: [{ ord: 0, state: 'none' }, live], victim: null },
+    {
+      name: 'not below minRdbs',
+      rdbs: [{ ord: 0, state: 'flushed' }, live],
+      opts: { pool: { minRdbs: 2 } },
+      victim: null,
+    },
+    {
+      name: 'minRdbs 2 with three: one goes',
+      rdbs: [{ ord: 0, state: 'flushed' }, { ord: 1, state: 'flushed' }, live],
+      opts: { pool: { minRdbs: 2 } },
+      victim: 0,
+    },
+    {
+      name: 'while a pod waits for a node: not now',
+      rdbs: [{ ord: 0, state: 'flushed' }, live, { ord: 6, node: null }],
+      victim: null,
+    },
+    { name: 'AWS unreachable: not started', rdbs: [{ ord: 0, state: 'flushed' }, live], opts: { asg: 'unknown' }, victim: null },
+    {
+      name: 'instance not InService: skipped for the next one',
+      rdbs: [{ ord: 0, state: 'flushed', lifecycle: 'Standby' }, { ord: 1, state: 'flushed' }, live],
+      victim: 1,
+    },
+    {
+      name: 'instance not in the ASG: never touched',
+      rdbs: [{ ord: 0, state: 'flushed', instanceGone: true }, live],
+      victim: null,
+    },
+    {
+      name: 'one at a time: a scale-in in flight blocks a second',
+      rdbs: [{ ord: 0, state: 'flushed', podGone: true }, { ord: 1, state: 'flushed' }, live],
+      opts: { scaleIn: rec('ConfirmInstance') },
+      victim: null,
+    },
+    { name: 'cluster being deleted: not started', rdbs: [{ ord: 0, state: 'flushed' }, live], opts: { deleting: true }, victim: null },
+  ];
+
+  test.each(rows.map((r) => [r.name, r] as const))('%s', (_name, r) => {
+    const actions = plan(world(r.rdbs, r.opts));
+    const started = ofKind(actions, 'RecordScaleInStep').filter((a) => a.record?.step === 'DeletePod');
+    if (r.victim === null) {
+      expect(started).toEqual([]);
+      expect(ofKind(actions, 'DeleteRdbPod').filter((a) => a.reason === 'ScaleIn')).toEqual([]);
+    } else {
+      expect(started.map((a) => a.record?.rdb)).toEqual([podName(r.victim)]);
+      expect(started[0]?.record).toEqual({
+        rdb: podName(r.victim),
+        instanceId: instanceId(r.victim),
+        node: nodeName(r.victim),
+        step: 'DeletePod',
+        startedAt: T0.toISOString(),
+      });
+    }
+  });
+
+  test('start: record, then cordon, then delete the pod; ScalingIn on; ScaleInStarted', () => {
+    const actions = plan(world([{ ord: 0, state: 'flushed' }, live]));
+    expect(kinds(actions)).toEqual(['RecordScaleInStep', 'CordonNode', 'DeleteRdbPod']);
+    expect(ofKind(actions, 'DeleteRdbPod')[0]).toMatchObject({ pod: podName(0), reason: 'ScaleIn' });
+    expect(condition(actions, 'ScalingIn')?.status).toBe('True');
+    expect(statusOf(actions)?.phase).toBe('ScalingIn');
+    expect(statusOf(actions)?.pools[0]?.scaleIn?.step).toBe('DeletePod');
+    expect(eventReasons(actions)).toContain('ScaleInStarted');
+  });
+});
+
+describe('scale-in: each restart point continues at the recorded step', () => {
+  interface Row {
+    name: string;
+    record: ScaleInRecord;
+    victim: Partial<RdbSketch>;
+    opts?: WorldOptions;
+    others?: RdbSketch[];
+    expectKinds: string[];
+    /** Steps recorded by this plan, in order (null = cleared). */
+    records: (string | null)[];
+    protect?: boolean;
+  }
+  const base = (r: Row): Observed =>
+    world([{ ord: 0, state: 'flushed', unschedulable: true, ...r.victim }, live, ...(r.others ?? [])], {
+      scaleIn: r.record,
+      ...r.opts,
+    });
+
+  const rows: Row[] = [
+    {
+      name: 'DeletePod, pod still there: delete it (already cordoned)',
+      record: rec('DeletePod'),
+      victim: {},
+      expectKinds: ['DeleteRdbPod'],
+      records: [],
+    },
+    {
+      name: 'DeletePod, pod there and node not cordoned (crash after record): cordon + delete',
+      record: rec('DeletePod'),
+      victim: { unschedulable: false },
+      expectKinds: ['CordonNode', 'DeleteRdbPod'],
+      records: [],
+    },
+    {
+      name: 'DeletePod, pod terminating: wait',
+      record: rec('DeletePod'),
+      victim: { deleting: true },
+      expectKinds: [],
+      records: [],
+    },
+    {
+      name: 'DeletePod, AWS unreachable: the Kubernetes step still runs',
+      record: rec('DeletePod'),
+      victim: {},
+      opts: { asg: 'unknown' },
+      expectKinds: ['DeleteRdbPod'],
+      records: [],
+    },
+    {
+      name: 'DeletePod, pod gone: confirm, then unprotect (recorded first)',
+      record: rec('DeletePod'),
+      victim: { podGone: true },
+      expectKinds: ['RecordScaleInStep', 'RecordScaleInStep', 'SetInstanceProtection'],
+      records: ['ConfirmInstance', 'Unprotect'],
+      protect: false,
+    },
+    {
+      name: 'ConfirmInstance, InService and protected: record Unprotect, unprotect',
+      record: rec('ConfirmInstance'),
+      victim: { podGone: true },
+      expectKinds: ['RecordScaleInStep', 'SetInstanceProtection'],
+      records: ['Unprotect'],
+      protect: false,
+    },
+    {
+      name: 'ConfirmInstance, instance still Pending: wait',
+      record: rec('ConfirmInstance'),
+      victim: { podGone: true, lifecycle: 'Pending' },
+      expectKinds: [],
+      records: [],
+    },
+    {
+      name: 'ConfirmInstance, AWS unreachable: wait, no AWS action',
+      record: rec('ConfirmInstance'),
+      victim: { podGone: true },
+      opts: { asg: 'unknown' },
+      expectKinds: [],
+      records: [],
+    },
+    {
+      name: 'ConfirmInstance, instance already Terminating: done',
+      record: rec('ConfirmInstance'),
+      victim: { podGone: true, lifecycle: 'Terminating' },
+      expectKinds: ['RecordScaleInStep'],
+      records: [null],
+    },
+    {
+      name: 'Unprotect, still protected (crash before the call): unprotect again',
+      record: rec('Unprotect'),
+      victim: { podGone: true },
+      expectKinds: ['SetInstanceProtection'],
+      records: [],
+      protect: false,
+    },
+    {
+      name: 'Unprotect, unprotected: record Terminate, terminate with decrement',
+      record: rec('Unprotect'),
+      victim: { podGone: true, protected: false },
+      expectKinds: ['RecordScaleInStep', 'TerminateInstanceInGroup'],
+      records: ['Terminate'],
+    },
+    {
+      name: 'Unprotect, instance Terminating:Wait: done',
+      record: rec('Unprotect'),
+      victim: { podGone: true, protected: false, lifecycle: 'Terminating:Wait' },
+      expectKinds: ['RecordScaleInStep'],
+      records: [null],
+    },
+    {
+      name: 'Terminate, still InService (crash before the call): terminate',
+      record: rec('Terminate'),
+      victim: { podGone: true, protected: false },
+      expectKinds: ['TerminateInstanceInGroup'],
+      records: [],
+    },
+    {
+      name: 'Terminate, Terminating (crash after the call): clear, no second terminate',
+      record: rec('Terminate'),
+      victim: { podGone: true, protected: false, lifecycle: 'Terminating' },
+      expectKinds: ['RecordScaleInStep'],
+      records: [null],
+    },
+    {
+      name: 'Terminate, Terminated: clear',
+      record: rec('Terminate'),
+      victim: { podGone: true, protected: false, lifecycle: 'Terminated' },
+      expectKinds: ['RecordScaleInStep'],
+      records: [null],
+    },
+    {
+      name: 'Terminate, instance and node gone: clear',
+      record: rec('Terminate'),
+      victim: { podGone: true, instanceGone: true, nodeGone: true },
+      expectKinds: ['RecordScaleInStep'],
+      records: [null],
+    },
+    {
+      name: 'Terminate, AWS unreachable: wait, no terminate',
+      record: rec('Terminate'),
+      victim: { podGone: true, protected: false },
+      opts: { asg: 'unknown' },
+      expectKinds: [],
+      records: [],
+    },
+  ];
+
+  test.each(rows.map((r) => [r.name, r] as const))('%s', (_name, r) => {
+    const actions = plan(base(r));
+    const k = kinds(actions);
+    // Protection of other instances is not part of this story.
+    expect(k.filter((x) => x !== 'AnnotateNode')).toEqual(r.expectKinds);
+    expect(ofKind(actions, 'RecordScaleInStep').map((a) => a.record?.step ?? null)).toEqual(r.records);
+    for (const a of ofKind(actions, 'SetInstanceProtection')) {
+      expect(a).toEqual({ kind: 'SetInstanceProtection', group: expect.any(String), instanceIds: [instanceId(0)], protect: r.protect });
+    }
+    for (const a of ofKind(actions, 'TerminateInstanceInGroup')) {
+      expect(a).toEqual({ kind: 'TerminateInstanceInGroup', group: expect.any(String), instanceId: instanceId(0), decrement: true });
+    }
+    // A record always comes before the step it names.
+    const recIdx = k.lastIndexOf('RecordScaleInStep');
+    const stepIdx = Math.max(k.indexOf('SetInstanceProtection'), k.indexOf('TerminateInstanceInGroup'));
+    if (recIdx >= 0 && stepIdx >= 0) expect(recIdx).toBeLessThan(stepIdx);
+    expect(ofKind(actions, 'SetDesiredCapacity')).toEqual([]);
+  });
+
+  test('cleared scale-in says ScaledIn', () => {
+    const actions = plan(world([{ ord: 0, state: 'flushed', podGone: true, protected: false, lifecycle: 'Terminating' }, live], { scaleIn: rec('Terminate') }));
+    expect(eventReasons(actions)).toContain('ScaledIn');
+    expect(statusOf(actions)?.pools[0]?.scaleIn).toBeUndefined();
+  });
+});
+
+describe('scale-in: safety stops', () => {
+  test('DeletePod, the pod is no longer flushed: abort, uncordon, Warning', () => {
+    const actions = plan(world([{ ord: 0, state: 'rolled', unschedulable: true }, live], { scaleIn: rec('DeletePod') }));
+    expect(ofKind(actions, 'DeleteRdbPod')).toEqual([]);
+    expect(ofKind(actions, 'RecordScaleInStep').map((a) => a.record)).toEqual([null]);
+    expect(ofKind(actions, 'UncordonNode').map((a) => a.node)).toEqual([nodeName(0)]);
+    expect(ofKind(actions, 'EmitEvent').find((e) => e.event.reason === 'ScaleInAborted')?.event.type).toBe('Warning');
+  });
+
+  test('DeletePod, the pod went live: abort', () => {
+    const actions = plan(world([{ ord: 0, state: 'live', flushed: true, unschedulable: true }], { scaleIn: rec('DeletePod') }));
+    expect(ofKind(actions, 'DeleteRdbPod')).toEqual([]);
+    expect(ofKind(actions, 'TerminateInstanceInGroup')).toEqual([]);
+  });
+
+  test.each(['ConfirmInstance', 'Unprotect', 'Terminate'] as const)(
+    '%s, an RDB pod landed on the node: abort and protect it again',
+    (step) => {
+      const o = world([{ ord: 0, state: 'flushed', podGone: true, protected: step === 'ConfirmInstance' }, live], { scaleIn: rec(step) });
+      o.pools.equities!.pods.push({ name: podName(7), node: nodeName(0), phase: 'Running' });
+      const actions = plan(o);
+      expect(ofKind(actions, 'TerminateInstanceInGroup')).toEqual([]);
+      expect(ofKind(actions, 'SetInstanceProtection').every((a) => a.protect)).toBe(true);
+      expect(ofKind(actions, 'RecordScaleInStep').map((a) => a.record)).toEqual([null]);
+      if (step !== 'ConfirmInstance') {
+        expect(ofKind(actions, 'SetInstanceProtection')).toEqual([
+          { kind: 'SetInstanceProtection', group: expect.any(String), instanceIds: [instanceId(0)], protect: true },
+        ]);
+      }
+    },
+  );
+
+  test('ConfirmInstance, the instance is in no group but its node is alive: never touched', () => {
+    const actions = plan(world([{ ord: 0, state: 'flushed', podGone: true, instanceGone: true }, live], { scaleIn: rec('ConfirmInstance') }));
+    expect(ofKind(actions, 'SetInstanceProtection')).toEqual([]);
+    expect(ofKind(actions, 'TerminateInstanceInGroup')).toEqual([]);
+    expect(eventReasons(actions)).toContain('ScaleInAborted');
+  });
+
+  test('the instance being released is not protected again by the protection step', () => {
+    const actions = plan(world([{ ord: 0, state: 'flushed', podGone: true, protected: false }, live], { scaleIn: rec('Terminate') }));
+    expect(ofKind(actions, 'SetInstanceProtection')).toEqual([]);
+  });
+});
+
+/**
+ * A small world the plans act on, to run whole scale-ins and crash the
+ * operator after any action: the chain must end with exactly one instance
+ * terminated, the right one, and desired lowered by exactly one.
+ */
+class SimWorld {
+  rdbs: RdbSketch[];
+  status: KdbClusterStatus | undefined;
+  desired: number;
+  terminateCalls = 0;
+  effectiveTerminations: string[] = [];
+  constructor(rdbs: RdbSketch[]) {
+    this.rdbs = rdbs.map((r) => ({ ...r }));
+    this.desired = rdbs.length;
+  }
+  observe(): Observed {
+    return world(this.rdbs, { ...(this.status ? { status: this.status } : {}), asg: { desired: this.desired } });
+  }
+  private byPod(name: string) {
+    return this.rdbs.find((r) => podName(r.ord) === name);
+  }
+  private byInstance(id: string) {
+    return this.rdbs.find((r) => instanceId(r.ord) === id);
+  }
+  apply(a: Action): void {
+    switch (a.kind) {
+      case 'UpdateStatus':
+        this.status = a.status;
+        break;
+      case 'RecordScaleInStep': {
+        const base = this.status ?? this.observe().cluster.status!;
+        const pools = base.pools.map((p) => {
+          if (p.name !== a.pool) return p;
+          const { scaleIn: _old, ...rest } = p;
+          return a.record ? { ...rest, scaleIn: a.record } : rest;
+        });
+        this.status = { ...base, pools };
+        break;
+      }
+      case 'DeleteRdbPod': {
+        const r = this.byPod(a.pod);
+        if (r) r.podGone = true;
+        break;
+      }
+      case 'CordonNode':
+        for (const r of this.rdbs) if (nodeName(r.ord) === a.node) r.unschedulable = true;
+        break;
+      case 'UncordonNode':
+        for (const r of this.rdbs) if (nodeName(r.ord) === a.node) r.unschedulable = false;
+        break;
+      case 'SetInstanceProtection':
+        for (const id of a.instanceIds) {
+          const r = this.byInstance(id);
+          if (r) r.protected = a.protect;
+        }
+        break;
+      case 'TerminateInstanceInGroup': {
+        this.terminateCalls++;
+        const r = this.byInstance(a.instanceId);
+        if (r && !r.instanceGone && (r.lifecycle ?? 'InService') === 'InService') {
+          r.lifecycle = 'Terminating';
+          this.desired -= 1;
+          this.effectiveTerminations.push(a.instanceId);
+        }
+        break;
+      }
+      case 'SetDesiredCapacity':
+        this.desired = Math.max(this.desired, a.value);
+        break;
+      default:
+        break;
+    }
+  }
+  /** Time passes: a terminating instance goes, and its node with it. */
+  tick(): void {
+    for (const r of this.rdbs) {
+      if (r.lifecycle === 'Terminating') {
+        r.instanceGone = true;
+        r.nodeGone = true;
+        r.lifecycle = 'Terminated';
+      }
+    }
+  }
+}
+
+describe('scale-in: whole chain, crashing after any action', () => {
+  const start = (): RdbSketch[] => [
+    { ord: 0, state: 'flushed' },
+    { ord: 1, state: 'rolled' },
+    { ord: 2, state: 'live', mem: 20 },
+  ];
+
+  const run = (crashAt: { round: number; after: number } | undefined) => {
+    const w = new SimWorld(start());
+    for (let round = 0; round < 20; round++) {
+      const actions = plan(w.observe());
+      const upTo = crashAt && crashAt.round === round ? crashAt.after : actions.length;
+      actions.slice(0, upTo).forEach((a) => w.apply(a));
+      if (round % 2 === 1) w.tick();
+    }
+    return w;
+  };
+
+  const check = (w: SimWorld) => {
+    expect(w.effectiveTerminations).toEqual([instanceId(0)]);
+    expect(w.desired).toBe(2);
+    expect(w.status?.pools[0]?.scaleIn).toBeUndefined();
+    // The rolled (unflushed) and the live RDB and their instances are untouched.
+    for (const ord of [1, 2]) {
+      const r = w.rdbs.find((x) => x.ord === ord)!;
+      expect(r.podGone).toBeFalsy();
+      expect(r.instanceGone).toBeFalsy();
+      expect(r.protected ?? true).toBe(true);
+    }
+  };
+
+  test('without a crash', () => {
+    const w = run(undefined);
+    check(w);
+    expect(w.terminateCalls).toBe(1);
+  });
+
+  const crashes: { round: number; after: number }[] = [];
+  for (let round = 0; round < 6; round++) for (let after = 0; after < 4; after++) crashes.push({ round, after });
+  test.each(crashes)('crash in round $round after $after actions', (crashAt) => {
+    check(run(crashAt));
+  });
+});
