@@ -7,6 +7,7 @@ import { createKubeClient, kubeConfigTransport, loadKubeConfig } from '../../ope
 import type { KubeClient, V1Namespace } from '../../operator/src/kube/index.ts';
 import { createLogger } from '../../operator/src/runtime/log.ts';
 import type { Logger } from '../../operator/src/runtime/log.ts';
+import type { OperatorMetrics } from '../../operator/src/runtime/metrics.ts';
 import { stackDir } from '../lib/stack.ts';
 
 export const kubeconfigPath = (): string => process.env.KUBECONFIG ?? join(stackDir(), 'kubeconfig');
@@ -14,14 +15,14 @@ export const stackAvailable = (): boolean => existsSync(kubeconfigPath());
 
 export const testLogger = (): Logger => createLogger({ level: process.env.LOG_LEVEL ?? 'error' });
 
-export const stackClient = (opts: { server?: string; logger?: Logger } = {}): KubeClient => {
+export const stackClient = (opts: { server?: string; logger?: Logger; metrics?: OperatorMetrics } = {}): KubeClient => {
   const logger = opts.logger ?? testLogger();
-  if (opts.server === undefined) return createKubeClient({ kubeconfigPath: kubeconfigPath(), logger });
+  if (opts.server === undefined) return createKubeClient({ kubeconfigPath: kubeconfigPath(), logger, metrics: opts.metrics });
   // Same credentials, another address (a proxy in front of the API server).
   const { kubeConfig } = loadKubeConfig({ kubeconfigPath: kubeconfigPath() });
   const server = opts.server;
   kubeConfig.clusters = kubeConfig.clusters.map((c) => ({ ...c, server }));
-  return createKubeClient({ transport: kubeConfigTransport(kubeConfig), logger });
+  return createKubeClient({ transport: kubeConfigTransport(kubeConfig), logger, metrics: opts.metrics });
 };
 
 export const uniqueName = (prefix: string): string => `${prefix}-${Date.now().toString(36)}-${Math.floor(Math.random() * 1e4)}`;

@@ -8,23 +8,24 @@ import type { HealthServer } from '../../operator/src/runtime/http.ts';
 import { createMetrics } from '../../operator/src/runtime/metrics.ts';
 import { createNamespace, deleteNamespace, stackClient, testLogger, waitFor } from './runtime-env.ts';
 
-let client: KubeClient;
+let admin: KubeClient;
 let ns: string;
 let http: HealthServer | undefined;
 
 beforeAll(async () => {
-  client = stackClient();
-  ns = await createNamespace(client, 'rt-http');
+  admin = stackClient();
+  ns = await createNamespace(admin, 'rt-http');
 }, 30_000);
 
 afterAll(async () => {
   await http?.close();
-  await deleteNamespace(client, ns);
+  await deleteNamespace(admin, ns);
 });
 
 describe('health server and metrics', () => {
   it('serves /healthz, /readyz gated on informer sync, and /metrics with the operator counters', async () => {
     const metrics = createMetrics({ defaultMetrics: true });
+    const client = stackClient({ metrics });
     const inf = client.informer<V1ConfigMap>({ resource: Resources.ConfigMap, namespace: ns });
     const reconciled: string[] = [];
     const controller = new Controller({
@@ -63,7 +64,8 @@ describe('health server and metrics', () => {
     leading = true;
 
     for (const name of ['good', 'bad', 'slow']) {
-      await client.api.create<V1ConfigMap>({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: ns } });
+      await admin.api.create<V1ConfigMap>({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: ns } });
+      await client.api.create<V1ConfigMap>({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `${name}-2`, namespace: ns } });
     }
     await waitFor('reconciles', () => reconciled.filter((k) => k.endsWith('/bad')).length >= 2 && reconciled.includes(`${ns}/slow`));
     metrics.recordAwsCall('SetDesiredCapacity', 'success');

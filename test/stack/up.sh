@@ -136,6 +136,11 @@ wait_for etcd "etcd --name kdb-local" 30 "etcd health" curl -sf "http://127.0.0.
 start moto moto_server "$PORT_MOTO" "$VENV/bin/moto_server" -H 127.0.0.1 -p "$PORT_MOTO"
 
 # ---- kube-apiserver
+# --endpoint-reconciler-type none: the API refuses loopback addresses in
+# Endpoints and EndpointSlices, so the 'kubernetes' Service cannot point at
+# 127.0.0.1 (the lease reconciler would only log that error every 10 s). Pods
+# reach the API through KUBERNETES_SERVICE_HOST/PORT = 127.0.0.1:16443, which
+# the node simulator sets; a non-loopback advertise address is not an option.
 SA_ISSUER="https://kubernetes.default.svc.cluster.local"
 start kube-apiserver kube-apiserver "$PORT_APISERVER" \
   "$BIN/kube-apiserver" \
@@ -148,7 +153,7 @@ start kube-apiserver kube-apiserver "$PORT_APISERVER" \
   --service-account-issuer "$SA_ISSUER" --api-audiences "$SA_ISSUER" \
   --service-account-key-file "$PKI/sa.pub" --service-account-signing-key-file "$PKI/sa.key" \
   --service-cluster-ip-range 10.96.0.0/16 \
-  --allow-privileged --profiling=false --endpoint-reconciler-type lease
+  --allow-privileged --profiling=false --endpoint-reconciler-type none
 wait_for kube-apiserver kube-apiserver 90 "kube-apiserver /readyz" api /readyz
 
 # ---- controllers and scheduler (no serving port: nothing here scrapes them)
@@ -166,7 +171,7 @@ start kube-scheduler kube-scheduler "" \
 wait_for moto moto_server 60 "moto on 127.0.0.1:$PORT_MOTO" curl -sf "http://127.0.0.1:$PORT_MOTO/moto-api/"
 start fault-injector fault-injector.ts "$PORT_AWS $PORT_FAULTS" \
   env KDB_STACK_DIR="$STACK" KDB_MOTO_URL="http://127.0.0.1:$PORT_MOTO" node test/stack/fault-injector.ts
-KDB_STACK_DIR="$STACK" KDB_MOTO_URL="http://127.0.0.1:$PORT_MOTO" node test/stack/seed-aws.ts \
+KDB_STACK_DIR="$STACK" KDB_MOTO_URL="http://127.0.0.1:$PORT_MOTO" node test/stack/seed-aws.ts >&2 \
   || die "seeding moto failed (message above); see $LOGS/moto.log."
 wait_for fault-injector fault-injector.ts 30 "the fault injector on 127.0.0.1:$PORT_FAULTS" \
   curl -sf "http://127.0.0.1:$PORT_FAULTS/healthz"

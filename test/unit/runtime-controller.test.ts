@@ -90,7 +90,7 @@ describe('Controller', () => {
       metrics,
       reconcile: async () => {
         calls++;
-        throw new TerminalError('InvalidSpec', 'no pools');
+        throw new TerminalError('no pools', { reason: 'InvalidSpec' });
       },
     });
     c.start();

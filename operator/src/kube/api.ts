@@ -4,7 +4,7 @@ import { isAlreadyExists, isConflict, isNotFound } from './errors.ts';
 import type { PodConditionInput } from './patch.ts';
 import { podConditionsPatch, stripServerFields } from './patch.ts';
 import type { ResourceType } from './resources.ts';
-import { apiVersionOf, knownResource, registerResource, resourcePath, splitApiVersion } from './resources.ts';
+import { Resources, apiVersionOf, knownResource, registerResource, resourcePath, splitApiVersion } from './resources.ts';
 import type { Query, RestClient, WatchEvent } from './rest.ts';
 import type { KubeObject, ObjectList, ObjectRef, V1Pod, V1Status } from './types.ts';
 
@@ -144,9 +144,17 @@ export class RestKubeApi implements KubeApi {
     return rt;
   }
 
-  async #path(ref: { apiVersion?: string; kind?: string; name?: string; namespace?: string }, subresource?: string, withName = true): Promise<string> {
-    if (!ref.apiVersion || !ref.kind) throw new Error('apiVersion and kind are required');
-    const rt = await this.resourceFor(ref.apiVersion, ref.kind);
+  async #path(
+    ref: { apiVersion?: string; kind?: string; name?: string; namespace?: string } | (ResourceType & { name?: string; namespace?: string }),
+    subresource?: string,
+    withName = true,
+  ): Promise<string> {
+    let rt: ResourceType;
+    if ('plural' in ref) rt = ref;
+    else {
+      if (!ref.apiVersion || !ref.kind) throw new Error('apiVersion and kind are required');
+      rt = await this.resourceFor(ref.apiVersion, ref.kind);
+    }
     if (rt.namespaced && !ref.namespace) throw new Error(`${ref.kind} ${ref.name ?? ''} needs a namespace`);
     return resourcePath(rt, ref.namespace, withName ? ref.name : undefined, subresource);
   }
@@ -246,7 +254,7 @@ export class RestKubeApi implements KubeApi {
   async setPodConditions(pod: V1Pod, conditions: PodConditionInput[], nowMs = Date.now()): Promise<{ pod: V1Pod; changed: boolean }> {
     const patch = podConditionsPatch(pod.status?.conditions, conditions, nowMs);
     if (patch === undefined) return { pod, changed: false };
-    const ref: ObjectRef = { apiVersion: 'v1', kind: 'Pod', name: pod.metadata?.name ?? '', namespace: pod.metadata?.namespace };
+    const ref: ObjectRef = { ...Resources.Pod, name: pod.metadata?.name ?? '', namespace: pod.metadata?.namespace };
     const updated = await this.#patch<V1Pod>(ref, { status: { conditions: patch } }, ContentType.StrategicMergePatch, { subresource: 'status' });
     return { pod: updated, changed: true };
   }

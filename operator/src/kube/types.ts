@@ -37,9 +37,11 @@ export type Wire<T> = T extends Date
   : T extends (infer U)[]
     ? Wire<U>[]
     : T extends object
-      ? 'x_kubernetes_preserve_unknown_fields' extends keyof T
-        ? JsonSchemaProps
-        : { [K in keyof T as WireKey<K & string>]: Wire<T[K]> }
+      ? string extends keyof T
+        ? { [K in keyof T]: Wire<T[K]> } // a map (labels, data): keep its index signature
+        : 'x_kubernetes_preserve_unknown_fields' extends keyof T
+          ? JsonSchemaProps
+          : { [K in keyof T as WireKey<K & string>]: Wire<T[K]> }
       : T;
 
 export type V1ObjectMeta = Wire<k8s.V1ObjectMeta>;
@@ -92,15 +94,15 @@ export interface ObjectList<T> {
   resourceVersion: string;
 }
 
-/** Enough to address one object. */
-export interface ObjectRef {
-  apiVersion: string;
-  kind: string;
-  name: string;
-  namespace?: string;
-}
+/**
+ * Enough to address one object: apiVersion+kind+name(+namespace), or a
+ * ResourceType spread with name(+namespace), e.g. `{ ...Resources.Pod, namespace, name }`.
+ */
+export type ObjectRef =
+  | { apiVersion: string; kind: string; name: string; namespace?: string }
+  | { group: string; version: string; kind: string; plural: string; namespaced: boolean; name: string; namespace?: string };
 
-export const refOf = (obj: KubeObject): ObjectRef => {
+export const refOf = (obj: KubeObject): { apiVersion: string; kind: string; name: string; namespace?: string } => {
   if (!obj.apiVersion || !obj.kind || !obj.metadata?.name) {
     throw new Error('object needs apiVersion, kind and metadata.name');
   }

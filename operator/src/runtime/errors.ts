@@ -5,10 +5,11 @@
  */
 export class TerminalError extends Error {
   override readonly name = 'TerminalError';
+  /** CamelCase reason for conditions/Events, e.g. 'InvalidSpec'. */
   readonly reason: string;
-  constructor(reason: string, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.reason = reason;
+  constructor(message: string, options: { reason?: string; cause?: unknown } = {}) {
+    super(message, { cause: options.cause });
+    this.reason = options.reason ?? 'TerminalError';
   }
 }
 

@@ -48,8 +48,11 @@ export class Shutdown {
     }
   }
 
-  add(name: string, run: ShutdownStep['run']): this {
-    this.#steps.push({ name, run });
+  /** Steps run in the order added: add(step) or add(name, run). */
+  add(step: ShutdownStep): this;
+  add(name: string, run: ShutdownStep['run']): this;
+  add(stepOrName: ShutdownStep | string, run?: ShutdownStep['run']): this {
+    this.#steps.push(typeof stepOrName === 'string' ? { name: stepOrName, run: run ?? (() => undefined) } : stepOrName);
     return this;
   }
 

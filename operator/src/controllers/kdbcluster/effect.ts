@@ -1,0 +1,182 @@
+import type { KdbCluster, KdbClusterStatus, PoolStatus, ScaleInRecord } from '../../api/kdbcluster.ts';
+import type { Aws } from '../../aws/index.ts';
+import type { EventRecorder, KubeApi, KubeObject, V1Pod } from '../../kube/index.ts';
+import { Resources, isAlreadyExists } from '../../kube/index.ts';
+import type { Action, ActionOf } from '../../planner/types.ts';
+import type { Logger } from '../../runtime/log.ts';
+import type { OperatorMetrics } from '../../runtime/metrics.ts';
+import { rdbPod, rdbPodDisruptionBudget } from '../../specs/rdb.ts';
+import { efsPersistentVolume, efsPersistentVolumeClaim } from '../../specs/storage.ts';
+import { tickerplantService, tickerplantStatefulSet } from '../../specs/tickerplant.ts';
+import { clusterKeyOf } from './observe.ts';
+
+export interface EffectDeps {
+  api: KubeApi;
+  aws: Aws;
+  events: EventRecorder;
+  log: Logger;
+  metrics?: OperatorMetrics;
+  agentServiceAccount: string;
+  /** Called after an EFS change so the next observe reads it fresh. */
+  onEfsChanged?: () => void;
+}
+
+/**
+ * Thin effectors: each action is one idempotent call. The list runs in plan
+ * order and stops at the first failure (the reconcile is retried with
+ * backoff), because later actions may rely on earlier ones — above all, a
+ * scale-in step runs only after its record is persisted.
+ */
+export class Effector {
+  readonly #d: EffectDeps;
+  #cluster: KdbCluster;
+
+  constructor(deps: EffectDeps, cluster: KdbCluster) {
+    this.#d = deps;
+    this.#cluster = cluster;
+  }
+
+  async run(actions: Action[]): Promise<{ requeueAfterMs?: number }> {
+    let requeueAfterMs: number | undefined;
+    for (const a of actions) {
+      if (a.kind === 'RequeueAfter') {
+        requeueAfterMs = a.ms;
+        continue;
+      }
+      this.#d.log.debug('action', { action: a.kind, ...summary(a) });
+      await this.#apply(a);
+    }
+    return requeueAfterMs === undefined ? {} : { requeueAfterMs };
+  }
+
+  get #ns(): string {
+    return this.#cluster.metadata.namespace ?? 'default';
+  }
+
+  async #apply(a: Action): Promise<void> {
+    const { api, aws } = this.#d;
+    const c = this.#cluster;
+    switch (a.kind) {
+      case 'EnsureEfsAccessPoint': {
+        await aws.efs.ensureAccessPoint({
+          fileSystemId: a.fileSystemId,
+          clusterKey: clusterKeyOf(c),
+          rootPath: `/kdb/${this.#ns}/${c.metadata.name}`,
+          posixUser: { uid: 10001, gid: 10001 },
+          ...(c.metadata.uid ? { incarnation: c.metadata.uid } : {}),
+        });
+        this.#d.onEfsChanged?.();
+        return;
+      }
+      case 'EnsureStorageVolumes':
+        await api.createIfAbsent(efsPersistentVolume(c, a.accessPointId) as KubeObject);
+        await api.createIfAbsent(efsPersistentVolumeClaim(c) as KubeObject);
+        return;
+      case 'EnsureTickerplant':
+        // Server-side apply keeps the objects in step with the spec on every change.
+        await api.apply(tickerplantService(c) as KubeObject);
+        await api.apply(tickerplantStatefulSet(c) as KubeObject);
+        return;
+      case 'EnsureRdbPod': {
+        const pool = c.spec.rdbPools.find((p) => p.name === a.pool);
+        if (!pool) return;
+        await api.createIfAbsent(rdbPodDisruptionBudget(c, pool.name) as KubeObject);
+        try {
+          await api.create(
+            rdbPod({
+              cluster: c,
+              pool,
+              ordinal: a.ordinal,
+              ...(a.replaces ? { replaces: a.replaces } : {}),
+              agentServiceAccount: this.#d.agentServiceAccount,
+            }) as KubeObject,
+          );
+        } catch (e) {
+          if (!isAlreadyExists(e)) throw e;
+        }
+        return;
+      }
+      case 'DeleteRdbPod':
+        await api.delete({ ...Resources.Pod, namespace: this.#ns, name: a.pod });
+        return;
+      case 'CordonNode':
+      case 'UncordonNode':
+        await api.mergePatch({ ...Resources.Node, name: a.node }, { spec: { unschedulable: a.kind === 'CordonNode' } });
+        return;
+      case 'AnnotateNode':
+        await api.mergePatch({ ...Resources.Node, name: a.node }, { metadata: { annotations: a.annotations } });
+        return;
+      case 'SuspendAZRebalance':
+        await aws.autoScaling.suspendAZRebalance(a.group);
+        return;
+      case 'ProtectNewInstances':
+        await aws.autoScaling.protectNewInstances(a.group);
+        return;
+      case 'SetInstanceProtection':
+        await aws.autoScaling.setInstanceProtection(a.group, a.instanceIds, a.protect);
+        return;
+      case 'SetDesiredCapacity': {
+        // The facade re-reads the group and never writes below it: a stale plan cannot lower desired.
+        const r = await aws.autoScaling.setDesiredCapacity(a.group, a.value);
+        if (r.wrote) {
+          this.#d.metrics?.scaleEventsTotal?.inc({ pool: a.group, direction: 'out' });
+          this.#d.log.info('raised desired capacity', { group: a.group, from: r.previous, to: r.desired, reason: a.reason });
+        }
+        return;
+      }
+      case 'TerminateInstanceInGroup': {
+        const r = await aws.autoScaling.terminateInstanceInGroup(a.instanceId, { expectedGroup: a.group });
+        this.#d.metrics?.scaleEventsTotal?.inc({ pool: a.group, direction: 'in' });
+        this.#d.log.info('terminated RDB instance', { group: a.group, instanceId: a.instanceId, outcome: r.outcome });
+        return;
+      }
+      case 'RecordScaleInStep':
+        await this.#recordScaleIn(a);
+        return;
+      case 'UpdateStatus':
+        await this.#writeStatus(a.status);
+        return;
+      case 'EmitEvent':
+        await this.#d.events.record(c as KubeObject, a.event.type, a.event.reason, a.event.message);
+        return;
+    }
+  }
+
+  /**
+   * The record is written with the resourceVersion we planned from: if
+   * anything else changed the status meanwhile, the write fails (409) and the
+   * reconcile starts over from what is really there.
+   */
+  async #recordScaleIn(a: ActionOf<'RecordScaleInStep'>): Promise<void> {
+    const pools: PoolStatus[] = structuredClone(this.#cluster.status?.pools ?? []);
+    let entry = pools.find((p) => p.name === a.pool);
+    if (!entry) {
+      entry = { name: a.pool, queued: [], rolled: [], rdbs: [] };
+      pools.push(entry);
+    }
+    if (a.record) entry.scaleIn = a.record as ScaleInRecord;
+    else delete entry.scaleIn;
+    const updated = await this.#d.api.mergePatch<KdbCluster & KubeObject>(
+      { ...Resources.KdbCluster, namespace: this.#ns, name: this.#cluster.metadata.name },
+      { metadata: { resourceVersion: this.#cluster.metadata.resourceVersion }, status: { pools } },
+      { subresource: 'status' },
+    );
+    this.#cluster = { ...this.#cluster, metadata: { ...this.#cluster.metadata, resourceVersion: updated.metadata?.resourceVersion } as KdbCluster['metadata'], status: { ...(this.#cluster.status ?? { conditions: [], pools: [] }), pools } };
+  }
+
+  async #writeStatus(status: KdbClusterStatus): Promise<void> {
+    const updated = await this.#d.api.mergePatch<KdbCluster & KubeObject>(
+      { ...Resources.KdbCluster, namespace: this.#ns, name: this.#cluster.metadata.name },
+      { metadata: { resourceVersion: this.#cluster.metadata.resourceVersion }, status },
+      { subresource: 'status' },
+    );
+    this.#cluster = { ...this.#cluster, metadata: { ...this.#cluster.metadata, resourceVersion: updated.metadata?.resourceVersion } as KdbCluster['metadata'], status };
+  }
+}
+
+const summary = (a: Action): Record<string, unknown> => {
+  const { kind: _k, ...rest } = a as Action & Record<string, unknown>;
+  return 'status' in rest ? {} : rest;
+};
+
+export type { V1Pod };

@@ -1,0 +1,92 @@
+import type { Aws } from '../../aws/index.ts';
+import type { EventRecorder, KubeClient, KubeObject, V1Node, V1PersistentVolume, V1PersistentVolumeClaim, V1Pod, V1Service, V1StatefulSet, Informer } from '../../kube/index.ts';
+import { Resources } from '../../kube/index.ts';
+import { Controller } from '../../runtime/controller.ts';
+import type { Logger } from '../../runtime/log.ts';
+import type { OperatorMetrics } from '../../runtime/metrics.ts';
+import { LABEL, MANAGED_BY } from '../../specs/names.ts';
+import { Observer } from './observe.ts';
+import { kdbClusterReconciler } from './reconciler.ts';
+
+export interface KdbClusterControllerOptions {
+  kube: KubeClient;
+  aws: Aws;
+  log: Logger;
+  metrics?: OperatorMetrics;
+  agentServiceAccount: string;
+  workers?: number;
+}
+
+export interface KdbClusterController {
+  controller: Controller;
+  informers: Informer<KubeObject>[];
+  events: EventRecorder;
+}
+
+const ownerKey = (o: Readonly<KubeObject>): string | undefined => {
+  const name = o.metadata?.labels?.[LABEL.cluster];
+  if (!name) return undefined;
+  const ns = o.metadata?.namespace ?? o.metadata?.labels?.['kdb-operator.dev/namespace'];
+  return ns ? `${ns}/${name}` : undefined;
+};
+
+/**
+ * Informers feed one work queue keyed by KdbCluster: owned objects map to
+ * their cluster by label (PVs are cluster-scoped, so by claimRef), nodes to
+ * every cluster (a joining node may be what a pool waits for).
+ */
+export const kdbClusterController = (o: KdbClusterControllerOptions): KdbClusterController => {
+  const managed = `${LABEL.managedBy}=${MANAGED_BY}`;
+  const informer = <T extends KubeObject>(resource: (typeof Resources)[keyof typeof Resources], labelSelector?: string) =>
+    o.kube.informer<T>({ resource, ...(labelSelector ? { labelSelector } : {}) });
+  const clusters = informer<KubeObject>(Resources.KdbCluster);
+  const pods = informer<V1Pod>(Resources.Pod, managed);
+  const nodes = informer<V1Node>(Resources.Node);
+  const statefulSets = informer<V1StatefulSet>(Resources.StatefulSet, managed);
+  const services = informer<V1Service>(Resources.Service, managed);
+  const pvcs = informer<V1PersistentVolumeClaim>(Resources.PersistentVolumeClaim, managed);
+  const pvs = informer<V1PersistentVolume>(Resources.PersistentVolume, managed);
+  const events = o.kube.eventRecorder({ component: 'kdb-operator' });
+
+  const observer = new Observer({ caches: { pods, nodes, statefulSets, services, pvcs, pvs }, aws: o.aws });
+  const controller = new Controller({
+    name: 'kdbcluster',
+    workers: o.workers ?? 2,
+    logger: o.log,
+    ...(o.metrics ? { metrics: o.metrics } : {}),
+    reconcile: kdbClusterReconciler({
+      api: o.kube.api,
+      aws: o.aws,
+      clusters,
+      observer,
+      events,
+      ...(o.metrics ? { metrics: o.metrics } : {}),
+      agentServiceAccount: o.agentServiceAccount,
+    }),
+  });
+
+  const enqueueKey = (k: string | undefined): void => {
+    if (k) controller.enqueue(k);
+  };
+  clusters.onChange((c) => enqueueKey(`${c.metadata?.namespace ?? 'default'}/${c.metadata?.name ?? ''}`));
+  for (const inf of [pods, statefulSets, services, pvcs] as Informer<KubeObject>[]) inf.onChange((obj) => enqueueKey(ownerKey(obj)));
+  pvs.onChange((pv) => {
+    const ref = (pv as V1PersistentVolume).spec?.claimRef;
+    const name = pv.metadata?.labels?.[LABEL.cluster];
+    if (ref?.namespace && name) enqueueKey(`${ref.namespace}/${name}`);
+  });
+  const enqueueAll = (): void => {
+    for (const c of clusters.list()) enqueueKey(`${c.metadata?.namespace ?? 'default'}/${c.metadata?.name ?? ''}`);
+  };
+  nodes.onAdd(enqueueAll).onDelete(enqueueAll).onUpdate((n, old) => {
+    // Heartbeats change nodes every few seconds; only readiness, cordoning and annotations matter here.
+    const ready = (x: Readonly<V1Node>) => x.status?.conditions?.find((c) => c.type === 'Ready')?.status;
+    if (ready(n) !== ready(old) || n.spec?.unschedulable !== old.spec?.unschedulable) enqueueAll();
+  });
+
+  return {
+    controller,
+    informers: [clusters, pods, nodes, statefulSets, services, pvcs, pvs] as Informer<KubeObject>[],
+    events,
+  };
+};

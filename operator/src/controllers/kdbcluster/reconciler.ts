@@ -1,0 +1,121 @@
+import { KdbCluster } from '../../api/kdbcluster.ts';
+import { formatFieldErrors, parseKdbCluster } from '../../api/validate.ts';
+import type { Aws } from '../../aws/index.ts';
+import { AwsUnavailableError } from '../../aws/index.ts';
+import type { EventRecorder, KubeApi, KubeObject, Store } from '../../kube/index.ts';
+import { Resources } from '../../kube/index.ts';
+import { plan } from '../../planner/plan.ts';
+import type { Action } from '../../planner/types.ts';
+import type { ReconcileContext, ReconcileOutcome } from '../../runtime/controller.ts';
+import { TerminalError } from '../../runtime/errors.ts';
+import type { OperatorMetrics } from '../../runtime/metrics.ts';
+import { FINALIZER } from '../../specs/names.ts';
+import { Effector } from './effect.ts';
+import { Observer, clusterKeyOf } from './observe.ts';
+
+export interface ReconcilerDeps {
+  api: KubeApi;
+  aws: Aws;
+  clusters: Store<KubeObject>;
+  observer: Observer;
+  events: EventRecorder;
+  metrics?: OperatorMetrics;
+  agentServiceAccount: string;
+  now?: () => Date;
+}
+
+const AWS_ACTIONS = new Set<Action['kind']>([
+  'SuspendAZRebalance',
+  'ProtectNewInstances',
+  'SetInstanceProtection',
+  'SetDesiredCapacity',
+  'TerminateInstanceInGroup',
+  'EnsureEfsAccessPoint',
+]);
+
+/**
+ * While AWS is down the operator keeps reconciling Kubernetes: after the first
+ * AWS action that finds AWS unreachable, the remaining AWS actions and the
+ * whole scale-in chain (whose steps need AWS to finish) wait for the next
+ * reconcile; everything else still runs.
+ */
+export const withoutAwsWork = (actions: Action[]): Action[] =>
+  actions.filter(
+    (a) =>
+      !AWS_ACTIONS.has(a.kind) &&
+      a.kind !== 'RecordScaleInStep' &&
+      !(a.kind === 'DeleteRdbPod' && a.reason === 'ScaleIn'),
+  );
+
+/** observe -> plan -> effect, for one KdbCluster key. */
+export const kdbClusterReconciler =
+  (d: ReconcilerDeps) =>
+  async (key: string, ctx: ReconcileContext): Promise<ReconcileOutcome | void> => {
+    const obj = d.clusters.get(key);
+    if (!obj) return;
+    const parsed = parseKdbCluster(structuredClone(obj));
+    if (!parsed.ok) {
+      const message = `invalid KdbCluster: ${formatFieldErrors(parsed.errors)}`;
+      await d.events.warning(obj, 'InvalidSpec', message);
+      throw new TerminalError(message);
+    }
+    let cluster: KdbCluster = parsed.value;
+    const ref = { ...Resources.KdbCluster, namespace: cluster.metadata.namespace ?? 'default', name: cluster.metadata.name };
+
+    if (cluster.metadata.deletionTimestamp) {
+      await finalize(d, cluster, ctx);
+      await d.api.removeFinalizer(ref, FINALIZER);
+      return;
+    }
+    if (!cluster.metadata.finalizers?.includes(FINALIZER)) {
+      const updated = await d.api.addFinalizer<KubeObject>(ref, FINALIZER);
+      if (!updated) return;
+      cluster = { ...cluster, metadata: { ...cluster.metadata, ...(updated.metadata as object) } };
+    }
+
+    const observed = await d.observer.observe(cluster, (d.now ?? (() => new Date()))());
+    const actions = plan(observed);
+    const effector = new Effector(
+      {
+        api: d.api,
+        aws: d.aws,
+        events: d.events,
+        log: ctx.log,
+        ...(d.metrics ? { metrics: d.metrics } : {}),
+        agentServiceAccount: d.agentServiceAccount,
+        onEfsChanged: () => d.observer.forgetEfs(),
+      },
+      cluster,
+    );
+    try {
+      return await effector.run(actions);
+    } catch (e) {
+      if (!(e instanceof AwsUnavailableError)) throw e;
+      ctx.log.warn('AWS unreachable; reconciling Kubernetes only', { error: e.message });
+      await d.events.warning(obj, 'AwsUnavailable', `AWS is unreachable (${e.message}); scaling waits, Kubernetes state is still reconciled`);
+      // Re-plan from a fresh observation: AWS reads now say 'unknown' or succeed.
+      d.aws.autoScaling.invalidate();
+      const retry = await new Effector(
+        { api: d.api, aws: d.aws, events: d.events, log: ctx.log, agentServiceAccount: d.agentServiceAccount },
+        cluster,
+      ).run(withoutAwsWork(actions.filter((a) => a.kind !== 'UpdateStatus')));
+      return { requeueAfterMs: Math.min(retry.requeueAfterMs ?? 15_000, 15_000) };
+    }
+  };
+
+/**
+ * Deletion: owned objects go through garbage collection. An access point the
+ * operator created is deleted only under reclaimPolicy Delete; the EFS data
+ * and the PV stay otherwise.
+ */
+const finalize = async (d: ReconcilerDeps, cluster: KdbCluster, ctx: ReconcileContext): Promise<void> => {
+  const efs = cluster.spec.storage.efs;
+  if (efs.reclaimPolicy !== 'Delete' || !efs.accessPoint.create) return;
+  const aps = await d.aws.efs.listAccessPoints(efs.fileSystemId, clusterKeyOf(cluster));
+  for (const ap of aps) {
+    await d.aws.efs.deleteAccessPoint(ap.id);
+    ctx.log.info('deleted EFS access point', { accessPoint: ap.id });
+  }
+};
+
+export { KdbCluster };

@@ -1,0 +1,69 @@
+import { hostname } from 'node:os';
+import { createAws } from './aws/index.ts';
+import { kdbClusterController } from './controllers/kdbcluster/index.ts';
+import { createKubeClient } from './kube/index.ts';
+import { startHealthServer } from './runtime/http.ts';
+import { LeaderElector } from './runtime/leader-election.ts';
+import type { Logger } from './runtime/log.ts';
+import { createMetrics } from './runtime/metrics.ts';
+import { Shutdown } from './runtime/shutdown.ts';
+
+const env = (name: string, fallback: string): string => process.env[name] || fallback;
+
+/** The operator process: informers -> work queue -> reconcile, behind leader election. */
+export const runOperator = async (log: Logger): Promise<void> => {
+  const metrics = createMetrics({ defaultMetrics: true });
+  const kube = createKubeClient({ logger: log, metrics });
+  const aws = createAws(
+    {},
+    { observer: { onCall: (e) => metrics.awsCallsTotal.inc({ operation: e.operation, outcome: e.outcome }) } },
+  );
+  log.info('AWS client configured', aws.describe);
+  const { controller, informers } = kdbClusterController({
+    kube,
+    aws,
+    log,
+    metrics,
+    agentServiceAccount: env('KDB_AGENT_SERVICE_ACCOUNT', 'kdb-rdb-agent'),
+  });
+
+  const http = await startHealthServer({
+    port: Number(env('KDB_METRICS_PORT', '8080')),
+    host: env('POD_IP', '0.0.0.0'),
+    registry: metrics.registry,
+  });
+  const shutdown = new Shutdown({ logger: log });
+  for (const inf of informers) inf.start();
+  http.addReadyCheck('informers', () => (informers.every((i) => i.hasSynced()) ? true : 'informers not synced'));
+
+  await Promise.all(informers.map((i) => i.waitForSync()));
+  log.info('informers synced', { informers: informers.length });
+
+  const startControllers = (): void => {
+    log.info('leading: starting controllers');
+    controller.start();
+    for (const c of informers[0]!.list()) controller.enqueue(`${c.metadata?.namespace ?? 'default'}/${c.metadata?.name ?? ''}`);
+  };
+  let elector: LeaderElector | undefined;
+  if (env('KDB_LEADER_ELECTION', 'true') === 'true') {
+    const identity = env('POD_NAME', `${hostname()}-${process.pid}`);
+    elector = new LeaderElector({
+      store: kube.leaseStore(env('POD_NAMESPACE', kube.namespace), 'kdb-operator-leader'),
+      identity,
+      logger: log,
+      onStartedLeading: startControllers,
+      onStoppedLeading: () => {
+        // Another replica may act already: never act on after losing the lease.
+        log.error('lost leadership; exiting');
+        process.exit(1);
+      },
+    });
+    elector.start();
+  } else startControllers();
+
+  shutdown.add('controllers', () => controller.stop(20_000));
+  if (elector) shutdown.add('lease', () => elector.stop());
+  shutdown.add('informers', () => Promise.all(informers.map((i) => i.stop())));
+  shutdown.add('http', () => http.close());
+  shutdown.add('aws', () => aws.destroy());
+};
