@@ -31,3 +31,12 @@ export const PORTS = {
   awsEndpoint: 14566,
   faultsControl: 14567,
 } as const;
+
+/** The static bearer token of a user in <stack>/tokens.csv (admin, nodesim, kdb-norights, ...). */
+export const stackToken = (user: string): string => {
+  const line = readFileSync(join(stackDir(), 'tokens.csv'), 'utf8')
+    .split('\n')
+    .find((l) => l.split(',')[1] === user);
+  if (!line) throw new Error(`no token for ${user} in ${join(stackDir(), 'tokens.csv')}`);
+  return line.split(',')[0]!;
+};

@@ -45,7 +45,7 @@ stop_component() {
     kill -0 "$pid" 2>/dev/null || break
     sleep 0.1
   done
-  pgid="$(ps -o pgid= -p "$pid" 2>/dev/null | tr -d ' ')"
+  pgid="$(ps -o pgid= -p "$pid" 2>/dev/null | tr -d ' ' || true)"
   if kill -0 "$pid" 2>/dev/null; then
     say "$name did not stop within ${grace}s; killing it"
     kill -KILL "$pid" 2>/dev/null || true

@@ -105,7 +105,7 @@ const ensureLaunchTemplate = async (group: GroupName): Promise<string> => {
     await ec2c.send(
       new ec2.CreateLaunchTemplateCommand({
         LaunchTemplateName: name,
-        LaunchTemplateData: { ImageId: AMI, InstanceType: GROUPS[group].instanceType },
+        LaunchTemplateData: { ImageId: AMI, InstanceType: GROUPS[group].instanceType as ec2._InstanceType },
         TagSpecifications: [{ ResourceType: 'launch-template', Tags: nameTag(name) }],
       }),
     );

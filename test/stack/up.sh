@@ -88,17 +88,14 @@ port_holder() {
 # start NAME MATCH "PORTS" CMD...: starts CMD in its own session with its log
 # and pid file unless it already runs; refuses when one of its ports is taken.
 start() {
-  local name="$1" match="$2" ports="$3" pid holder p
+  local name="$1" match="$2" ports="$3" pid
   shift 3
   if pid="$(live_pid "$name" "$match")"; then
     say "$name already running (pid $pid)"
     return 0
   fi
-  for p in $ports; do
-    if holder="$(port_holder "$p")"; then
-      die "port 127.0.0.1:$p (for $name) is already taken by $holder; stop it (or run make down if it is a stale stack) and re-run make up."
-    fi
-  done
+  # shellcheck disable=SC2086 # a list of ports
+  check_ports "$name" "$match" $ports
   setsid "$@" >>"$LOGS/$name.log" 2>&1 </dev/null &
   echo $! >"$(pidfile "$name")"
   STARTED+=("$name:$match")
@@ -123,7 +120,26 @@ wait_for() {
 
 api() { curl -sf --cacert "$PKI/ca.crt" -H "Authorization: Bearer $ADMIN_TOKEN" "https://127.0.0.1:$PORT_APISERVER$1"; }
 
+# ---- every port is checked before anything starts, so a conflict costs nothing
+check_ports() { # NAME MATCH PORTS...
+  local name="$1" match="$2" p holder
+  shift 2
+  live_pid "$name" "$match" >/dev/null && return 0
+  for p in "$@"; do
+    if holder="$(port_holder "$p")"; then
+      die "port 127.0.0.1:$p (for $name) is already taken by $holder; stop it (or run make down if it is a stale stack) and re-run make up."
+    fi
+  done
+}
+check_ports etcd "etcd --name kdb-local" "$PORT_ETCD" "$PORT_ETCD_PEER"
+check_ports kube-apiserver kube-apiserver "$PORT_APISERVER"
+check_ports moto moto_server "$PORT_MOTO"
+check_ports fault-injector fault-injector.ts "$PORT_AWS" "$PORT_FAULTS"
+
 # ---- etcd
+# A stopped etcd starts empty: its old objects would describe instances that
+# moto (in memory) no longer has.
+live_pid etcd "etcd --name kdb-local" >/dev/null || rm -rf "$STACK/etcd"
 # --unsafe-no-fsync: a throwaway test cluster; fsync dominated apiserver latency.
 start etcd "etcd --name kdb-local" "$PORT_ETCD $PORT_ETCD_PEER" \
   "$BIN/etcd" --name kdb-local --data-dir "$STACK/etcd" \

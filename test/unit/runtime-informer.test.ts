@@ -149,6 +149,20 @@ describe('Informer', () => {
     expect(lw.current().signal.aborted).toBe(true);
   });
 
+  test('an idle-watch timeout resumes at once without re-listing', async () => {
+    const { lw, inf } = setup();
+    inf.start();
+    await inf.waitForSync();
+    await flushMicrotasks();
+    lw.current().emit({ type: 'ADDED', object: cm('a', '9') });
+    lw.current().end(new DOMException('The operation was aborted due to timeout', 'TimeoutError'));
+    await flushMicrotasks();
+    expect(lw.lists).toBe(1);
+    expect(lw.watches).toHaveLength(2);
+    expect(lw.current().opts.resourceVersion).toBe('9');
+    await inf.stop();
+  });
+
   test('handler exceptions do not break the informer', async () => {
     const { lw, inf } = setup();
     const seen: string[] = [];

@@ -107,7 +107,11 @@ export const rdbConfig = (env: Env): RdbConfig => {
     rollThreshold: read(env, 'KDB_ROLL_THRESHOLD', percent, '80'),
     memoryLimitBytes: read(env, 'KDB_MEMORY_LIMIT_BYTES', posInt),
     // The paper's idle RDB used about 150 MB; tests scale it down.
-    baselineBytes: read(env, 'KDB_BASELINE_BYTES', nonNegInt, String(150 * 1024 * 1024)),
+    // The paper's idle RDB used about 150 MB; on small RDBs that would be most
+    // of the limit, so the default is capped at a tenth of it.
+    baselineBytes: env.KDB_BASELINE_BYTES
+      ? read(env, 'KDB_BASELINE_BYTES', nonNegInt)
+      : Math.min(150 * 1024 * 1024, Math.floor(Number(env.KDB_MEMORY_LIMIT_BYTES ?? 0) / 10)),
     statusFile: read(env, 'KDB_STATUS_FILE', path, '/var/run/kdb/status.json'),
     hdbDir: read(env, 'KDB_HDB_DIR', path),
     stagingDir: read(env, 'KDB_STAGING_DIR', path),

@@ -167,7 +167,12 @@ export class Informer<T extends KubeObject> implements Store<T> {
         this.#failures = 0;
       } catch (err) {
         if (signal.aborted) break;
-        // Always re-list after an error: the watch may have missed events.
+        if ((err as { name?: unknown } | null)?.name === 'TimeoutError') {
+          // client-node's 30 s inactivity timeout on a quiet watch: nothing was
+          // missed, resume from the last resourceVersion at once.
+          continue;
+        }
+        // Re-list after any other error: the watch may have missed events.
         this.#resourceVersion = '';
         this.#restarts++;
         if (isGone(err)) {

@@ -1,0 +1,59 @@
+import { join } from 'node:path';
+import { repoRoot } from '../lib/stack.ts';
+import { runTradingDay, type DaySummary } from './trading-day.ts';
+
+// The demo's day, shorter: the chart installs the operator as a pod under its
+// own RBAC, the pool scales out as the RDBs fill and back in at end of day.
+jest.setTimeout(900_000);
+
+let summary: DaySummary;
+beforeAll(async () => {
+  ({ summary } = await runTradingDay({
+    namespace: 'e2e-day',
+    cluster: 'e2e',
+    rdbMemoryMi: 256,
+    scaleThreshold: 60,
+    rollThreshold: 80,
+    maxRdbs: 6,
+    rows: 9_000_000,
+    dayMs: 60_000,
+    syms: ['AAPL', 'MSFT', 'AMZN', 'GOOG', 'NVDA'],
+    seed: 7,
+    outDir: join(repoRoot, 'out/e2e'),
+    progress: (l) => process.stdout.write(`${l}\n`),
+  }));
+});
+
+test('no row is lost or duplicated: the HDB day holds exactly what was published', () => {
+  expect(summary.rowsLost).toBe(0);
+  expect(summary.rowsDuplicated).toBe(0);
+  expect(summary.checksumsMatch).toBe(true);
+  expect(summary.rowsInHdb).toBe(summary.rowsPublished);
+  expect(summary.rowsInRdbsBeforeEndOfDay).toBe(summary.rowsPublished);
+});
+
+test('the pool scaled out and ended with one RDB', () => {
+  expect(summary.maxRdbs).toBeGreaterThanOrEqual(3);
+  expect(summary.finalRdbs).toBe(1);
+});
+
+test('every terminated instance was terminated after its RDB flushed, by one targeted call with decrement', () => {
+  expect(summary.terminatedInstances.length).toBe(summary.maxRdbs - 1);
+  expect(summary.unsafeTerminations).toBe(0);
+  for (const t of summary.terminatedInstances) {
+    expect(t.decrement).toBe(true);
+    expect(Date.parse(t.terminatedAt)).toBeGreaterThanOrEqual(Date.parse(t.flushedAt));
+  }
+  const ids = summary.terminatedInstances.map((t) => t.instanceId);
+  expect(new Set(ids).size).toBe(ids.length);
+});
+
+test('desired capacity was never lowered by SetDesiredCapacity', () => {
+  expect(summary.desiredLoweredBySetDesiredCapacity).toBe(0);
+  expect(summary.awsMutations.TerminateInstances ?? 0).toBe(0);
+});
+
+test('kubectl get kdb prints the expected columns', () => {
+  const header = summary.kubectlGetKdb.split('\n')[0]!.split(/\s+/).filter(Boolean);
+  expect(header).toEqual(['NAME', 'PHASE', 'LIVE', 'RDBS', 'DESIRED', 'AGE']);
+});

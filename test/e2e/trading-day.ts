@@ -1,0 +1,438 @@
+// A trading day on the local stack, end to end: the Helm chart installs the
+// operator as a pod, a KdbCluster is applied, the reference feed plays the
+// paper's day profile into the tickerplant, end of day is triggered, the day
+// is merged into the HDB, and everything the operator did to AWS is checked
+// against what the RDBs reported. Used by `make demo` and the e2e test.
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { autoscaling, awsClientConfig } from '../lib/aws.ts';
+import { calls, type AwsCall } from '../lib/faults.ts';
+import { adminKubeConfig, k8s } from '../lib/kube.ts';
+import { readStackAws, repoRoot, stackDir } from '../lib/stack.ts';
+
+const run = promisify(execFile);
+
+export interface DayOptions {
+  namespace: string;
+  cluster: string;
+  /** Memory limit of each RDB (a Kubernetes quantity in Mi). */
+  rdbMemoryMi: number;
+  scaleThreshold: number;
+  rollThreshold: number;
+  maxRdbs: number;
+  rows: number;
+  /** Wall time the market hours of the profile (06:00-15:00) are played in. */
+  dayMs: number;
+  syms: string[];
+  seed: number;
+  outDir: string;
+  progress?: (line: string) => void;
+}
+
+export interface Sample {
+  /** ms since the day started; `at` is the wall clock. */
+  t: number;
+  at: number;
+  desired: number;
+  inService: number;
+  rdbs: number;
+  usedBytes: number;
+  phase: string;
+  live: string;
+}
+
+interface PodRecord {
+  name: string;
+  node?: string;
+  liveAt?: number;
+  crossedScaleAt?: number;
+  flushedAt?: number;
+  flushedDays: string[];
+  rows: number;
+  memoryPercent: number;
+  state?: string;
+  deleted?: boolean;
+}
+
+export interface DaySummary {
+  day: string;
+  rowsPublished: number;
+  rowsInRdbsBeforeEndOfDay: number;
+  rowsInHdb: number;
+  rowsInRdbs: number;
+  rowsLost: number;
+  rowsDuplicated: number;
+  checksumsMatch: boolean;
+  maxRdbs: number;
+  finalRdbs: number;
+  desiredCapacityTimeline: { t: string; desired: number }[];
+  terminatedInstances: { instanceId: string; rdb: string; flushedAt: string; terminatedAt: string; decrement: boolean }[];
+  unsafeTerminations: number;
+  desiredLoweredBySetDesiredCapacity: number;
+  scaleOutReactionMs: { median: number; max: number; samples: number[] };
+  scaleInReactionMs: { median: number; max: number; samples: number[] };
+  memoryGbHours: { provisioned: number; used: number };
+  savingsVsSingleNode: number;
+  kubectlGetKdb: string;
+  awsMutations: Record<string, number>;
+}
+
+const KDB_GROUP = 'kdb-operator.dev';
+const MUTATIONS = new Set(['SetDesiredCapacity', 'TerminateInstanceInAutoScalingGroup', 'SetInstanceProtection', 'UpdateAutoScalingGroup', 'SuspendProcesses', 'ResumeProcesses', 'TerminateInstances']);
+
+export const binDir = async (): Promise<string> =>
+  (await run('bash', [join(repoRoot, 'test/stack/build-control-plane.sh'), '--print-dir'])).stdout.trim();
+
+const kubeconfig = (): string => join(stackDir(), 'kubeconfig');
+
+export const kubectl = async (...args: string[]): Promise<string> =>
+  (await run(join(await binDir(), 'kubectl'), ['--kubeconfig', kubeconfig(), ...args], { maxBuffer: 16 << 20 })).stdout;
+
+const helm = async (...args: string[]): Promise<string> =>
+  (await run(join(await binDir(), 'helm'), ['--kubeconfig', kubeconfig(), ...args], { maxBuffer: 16 << 20 })).stdout;
+
+export const waitFor = async <T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 120_000, everyMs = 250): Promise<T> => {
+  const deadline = Date.now() + timeoutMs;
+  let lastError = '';
+  while (Date.now() < deadline) {
+    try {
+      const v = await probe();
+      if (v !== undefined && v !== false) return v;
+    } catch (e) {
+      lastError = (e as Error).message;
+    }
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${lastError})` : ''}`);
+};
+
+const median = (xs: number[]): number => {
+  if (xs.length === 0) return 0;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+/** Install the chart: CRD, RBAC, the operator as a pod on the system node group. */
+export const installOperator = async (namespace: string, agentNamespaces: string[]): Promise<void> => {
+  await kubectl('create', 'namespace', namespace).catch(() => undefined);
+  for (const ns of agentNamespaces) await kubectl('create', 'namespace', ns).catch(() => undefined);
+  const secret = await kubectl('-n', namespace, 'create', 'secret', 'generic', 'aws-credentials',
+    '--from-literal=AWS_ACCESS_KEY_ID=testing', '--from-literal=AWS_SECRET_ACCESS_KEY=testing', '--dry-run=client', '-o', 'yaml');
+  await applyYaml(secret);
+  await helm('upgrade', '--install', 'kdb-operator', join(repoRoot, 'charts/kdb-operator'), '-n', namespace,
+    '--set', 'aws.endpoint=http://127.0.0.1:14566', '--set', 'aws.credentialsSecret=aws-credentials',
+    '--set', 'nodeSelector.eks\\.amazonaws\\.com/nodegroup=system', '--set', 'logLevel=debug',
+    '--set', `agent.namespaces={${agentNamespaces.join(',')}}`, '--wait', '--timeout', '180s');
+};
+
+const applyYaml = async (yaml: string): Promise<void> => {
+  const bin = join(await binDir(), 'kubectl');
+  await new Promise<void>((resolve, reject) => {
+    const p = spawn(bin, ['--kubeconfig', kubeconfig(), 'apply', '-f', '-'], { stdio: ['pipe', 'ignore', 'pipe'] });
+    let err = '';
+    p.stderr.on('data', (d) => (err += d));
+    p.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`kubectl apply failed: ${err}`))));
+    p.stdin.end(yaml);
+  });
+};
+
+export const clusterYaml = (o: DayOptions, fileSystemId: string): string => {
+  // End of day is triggered by hand; the scheduled one is put half a day away.
+  const eodHour = String((new Date().getUTCHours() + 12) % 24).padStart(2, '0');
+  return `apiVersion: ${KDB_GROUP}/v1alpha1
+kind: KdbCluster
+metadata:
+  name: ${o.cluster}
+  namespace: ${o.namespace}
+spec:
+  tickerplant:
+    endOfDay: { time: "${eodHour}:00", timeZone: UTC }
+  rdbPools:
+    - name: main
+      memory: ${o.rdbMemoryMi}Mi
+      scaleThreshold: ${o.scaleThreshold}
+      rollThreshold: ${o.rollThreshold}
+      minRdbs: 1
+      maxRdbs: ${o.maxRdbs}
+  storage:
+    efs:
+      fileSystemId: ${fileSystemId}
+`;
+};
+
+/** Runs the day and returns what happened; throws only when the stack itself fails. */
+export const runTradingDay = async (o: DayOptions): Promise<{ summary: DaySummary; samples: Sample[] }> => {
+  const say = o.progress ?? (() => undefined);
+  mkdirSync(o.outDir, { recursive: true });
+  const aws = readStackAws();
+  const rdbGroup = aws.nodeGroups.rdb.asgName;
+  const asg = new autoscaling.AutoScalingClient(awsClientConfig('moto'));
+  const kc = adminKubeConfig();
+  const core = kc.makeApiClient(k8s.CoreV1Api);
+  const custom = kc.makeApiClient(k8s.CustomObjectsApi);
+  const memBytes = o.rdbMemoryMi * 1024 * 1024;
+
+  say('installing the Helm chart (CRD, RBAC, operator pod on the system node group)');
+  await installOperator('kdb-system', [o.namespace]);
+  const callMark = (await calls(0)).at(-1)?.seq ?? 0;
+  await applyYaml(clusterYaml(o, aws.efsFileSystemId));
+  say(`applied KdbCluster ${o.namespace}/${o.cluster}`);
+
+  // Every change of every RDB pod, as it happens.
+  const pods = new Map<string, PodRecord>();
+  const nodeInstance = new Map<string, string>();
+  const watch = new k8s.Watch(kc);
+  const observePod = (type: string, pod: k8s.V1Pod): void => {
+    const name = pod.metadata?.name ?? '';
+    const rec = pods.get(name) ?? { name, flushedDays: [], rows: 0, memoryPercent: 0 };
+    pods.set(name, rec);
+    if (pod.spec?.nodeName) rec.node = pod.spec.nodeName;
+    const ann = pod.metadata?.annotations ?? {};
+    const reportedAt = ann[`${KDB_GROUP}/reported-at`] ? Date.parse(ann[`${KDB_GROUP}/reported-at`]!) : Date.now();
+    const mem = Number(ann[`${KDB_GROUP}/memory-percent`] ?? 0);
+    rec.memoryPercent = mem;
+    const summary = ann[`${KDB_GROUP}/rdb-status`] ? (JSON.parse(ann[`${KDB_GROUP}/rdb-status`]!) as { state: string; rows: number; flushedDays: string[] }) : undefined;
+    if (summary) {
+      rec.state = summary.state;
+      rec.rows = summary.rows;
+      rec.flushedDays = summary.flushedDays;
+    }
+    const cond = (t: string) => pod.status?.conditions?.find((c) => c.type === `${KDB_GROUP}/${t}`)?.status === 'True';
+    if (cond('Live') && rec.liveAt === undefined) rec.liveAt = reportedAt;
+    if (cond('Live') && mem >= o.scaleThreshold && rec.crossedScaleAt === undefined) rec.crossedScaleAt = reportedAt;
+    if (cond('DataFlushed') && rec.flushedAt === undefined) rec.flushedAt = reportedAt;
+    if (type === 'DELETED') rec.deleted = true;
+  };
+  const podWatch = await watch.watch(`/api/v1/namespaces/${o.namespace}/pods`, { labelSelector: `${KDB_GROUP}/role=rdb` },
+    (type, obj) => observePod(type, obj as k8s.V1Pod), () => undefined);
+
+  const samples: Sample[] = [];
+  const start = Date.now();
+  const sample = async (): Promise<Sample> => {
+    const g = (await asg.send(new autoscaling.DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [rdbGroup] }))).AutoScalingGroups?.[0];
+    const nodes = await core.listNode();
+    for (const n of nodes.items) {
+      const id = n.spec?.providerID?.split('/').at(-1);
+      if (id && n.metadata?.name) nodeInstance.set(n.metadata.name, id);
+    }
+    const kdb = (await custom.getNamespacedCustomObject({ group: KDB_GROUP, version: 'v1alpha1', namespace: o.namespace, plural: 'kdbclusters', name: o.cluster })) as {
+      status?: { phase?: string; liveRdb?: string; rdbCount?: number };
+    };
+    const alive = [...pods.values()].filter((p) => !p.deleted);
+    const s: Sample = {
+      t: Date.now() - start,
+      at: Date.now(),
+      desired: g?.DesiredCapacity ?? 0,
+      inService: g?.Instances?.filter((i) => i.LifecycleState === 'InService').length ?? 0,
+      rdbs: alive.length,
+      usedBytes: alive.reduce((a, p) => a + (p.memoryPercent * memBytes) / 100, 0),
+      phase: kdb.status?.phase ?? '',
+      live: kdb.status?.liveRdb ?? '',
+    };
+    samples.push(s);
+    return s;
+  };
+  let sampling = true;
+  let lastLine = '';
+  const sampler = (async () => {
+    while (sampling) {
+      const s = await sample().catch(() => undefined);
+      if (s) {
+        const line = `phase=${s.phase || '-'} live=${s.live || '-'} rdbs=${s.rdbs} desired=${s.desired} inService=${s.inService} memory=${(s.usedBytes / 2 ** 20).toFixed(0)}Mi rows=${[...pods.values()].filter((p) => !p.deleted).reduce((a, p) => a + p.rows, 0)}`;
+        if (line !== lastLine) say(`[${(s.t / 1000).toFixed(1)}s] ${line}`);
+        lastLine = line;
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  })();
+
+  try {
+    const tpPod = `${o.cluster}-tickerplant-0`;
+    const tpIp = await waitFor('the tickerplant pod to be Ready', async () => {
+      const p = await core.readNamespacedPod({ name: tpPod, namespace: o.namespace });
+      return p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ? p.status?.podIP : undefined;
+    }, 180_000);
+    await waitFor('the first RDB to go live', async () => [...pods.values()].some((p) => p.liveAt !== undefined), 180_000);
+    say(`tickerplant at ${tpIp}:5010, first RDB live; feeding ${o.rows} rows over ${o.dayMs / 1000}s`);
+
+    const reportFile = join(o.outDir, 'feed-report.json');
+    await run(process.execPath, [join(repoRoot, 'images/sim/src/main.ts'), 'feed', '--host', tpIp, '--port', '5010',
+      '--rows', String(o.rows), '--day-ms', String(o.dayMs), '--seed', String(o.seed), '--syms', o.syms.join(','),
+      '--report', reportFile], { maxBuffer: 16 << 20 });
+    const feed = JSON.parse(readFileSync(reportFile, 'utf8')) as { day: string; rows: number; tables: Record<string, { rows: number; checksum: string }> };
+    await waitFor('the RDBs to hold every row published', async () =>
+      [...pods.values()].filter((p) => !p.deleted).reduce((a, p) => a + p.rows, 0) >= feed.rows, 60_000);
+    const rowsInRdbsBeforeEndOfDay = [...pods.values()].filter((p) => !p.deleted).reduce((a, p) => a + p.rows, 0);
+    const day = feed.day;
+    say(`feed done: ${feed.rows} rows published, ${rowsInRdbsBeforeEndOfDay} held by RDBs; end of day`);
+
+    await run(process.execPath, [join(repoRoot, 'images/sim/src/main.ts'), 'eod', '--host', tpIp, '--port', '5010']);
+    await waitFor('the pool to shrink back to one RDB and one instance', async () => {
+      const s = samples.at(-1);
+      const alive = [...pods.values()].filter((p) => !p.deleted);
+      return s !== undefined && alive.length === 1 && s.desired === 1 && s.inService === 1 && alive[0]!.flushedDays.includes(day);
+    }, 240_000);
+    say('pool is back to one RDB; merging the day into the HDB');
+
+    const flushedSlices = [...pods.values()].filter((p) => p.flushedDays.includes(day)).length;
+    await applyYaml(mergeJobYaml(o, day, flushedSlices));
+    await waitFor('the merge Job to complete', async () => {
+      const out = await kubectl('-n', o.namespace, 'get', 'job', `${o.cluster}-merge-${day}`, '-o', 'jsonpath={.status.succeeded}');
+      return out.trim() === '1';
+    }, 120_000);
+    const marker = JSON.parse(readFileSync(join(stackDir(), 'efs', aws.efsFileSystemId, 'hdb', day, '.complete'), 'utf8')) as {
+      tables: Record<string, { rows: number; checksum: string }>;
+    };
+    const kubectlGetKdb = await kubectl('-n', o.namespace, 'get', 'kdb');
+    await sample();
+    const summary = summarize(o, {
+      feed, marker, day, samples, pods, nodeInstance, rowsInRdbsBeforeEndOfDay,
+      awsCalls: (await calls(callMark)).filter((c) => c.status < 400 && c.injected === null),
+      rdbGroup, memBytes, kubectlGetKdb,
+    });
+    return { summary, samples };
+  } finally {
+    sampling = false;
+    await sampler;
+    podWatch.abort();
+    asg.destroy();
+  }
+};
+
+const mergeJobYaml = (o: DayOptions, day: string, expect: number): string => `apiVersion: batch/v1
+kind: Job
+metadata:
+  name: ${o.cluster}-merge-${day}
+  namespace: ${o.namespace}
+spec:
+  backoffLimit: 2
+  template:
+    spec:
+      restartPolicy: Never
+      automountServiceAccountToken: false
+      nodeSelector: { eks.amazonaws.com/nodegroup: system }
+      containers:
+        - name: merge
+          image: ghcr.io/kdb-operator/sim:0.1.0
+          args: [merge, --day, "${day}", --expect, "${expect}"]
+          env:
+            - { name: KDB_STAGING_DIR, value: /efs/hdb/.staging }
+            - { name: KDB_HDB_DIR, value: /efs/hdb }
+          volumeMounts: [{ name: efs, mountPath: /efs }]
+      volumes: [{ name: efs, persistentVolumeClaim: { claimName: ${o.cluster}-efs } }]
+`;
+
+interface SummaryInput {
+  feed: { rows: number; tables: Record<string, { rows: number; checksum: string }> };
+  marker: { tables: Record<string, { rows: number; checksum: string }> };
+  day: string;
+  samples: Sample[];
+  pods: Map<string, PodRecord>;
+  nodeInstance: Map<string, string>;
+  rowsInRdbsBeforeEndOfDay: number;
+  awsCalls: AwsCall[];
+  rdbGroup: string;
+  memBytes: number;
+  kubectlGetKdb: string;
+}
+
+/** Pure: turns what was recorded into the figures the paper reports, and the safety verdicts. */
+export const summarize = (o: DayOptions, i: SummaryInput): DaySummary => {
+  let lost = 0;
+  let dup = 0;
+  let checksumsMatch = true;
+  for (const [table, pub] of Object.entries(i.feed.tables)) {
+    const hdb = i.marker.tables[table] ?? { rows: 0, checksum: '0' };
+    lost += Math.max(0, pub.rows - hdb.rows);
+    dup += Math.max(0, hdb.rows - pub.rows);
+    if (pub.checksum !== hdb.checksum) checksumsMatch = false;
+  }
+  const rowsInHdb = Object.values(i.marker.tables).reduce((a, t) => a + t.rows, 0);
+  const instancePod = new Map<string, PodRecord>();
+  for (const p of i.pods.values()) if (p.node && i.nodeInstance.get(p.node)) instancePod.set(i.nodeInstance.get(p.node)!, p);
+
+  const terminations = i.awsCalls.filter((c) => c.operation === 'TerminateInstanceInAutoScalingGroup');
+  let unsafe = 0;
+  const terminatedInstances = terminations.map((c) => {
+    const id = String(c.params.InstanceId ?? '');
+    const pod = instancePod.get(id);
+    const at = Date.parse(c.time);
+    const decrement = String(c.params.ShouldDecrementDesiredCapacity) === 'true';
+    if (!pod || pod.flushedAt === undefined || pod.flushedAt > at || !decrement) unsafe++;
+    return {
+      instanceId: id,
+      rdb: pod?.name ?? '(no RDB)',
+      flushedAt: pod?.flushedAt ? new Date(pod.flushedAt).toISOString() : '(never)',
+      terminatedAt: c.time,
+      decrement,
+    };
+  });
+  // A SetDesiredCapacity below the desired seen just before it would be an AWS-chosen victim.
+  let lowered = 0;
+  for (const c of i.awsCalls.filter((x) => x.operation === 'SetDesiredCapacity')) {
+    const at = Date.parse(c.time);
+    const before = [...i.samples].reverse().find((s) => s.at <= at);
+    if (before && Number(c.params.DesiredCapacity) < before.desired) lowered++;
+  }
+  const setDesired = i.awsCalls.filter((c) => c.operation === 'SetDesiredCapacity').map((c) => Date.parse(c.time));
+  const scaleOut: number[] = [];
+  for (const p of i.pods.values()) {
+    if (p.crossedScaleAt === undefined) continue;
+    const call = setDesired.find((t) => t >= p.crossedScaleAt!);
+    if (call !== undefined) scaleOut.push(call - p.crossedScaleAt);
+  }
+  const scaleIn = terminatedInstances
+    .filter((t) => t.flushedAt !== '(never)')
+    .map((t) => Date.parse(t.terminatedAt) - Date.parse(t.flushedAt));
+
+  // Cost as the paper counts it: provisioned node memory over the day. The
+  // feed plays 06:00-15:00 (9 hours) in dayMs; the rest of the 24 hours the
+  // pool runs its one RDB.
+  const hoursPerMs = 9 / o.dayMs;
+  let provisioned = 0;
+  let used = 0;
+  for (let k = 1; k < i.samples.length; k++) {
+    const dtH = (i.samples[k]!.t - i.samples[k - 1]!.t) * hoursPerMs;
+    provisioned += (i.samples[k - 1]!.inService * i.memBytes * dtH) / 2 ** 30;
+    used += (i.samples[k - 1]!.usedBytes * dtH) / 2 ** 30;
+  }
+  const observedH = ((i.samples.at(-1)?.t ?? 0) - (i.samples[0]?.t ?? 0)) * hoursPerMs;
+  provisioned += (Math.max(0, 24 - observedH) * i.memBytes) / 2 ** 30;
+  const maxRdbs = Math.max(0, ...i.samples.map((s) => s.rdbs));
+  const singleNode = (maxRdbs * i.memBytes * 24) / 2 ** 30;
+
+  const mutations: Record<string, number> = {};
+  for (const c of i.awsCalls) if (MUTATIONS.has(c.operation)) mutations[c.operation] = (mutations[c.operation] ?? 0) + 1;
+  const timeline: { t: string; desired: number }[] = [];
+  for (const s of i.samples) if (timeline.at(-1)?.desired !== s.desired) timeline.push({ t: `${(s.t / 1000).toFixed(1)}s`, desired: s.desired });
+
+  return {
+    day: i.day,
+    rowsPublished: i.feed.rows,
+    rowsInRdbsBeforeEndOfDay: i.rowsInRdbsBeforeEndOfDay,
+    rowsInHdb,
+    rowsInRdbs: [...i.pods.values()].filter((p) => !p.deleted).reduce((a, p) => a + p.rows, 0),
+    rowsLost: lost,
+    rowsDuplicated: dup,
+    checksumsMatch,
+    maxRdbs,
+    finalRdbs: [...i.pods.values()].filter((p) => !p.deleted).length,
+    desiredCapacityTimeline: timeline,
+    terminatedInstances,
+    unsafeTerminations: unsafe,
+    desiredLoweredBySetDesiredCapacity: lowered,
+    scaleOutReactionMs: { median: median(scaleOut), max: Math.max(0, ...scaleOut), samples: scaleOut },
+    scaleInReactionMs: { median: median(scaleIn), max: Math.max(0, ...scaleIn), samples: scaleIn },
+    memoryGbHours: { provisioned: round(provisioned), used: round(used) },
+    savingsVsSingleNode: singleNode > 0 ? round(1 - provisioned / singleNode) : 0,
+    kubectlGetKdb: i.kubectlGetKdb,
+    awsMutations: mutations,
+  };
+};
+
+const round = (x: number): number => Math.round(x * 1000) / 1000;
+
+export const stackIsUp = (): boolean => existsSync(join(stackDir(), 'aws.json')) && existsSync(kubeconfig());
