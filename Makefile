@@ -6,11 +6,8 @@ export KDB_STACK_DIR := $(STACK_DIR)
 
 .PHONY: deps up down test demo typecheck
 
-node_modules/.installed: package.json package-lock.json
-	npm ci --no-audit --no-fund
-	touch $@
-
-deps: node_modules/.installed
+deps:
+	@bash test/stack/deps.sh
 
 typecheck: deps
 	tsc -p tsconfig.json

@@ -2,12 +2,22 @@
 // the stack, with no faults set). Destructive cases use groups of our own.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import type { Aws, CallEvent } from '../../operator/src/aws/index.ts';
-import { awsTestEnv, createTestGroup, deleteTestGroup, ec2State, operatorAws, rawGroup, type AwsTestEnv } from './aws-env.ts';
+import {
+  awsTestEnv,
+  createTestGroup,
+  deleteTestGroup,
+  ec2State,
+  operatorAws,
+  rawGroup,
+  type AwsCall,
+  type AwsTestEnv,
+} from './aws-env.ts';
 
 let env: AwsTestEnv;
 let aws: Aws;
 let events: CallEvent[];
 const groups: string[] = [];
+let mark = 0;
 
 const group = async (opts: Parameters<typeof createTestGroup>[1]) => {
   const name = await createTestGroup(env, opts);
@@ -18,7 +28,7 @@ const group = async (opts: Parameters<typeof createTestGroup>[1]) => {
 /** Calls of one operation, by the operator's observer and (on the stack) the injector's log. */
 const countCalls = async (operation: string): Promise<{ observed: number; injector: number | undefined }> => ({
   observed: events.filter((e) => e.operation === operation).reduce((n, e) => n + e.attempts, 0),
-  injector: env.faults === undefined ? undefined : (await env.faults.calls()).filter((c) => c.operation === operation).length,
+  injector: env.faults === undefined ? undefined : (await env.faults.calls(mark)).filter((c) => c.operation === operation && ours(c)).length,
 });
 
 beforeAll(async () => {
@@ -29,8 +39,15 @@ beforeAll(async () => {
 
 beforeEach(async () => {
   events.length = 0;
-  await env.faults?.resetCalls();
+  mark = (await env.faults?.mark()) ?? 0;
 });
+
+/** A call in the injector's log made for one of this file's groups. */
+const ours = (c: AwsCall): boolean => {
+  const p = c.params;
+  const names = [p.AutoScalingGroupName, ...(Array.isArray(p.AutoScalingGroupNames) ? p.AutoScalingGroupNames : [])];
+  return names.some((n) => typeof n === 'string' && groups.includes(n)) || (typeof p.InstanceId === 'string' && p.InstanceId.startsWith('i-'));
+};
 
 afterAll(async () => {
   for (const g of groups) await deleteTestGroup(env, g);
@@ -91,7 +108,7 @@ describe('setDesiredCapacity', () => {
     if (calls.injector !== undefined) expect(calls.injector).toBe(0);
     // The decision was made on a fresh read that went over the wire.
     if (env.faults !== undefined) {
-      expect((await env.faults.calls()).some((c) => c.operation === 'DescribeAutoScalingGroups')).toBe(true);
+      expect((await env.faults.calls(mark)).some((c) => c.operation === 'DescribeAutoScalingGroups' && ours(c))).toBe(true);
     }
   });
 

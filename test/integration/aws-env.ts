@@ -9,7 +9,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createAws, type Aws, type AwsClientConfig, type AwsOptions, type CallEvent } from '../../operator/src/aws/index.ts';
-import { autoscaling, ec2, efs } from '../lib/aws.ts';
+import { autoscaling, ec2, efs, motoClientConfig } from '../lib/aws.ts';
+import { calls, clearFaults, lastSeq, setFaults, type AwsCall, type FaultSpec } from '../lib/faults.ts';
 import { PORTS, readStackAws, stackDir, type StackAws } from '../lib/stack.ts';
 
 const credentials = { accessKeyId: 'testing', secretAccessKey: 'testing' };
@@ -36,17 +37,16 @@ export const awsTestEnv = async (): Promise<AwsTestEnv> => {
   if (dev !== undefined && dev !== '') {
     // KDB_AWS_DEV_MOTO: fixtures straight to moto when dev points at a proxy.
     direct = { region, endpoint: process.env.KDB_AWS_DEV_MOTO ?? dev, credentials };
-    const faultsUrl = process.env.KDB_FAULTS_URL;
-    env = { mode: 'dev', endpoint: dev, stack: undefined, faults: faultsUrl ? new Faults(faultsUrl) : undefined };
+    const withFaults = process.env.KDB_FAULTS_URL !== undefined && process.env.KDB_FAULTS_URL !== '';
+    env = { mode: 'dev', endpoint: dev, stack: undefined, faults: withFaults ? faultsControl() : undefined };
   } else {
     if (!existsSync(join(stackDir(), 'aws.json'))) {
       throw new Error(`local stack not up (no ${join(stackDir(), 'aws.json')}): run \`make up\`, or set KDB_AWS_DEV_ENDPOINT`);
     }
     // Same variables as .stack/env, defaulting to the contract's ports.
-    direct = { region, endpoint: process.env.KDB_MOTO_URL ?? `http://127.0.0.1:${PORTS.moto}`, credentials };
-    const faults = new Faults(process.env.KDB_FAULTS_URL ?? `http://127.0.0.1:${PORTS.faultsControl}`);
+    direct = { ...motoClientConfig(), region, credentials };
     const endpoint = process.env.AWS_ENDPOINT_URL ?? `http://127.0.0.1:${PORTS.awsEndpoint}`;
-    env = { mode: 'stack', endpoint, stack: readStackAws(), faults };
+    env = { mode: 'stack', endpoint, stack: readStackAws(), faults: faultsControl() };
   }
   const c = { ...direct, maxAttempts: 3 };
   const asg = new autoscaling.AutoScalingClient(c);
@@ -80,67 +80,27 @@ export const operatorAws = (
   return { aws, events };
 };
 
-// ---- fault injector control (test/stack/fault-injector.ts: PUT/DELETE /faults,
-// GET/DELETE /calls). Kept here until test/lib/faults.ts lands.
+// ---- fault injector control: test/lib/faults.ts, with marks instead of
+// resets so we never wipe a call log someone else is reading.
 
-export interface FaultSpec {
-  throttleRate?: number;
-  errorRate?: number;
-  latencyMs?: number;
-  operations?: string[];
-}
+export type Faults = {
+  set(spec: FaultSpec): Promise<void>;
+  clear(): Promise<void>;
+  /** The newest call seq; pass it to calls() to get what happened after it. */
+  mark(): Promise<number>;
+  calls(since: number): Promise<AwsCall[]>;
+};
 
-export interface InjectorCall {
-  operation: string;
-  /** What the injector did with it: passed, throttled, error... */
-  fault: string | undefined;
-  status: number | undefined;
-}
-
-export class Faults {
-  readonly url: string;
-  constructor(url: string) {
-    this.url = url.replace(/\/$/, '');
-  }
-
-  async set(spec: FaultSpec): Promise<void> {
-    await this.#req('PUT', '/faults', spec);
-  }
-
-  async clear(): Promise<void> {
-    await this.#req('DELETE', '/faults');
-  }
-
-  async resetCalls(): Promise<void> {
-    await this.#req('DELETE', '/calls');
-  }
-
-  async calls(): Promise<InjectorCall[]> {
-    const body = (await this.#req('GET', '/calls')) as unknown;
-    const list = Array.isArray(body) ? body : ((body as { calls?: unknown[] })?.calls ?? []);
-    return list.map((raw) => {
-      const c = raw as Record<string, unknown>;
-      // test/stack/fault-injector.ts records `injected: 'throttle' | 'error' | null`.
-      const fault = c.injected ?? c.fault;
-      const status = c.status ?? c.statusCode;
-      return {
-        operation: String(c.operation ?? ''),
-        fault: typeof fault === 'string' ? fault : undefined,
-        status: typeof status === 'number' ? status : undefined,
-      };
-    });
-  }
-
-  async #req(method: string, path: string, body?: unknown): Promise<unknown> {
-    const res = await fetch(this.url + path, {
-      method,
-      ...(body !== undefined ? { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } } : {}),
-    });
-    if (!res.ok) throw new Error(`fault injector ${method} ${path}: HTTP ${res.status} ${await res.text()}`);
-    const text = await res.text();
-    return text === '' ? undefined : JSON.parse(text);
-  }
-}
+const faultsControl = (): Faults => ({
+  set: async (spec) => {
+    await setFaults(spec);
+  },
+  clear: async () => {
+    await clearFaults();
+  },
+  mark: lastSeq,
+  calls,
+});
 
 // ---- fixtures
 
@@ -234,3 +194,5 @@ export const testFileSystem = async (env: AwsTestEnv): Promise<string> => {
   const fs = await env.efs.send(new efs.CreateFileSystemCommand({ CreationToken: uniqueName('kdb-aws-it-fs') }));
   return fs.FileSystemId!;
 };
+
+export type { AwsCall, FaultSpec };

@@ -11,6 +11,7 @@ import {
   rawGroup,
   testFileSystem,
   uniqueName,
+  type AwsCall,
   type AwsTestEnv,
   type Faults,
 } from './aws-env.ts';
@@ -30,7 +31,13 @@ const build = (...args: Parameters<typeof operatorAws> extends [unknown, ...infe
 };
 
 const sumAttempts = (events: CallEvent[]) => events.reduce((n, e) => n + e.attempts, 0);
-const isThrottle = (fault: string | undefined, status: number | undefined) => /thrott/i.test(fault ?? '') || status === 429;
+const isThrottle = (c: AwsCall) => c.injected === 'throttle';
+
+/** Calls in the injector's log that name one of these groups, instances, file systems or access points. */
+const naming = (calls: AwsCall[], ids: Set<string>) =>
+  calls.filter((c) =>
+    Object.values(c.params).some((v) => (Array.isArray(v) ? v.some((x) => ids.has(x)) : typeof v === 'string' && ids.has(v))),
+  );
 
 suite('AWS layer under injected faults', () => {
   beforeAll(async () => {
@@ -55,7 +62,7 @@ suite('AWS layer under injected faults', () => {
     groups.push(name);
     const fsId = await testFileSystem(env);
     const { aws, events } = build();
-    await faults.resetCalls();
+    const mark = await faults.mark();
     await faults.set({ throttleRate: 0.5 });
 
     const a = aws.autoScaling;
@@ -83,22 +90,33 @@ suite('AWS layer under injected faults', () => {
     expect(g.Instances).toHaveLength(2);
     expect(events.every((e) => e.outcome === 'ok')).toBe(true);
 
-    const calls = await faults.calls();
-    const injected = calls.filter((c) => isThrottle(c.fault, c.status)).length;
-    const observed = events.reduce((n, e) => n + e.throttles, 0);
-    expect(injected).toBeGreaterThan(0);
-    // Every throttled attempt of ours is one the injector made up, and every
-    // request the injector saw from us is an attempt we counted.
-    expect(observed).toBe(injected);
-    expect(calls.length).toBe(sumAttempts(events));
-    expect(calls.filter((c) => c.operation === 'SetDesiredCapacity' && !isThrottle(c.fault, c.status))).toHaveLength(1);
+    // Attribute the log: Auto Scaling calls name our group or its instances;
+    // nothing else on the stack calls EFS through the injector during tests.
+    const all = await faults.calls(mark);
+    const asgCalls = naming(all.filter((c) => c.service === 'autoscaling'), new Set([name, ...ids]));
+    const efsCalls = all.filter((c) => c.service === 'efs');
+    const isEfs = (e: CallEvent) => /FileSystem|AccessPoint/.test(e.operation);
+    for (const [logged, ours] of [
+      [asgCalls, events.filter((e) => !isEfs(e))],
+      [efsCalls, events.filter(isEfs)],
+    ] as const) {
+      // Every throttled attempt of ours is one the injector made up, and
+      // every request the injector saw from us is an attempt we counted.
+      expect(ours.reduce((n, e) => n + e.throttles, 0)).toBe(logged.filter(isThrottle).length);
+      expect(sumAttempts(ours)).toBe(logged.length);
+    }
+    expect(all.filter(isThrottle).length).toBeGreaterThan(0);
+    // The writes happened exactly once despite the throttling.
+    expect(asgCalls.filter((c) => c.operation === 'SetDesiredCapacity' && !isThrottle(c))).toHaveLength(1);
+    expect(asgCalls.filter((c) => c.operation === 'TerminateInstanceInAutoScalingGroup' && !isThrottle(c))).toHaveLength(1);
+    expect(efsCalls.filter((c) => c.operation === 'CreateAccessPoint' && !isThrottle(c))).toHaveLength(1);
   }, 120_000);
 
   it('gives up with AwsUnavailableError within the deadline when every call fails', async () => {
     const name = await createTestGroup(env, { desired: 2 });
     groups.push(name);
     const { aws, events } = build(); // production retry defaults
-    await faults.resetCalls();
+    const mark = await faults.mark();
     await faults.set({ errorRate: 1 });
 
     const started = Date.now();
@@ -111,7 +129,7 @@ suite('AWS layer under injected faults', () => {
     expect(u.attempts).toBeLessThanOrEqual(10);
     expect(elapsed).toBeLessThan(30_000 + 2_000);
     expect(events).toEqual([expect.objectContaining({ operation: 'DescribeAutoScalingGroups', outcome: 'unavailable', attempts: u.attempts })]);
-    expect((await faults.calls()).filter((c) => c.operation === 'DescribeAutoScalingGroups')).toHaveLength(u.attempts);
+    expect(naming(await faults.calls(mark), new Set([name]))).toHaveLength(u.attempts);
   }, 60_000);
 
   it('never writes blind: with reads failing, setDesiredCapacity and terminate make no write', async () => {
@@ -119,13 +137,14 @@ suite('AWS layer under injected faults', () => {
     groups.push(name);
     const victim = (await rawGroup(env, name)).Instances![0]!.InstanceId!;
     const { aws } = build({ retry: { deadlineMs: 2_000 } });
-    await faults.resetCalls();
+    const mark = await faults.mark();
     await faults.set({ errorRate: 1 });
     const started = Date.now();
     await expect(aws.autoScaling.setDesiredCapacity(name, 5)).rejects.toBeInstanceOf(AwsUnavailableError);
     await expect(aws.autoScaling.terminateInstanceInGroup(victim)).rejects.toBeInstanceOf(AwsUnavailableError);
     expect(Date.now() - started).toBeLessThan(2 * 2_000 + 2_000);
-    const ops = new Set((await faults.calls()).map((c) => c.operation));
+    const ops = new Set(naming(await faults.calls(mark), new Set([name, victim])).map((c) => c.operation));
+    expect(ops.has('DescribeAutoScalingGroups')).toBe(true); // the reads were tried
     expect(ops.has('SetDesiredCapacity')).toBe(false);
     expect(ops.has('TerminateInstanceInAutoScalingGroup')).toBe(false);
     await faults.clear();

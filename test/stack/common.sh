@@ -20,6 +20,13 @@ die() { echo "[stack] ERROR: $*" >&2; exit 1; }
 
 pidfile() { echo "$PIDS/$1.pid"; }
 
+# Alive and not a zombie: an exited component stays a zombie until whoever
+# adopted it reaps it, which can take a while.
+alive() {
+  kill -0 "$1" 2>/dev/null || return 1
+  [ "$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null)" != Z ]
+}
+
 # The pid of a component if its pid file names a live process that is still
 # that component (the pid may have been reused since), else nothing.
 live_pid() {
@@ -28,7 +35,7 @@ live_pid() {
   [ -f "$f" ] || return 1
   pid="$(cat "$f" 2>/dev/null)"
   [[ "$pid" =~ ^[0-9]+$ ]] || return 1
-  kill -0 "$pid" 2>/dev/null || return 1
+  alive "$pid" || return 1
   tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$2" || return 1
   echo "$pid"
 }
@@ -40,13 +47,13 @@ stop_component() {
   local name="$1" match="$2" grace="${3:-10}" pid pgid i
   pid="$(live_pid "$name" "$match")" || { rm -f "$(pidfile "$name")"; return 0; }
   say "stopping $name (pid $pid)"
+  pgid="$(ps -o pgid= -p "$pid" 2>/dev/null | tr -d ' ' || true)"
   kill -TERM "$pid" 2>/dev/null || true
   for ((i = 0; i < grace * 10; i++)); do
-    kill -0 "$pid" 2>/dev/null || break
+    alive "$pid" || break
     sleep 0.1
   done
-  pgid="$(ps -o pgid= -p "$pid" 2>/dev/null | tr -d ' ' || true)"
-  if kill -0 "$pid" 2>/dev/null; then
+  if alive "$pid"; then
     say "$name did not stop within ${grace}s; killing it"
     kill -KILL "$pid" 2>/dev/null || true
   fi
