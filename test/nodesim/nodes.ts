@@ -169,10 +169,10 @@ export class NodeManager {
     };
   }
 
-  private conditions(): V1NodeCondition[] {
+  private conditions(node: string): V1NodeCondition[] {
     const hb = seconds();
     const cond = (type: string, status: string, reason: string, message: string): V1NodeCondition => {
-      const key = `${type}=${status}`;
+      const key = `${node}/${type}=${status}`;
       if (!this.transitions.has(key)) this.transitions.set(key, hb);
       return { type, status, reason, message, lastHeartbeatTime: hb as unknown as Date, lastTransitionTime: this.transitions.get(key) as unknown as Date };
     };
@@ -189,7 +189,7 @@ export class NodeManager {
     return {
       capacity: res,
       allocatable: res,
-      conditions: this.conditions(),
+      conditions: this.conditions(i.privateDnsName),
       // Only a loopback InternalIP: moto's 10.x private IP must never be dialled from this
       // machine, and a Hostname address would send the apiserver to a DNS server off loopback.
       addresses: [{ type: 'InternalIP', address: ip }],
@@ -319,6 +319,7 @@ export class NodeManager {
     this.nodes.delete(name);
     this.events.removed(name);
     this.addresses.release(n.ip);
+    for (const k of [...this.transitions.keys()]) if (k.startsWith(`${name}/`)) this.transitions.delete(k);
     try {
       await this.core.deleteNode({ name, body: { preconditions: { uid: n.uid } } });
     } catch (e) {

@@ -8,7 +8,22 @@ import { z } from 'zod';
 export const ColumnType = z.enum(['timestamp', 'symbol', 'float', 'long', 'int', 'boolean', 'string']);
 export type ColumnType = z.infer<typeof ColumnType>;
 
-export const ColumnSpec = z.object({ name: z.string().min(1), type: ColumnType });
+/**
+ * The KdbCluster API speaks q type names; the reference data plane keeps a
+ * smaller set of physical types. Every q type maps onto the one that holds
+ * its values without loss (temporal types as nanosecond timestamps).
+ */
+const Q_TYPES: Record<string, ColumnType> = {
+  timestamp: 'timestamp', timespan: 'timestamp', datetime: 'timestamp', time: 'timestamp', second: 'timestamp',
+  minute: 'timestamp', date: 'timestamp', month: 'timestamp',
+  symbol: 'symbol', char: 'string', string: 'string', guid: 'string',
+  float: 'float', real: 'float', long: 'long', int: 'int', short: 'int', byte: 'int', boolean: 'boolean',
+};
+
+export const ColumnSpec = z.object({
+  name: z.string().min(1),
+  type: z.preprocess((t) => (typeof t === 'string' && t in Q_TYPES ? Q_TYPES[t] : t), ColumnType),
+});
 export type ColumnSpec = z.infer<typeof ColumnSpec>;
 
 export const TableSchema = z

@@ -72,6 +72,11 @@ export class Kubelet {
       this.onPod(type, pod),
     );
     await Promise.all([this.pods.synced, this.services.synced]);
+    // Pod IPs written by an earlier run stay taken, so a new pod never gets one.
+    for (const p of this.pods.list()) {
+      const ip = p.status?.podIP;
+      if (ip?.startsWith('127.') && !p.spec?.hostNetwork) this.deps.podAddresses.reserve(ip);
+    }
     this.resyncTimer = setInterval(() => void this.resync(), RESYNC_MS);
   }
 

@@ -46,6 +46,18 @@ export interface WorkerContext {
 }
 
 const RETRY_MS = 2000;
+
+// There is no cluster DNS: names resolve through the pod's /etc/hosts. A name
+// missing there must not reach the machine's nameserver (off loopback), so
+// DNS points at loopback, where nothing answers and lookups fail at once.
+const resolvConf = (ns: string): string =>
+  [
+    '# kdb-operator node simulator: no cluster DNS; names resolve through /etc/hosts.',
+    'nameserver 127.0.0.1',
+    `search ${ns}.svc.cluster.local svc.cluster.local cluster.local`,
+    'options ndots:5 timeout:1 attempts:1',
+    '',
+  ].join('\n');
 const MAX_BACKOFF_MS = 300_000;
 const now = (): string => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -57,6 +69,7 @@ export class PodWorker {
   readonly nodeName: string;
   readonly dir: string;
   readonly hostsFile: string;
+  readonly resolvFile: string;
   ip: string | undefined;
   private readonly ctx: WorkerContext;
   private readonly volumes: PodVolumes;
@@ -87,6 +100,7 @@ export class PodWorker {
     this.nodeName = pod.spec!.nodeName!;
     this.dir = join(ctx.cfg.podsDir, this.uid);
     this.hostsFile = join(this.dir, 'etc-hosts');
+    this.resolvFile = join(this.dir, 'resolv.conf');
     this.clock = new ConditionClock(pod);
     this.inits = (pod.spec?.initContainers ?? []).map((c) => newContainerState(c, true));
     this.containers = (pod.spec?.containers ?? []).map((c) => newContainerState(c, false));
@@ -140,11 +154,15 @@ export class PodWorker {
   private async run(): Promise<void> {
     mkdirSync(this.dir, { recursive: true });
     // hostNetwork pods share the node's address, as on a real node.
-    this.ip = this.pod.spec?.hostNetwork ? this.hostIP : this.ctx.podAddresses.allocate();
+    // A pod IP never changes once written (the API rejects a second one): a restarted
+    // simulator reuses it; the kubelet reserved every existing pod IP at start.
+    const had = this.pod.status?.podIP;
+    this.ip = this.pod.spec?.hostNetwork ? this.hostIP : had || this.ctx.podAddresses.allocate();
     this.addresses.podIP = this.ip;
     this.startTime = now();
     // Containers bind-mount this file, so it must exist before the first starts.
     writeFileSync(this.hostsFile, this.ctx.names().hostsFor(this.podView()));
+    writeFileSync(this.resolvFile, resolvConf(this.pod.metadata?.namespace ?? 'default'));
     this.ctx.hostsChanged();
     this.requestStatus();
     log.info('pod sandbox ready', { pod: this.key, node: this.nodeName, ip: this.ip });
@@ -249,7 +267,7 @@ export class PodWorker {
       spec.command?.map((s) => expand(s, env)),
       spec.args?.map((s) => expand(s, env)),
     );
-    const mounts = this.volumes.mounts(spec, this.pod.spec?.hostNetwork ? undefined : this.hostsFile);
+    const mounts = this.volumes.mounts(spec, { '/etc/hosts': this.hostsFile, '/etc/resolv.conf': this.resolvFile });
     const cwd = spec.workingDir || this.ctx.cfg.repoRoot;
     mkdirSync(cwd, { recursive: true });
     if (this.terminating || this.detached) throw new Error('pod is terminating');
@@ -451,6 +469,12 @@ export class PodWorker {
       } catch (e) {
         const code = (e as { code?: number }).code;
         if (code === 404) return;
+        if (code !== undefined && code >= 400 && code < 500 && code !== 409 && code !== 429) {
+          // Invalid for the API: retrying the same status cannot help; the next change retries.
+          log.error('pod status rejected', { pod: this.key, error: errMsg(e) });
+          this.lastStatus = json;
+          continue;
+        }
         log.warn('pod status write failed', { pod: this.key, error: errMsg(e) });
         await sleep(1000);
         this.statusDirty = true;

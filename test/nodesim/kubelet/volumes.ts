@@ -218,8 +218,8 @@ export class PodVolumes {
     });
   }
 
-  /** Bind mounts for one container, its /etc/hosts included. */
-  mounts(container: V1Container, hostsFile: string | undefined): Mount[] {
+  /** Bind mounts for one container, plus per-pod files (/etc/hosts, /etc/resolv.conf) unless it mounts its own there. */
+  mounts(container: V1Container, podFiles: Record<string, string>): Mount[] {
     const out: Mount[] = [];
     for (const vm of container.volumeMounts ?? []) {
       const base = this.paths.get(vm.name);
@@ -234,8 +234,9 @@ export class PodVolumes {
       }
       out.push({ kind, source, target: vm.mountPath, readOnly: !!vm.readOnly });
     }
-    const ownsHosts = out.some((m) => m.target === '/etc/hosts');
-    if (hostsFile && !ownsHosts) out.push({ kind: 'file', source: hostsFile, target: '/etc/hosts', readOnly: false });
+    for (const [target, source] of Object.entries(podFiles)) {
+      if (!out.some((m) => m.target === target)) out.push({ kind: 'file', source, target, readOnly: false });
+    }
     return out;
   }
 
