@@ -20,5 +20,10 @@ bash test/stack/down.sh >/dev/null 2>&1 || true
 bash test/stack/up.sh || { echo "make test: the local stack did not come up (logs in .stack/logs)"; started_stack=1; exit 1; }
 started_stack=1
 
-echo "== integration and end-to-end tests on the local stack"
-"${JEST[@]}" --selectProjects integration e2e --runInBand
+echo "== integration tests on the local stack"
+"${JEST[@]}" --selectProjects integration --runInBand || exit 1
+
+# Alone, after the integration tests: the operators those start must not act
+# on the trading day's cluster.
+echo "== end-to-end: a trading day on the local stack"
+"${JEST[@]}" --selectProjects e2e --runInBand

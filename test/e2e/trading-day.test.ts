@@ -4,7 +4,6 @@ import { runTradingDay, type DaySummary } from './trading-day.ts';
 
 // The demo's day, shorter: the chart installs the operator as a pod under its
 // own RBAC, the pool scales out as the RDBs fill and back in at end of day.
-jest.setTimeout(900_000);
 
 let summary: DaySummary;
 beforeAll(async () => {
@@ -22,7 +21,7 @@ beforeAll(async () => {
     outDir: join(repoRoot, 'out/e2e'),
     progress: (l) => process.stdout.write(`${l}\n`),
   }));
-});
+}, 900_000);
 
 test('no row is lost or duplicated: the HDB day holds exactly what was published', () => {
   expect(summary.rowsLost).toBe(0);

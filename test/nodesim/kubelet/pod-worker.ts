@@ -225,14 +225,16 @@ export class PodWorker {
   }
 
   private async runToCompletion(c: ContainerState): Promise<number | undefined> {
-    const exited = await this.launch(c);
-    if (!exited) return undefined;
-    const exit = await exited;
-    return exit.exitCode;
+    const started = await this.launch(c);
+    if (!started) return undefined;
+    return (await started.exited).exitCode;
   }
 
-  /** Starts a container; resolves to its exit promise, or undefined if it never started. */
-  private async launch(c: ContainerState): Promise<Promise<Exit> | undefined> {
+  /**
+   * Starts a container; resolves once it runs (never started: undefined). The exit
+   * promise is wrapped, since awaiting a promise of a promise would wait for the exit.
+   */
+  private async launch(c: ContainerState): Promise<{ exited: Promise<Exit> } | undefined> {
     for (;;) {
       if (this.terminating || this.detached) return undefined;
       try {
@@ -246,7 +248,7 @@ export class PodWorker {
     }
   }
 
-  private async spawn(c: ContainerState): Promise<Promise<Exit>> {
+  private async spawn(c: ContainerState): Promise<{ exited: Promise<Exit> }> {
     const spec = c.spec;
     const node = this.ctx.node(this.nodeName);
     const env = await buildEnv({
@@ -304,7 +306,7 @@ export class PodWorker {
       this.onExit(c, exit);
       return exit;
     });
-    return exited;
+    return { exited };
   }
 
   private startProbes(c: ContainerState): void {
