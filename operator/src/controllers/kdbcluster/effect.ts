@@ -1,6 +1,6 @@
 import type { KdbCluster, KdbClusterStatus, PoolStatus, ScaleInRecord } from '../../api/kdbcluster.ts';
 import type { Aws } from '../../aws/index.ts';
-import type { EventRecorder, KubeApi, KubeObject, V1Pod } from '../../kube/index.ts';
+import type { EventRecorder, KubeApi, KubeObject, V1PersistentVolume, V1PersistentVolumeClaim, V1Pod } from '../../kube/index.ts';
 import { Resources, isAlreadyExists } from '../../kube/index.ts';
 import type { Action, ActionOf } from '../../planner/types.ts';
 import type { Logger } from '../../runtime/log.ts';
@@ -68,10 +68,22 @@ export class Effector {
         this.#d.onEfsChanged?.();
         return;
       }
-      case 'EnsureStorageVolumes':
-        await api.createIfAbsent(efsPersistentVolume(c, a.accessPointId) as KubeObject);
-        await api.createIfAbsent(efsPersistentVolumeClaim(c) as KubeObject);
+      case 'EnsureStorageVolumes': {
+        const pv = await api.createIfAbsent<V1PersistentVolume>(efsPersistentVolume(c, a.accessPointId));
+        const claim = await api.createIfAbsent<V1PersistentVolumeClaim>(efsPersistentVolumeClaim(c));
+        // A Retain PV outlives its claim: after a cluster of the same name is
+        // re-created it still points at the old claim's uid and stays Released.
+        // Re-pointing it at the new claim is the standard re-bind.
+        const ref = pv.object.spec?.claimRef;
+        if (!pv.created && ref?.uid && ref.uid !== claim.object.metadata?.uid) {
+          await api.jsonPatch({ ...Resources.PersistentVolume, name: pv.object.metadata?.name ?? '' }, [
+            { op: 'test', path: '/spec/claimRef/uid', value: ref.uid },
+            { op: 'remove', path: '/spec/claimRef/uid' },
+            ...(ref.resourceVersion ? [{ op: 'remove' as const, path: '/spec/claimRef/resourceVersion' }] : []),
+          ]);
+        }
         return;
+      }
       case 'EnsureTickerplant':
         // Server-side apply keeps the objects in step with the spec on every change.
         await api.apply(tickerplantService(c) as KubeObject);

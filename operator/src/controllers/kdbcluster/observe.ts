@@ -71,7 +71,9 @@ export class Observer {
     const sts = caches.statefulSets.get(key(ns, tickerplantName(cluster)));
     const pvc = caches.pvcs.get(key(ns, pvcName(cluster)));
     const pv = caches.pvs.get(key(undefined, pvName(cluster))) ?? caches.pvs.list().find((p) => p.metadata?.name === pvName(cluster));
-    const volumes = pv !== undefined && pvc !== undefined;
+    // A claim that is not Bound (e.g. its PV still points at the claim of an
+    // earlier cluster of the same name) needs the volumes step again.
+    const volumes = pv !== undefined && pvc !== undefined && pvc.status?.phase === 'Bound';
     const pools: Record<string, ObservedPool> = {};
     const clusterPods = caches.pods
       .list()
