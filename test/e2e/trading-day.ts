@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { autoscaling, awsClientConfig } from '../lib/aws.ts';
-import { calls, type AwsCall } from '../lib/faults.ts';
+import { calls, clearFaults, setFaults, type AwsCall } from '../lib/faults.ts';
 import { adminKubeConfig, k8s } from '../lib/kube.ts';
 import { readStackAws, repoRoot, stackDir } from '../lib/stack.ts';
 
@@ -29,6 +29,8 @@ export interface DayOptions {
   seed: number;
   outDir: string;
   progress?: (line: string) => void;
+  /** Faults while the day runs: AWS throttling, and the operator killed at scale-in steps. */
+  chaos?: { awsThrottleRate?: number; killOperatorAtScaleInSteps?: string[] };
 }
 
 export interface Sample {
@@ -71,6 +73,10 @@ export interface DaySummary {
   terminatedInstances: { instanceId: string; rdb: string; flushedAt: string; terminatedAt: string; decrement: boolean }[];
   unsafeTerminations: number;
   desiredLoweredBySetDesiredCapacity: number;
+  /** Instances named by more than one successful TerminateInstanceInAutoScalingGroup. */
+  duplicateTerminations: number;
+  operatorKills: string[];
+  throttledAwsCalls: number;
   scaleOutReactionMs: { median: number; max: number; samples: number[] };
   scaleInReactionMs: { median: number; max: number; samples: number[] };
   memoryGbHours: { provisioned: number; used: number };
@@ -211,6 +217,24 @@ export const runTradingDay = async (o: DayOptions): Promise<{ summary: DaySummar
 
   const samples: Sample[] = [];
   const start = Date.now();
+  // Kill the operator once at each chosen scale-in step (of different RDBs):
+  // a restarted operator must finish the chain without a second terminate.
+  const killAt = new Set(o.chaos?.killOperatorAtScaleInSteps ?? []);
+  const seenSteps = new Set<string>();
+  const operatorKills: string[] = [];
+  const onScaleInStep = async (key: string, step: string): Promise<void> => {
+    if (seenSteps.has(key)) return;
+    seenSteps.add(key);
+    if (!killAt.has(step)) return;
+    killAt.delete(step);
+    operatorKills.push(key);
+    say(`chaos: killing the operator during scale-in step ${key}`);
+    await kubectl('-n', 'kdb-system', 'delete', 'pod', '-l', 'app.kubernetes.io/name=kdb-operator', '--grace-period=0', '--force', '--wait=false');
+  };
+  if (o.chaos?.awsThrottleRate) {
+    await setFaults({ throttleRate: o.chaos.awsThrottleRate, services: ['autoscaling'] });
+    say(`chaos: ${o.chaos.awsThrottleRate * 100}% of Auto Scaling calls throttled`);
+  }
   const sample = async (): Promise<Sample> => {
     const g = (await asg.send(new autoscaling.DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [rdbGroup] }))).AutoScalingGroups?.[0];
     const nodes = await core.listNode();
@@ -219,8 +243,10 @@ export const runTradingDay = async (o: DayOptions): Promise<{ summary: DaySummar
       if (id && n.metadata?.name) nodeInstance.set(n.metadata.name, id);
     }
     const kdb = (await custom.getNamespacedCustomObject({ group: KDB_GROUP, version: 'v1alpha1', namespace: o.namespace, plural: 'kdbclusters', name: o.cluster })) as {
-      status?: { phase?: string; liveRdb?: string; rdbCount?: number };
+      status?: { phase?: string; liveRdb?: string; rdbCount?: number; pools?: { scaleIn?: { step?: string; rdb?: string } }[] };
     };
+    const step = kdb.status?.pools?.[0]?.scaleIn;
+    if (step?.step) await onScaleInStep(`${step.rdb}/${step.step}`, step.step);
     const alive = [...pods.values()].filter((p) => !p.deleted);
     const s: Sample = {
       t: Date.now() - start,
@@ -288,13 +314,16 @@ export const runTradingDay = async (o: DayOptions): Promise<{ summary: DaySummar
     };
     const kubectlGetKdb = await kubectl('-n', o.namespace, 'get', 'kdb');
     await sample();
+    const allCalls = await calls(callMark);
     const summary = summarize(o, {
       feed, marker, day, samples, pods, nodeInstance, rowsInRdbsBeforeEndOfDay,
-      awsCalls: (await calls(callMark)).filter((c) => c.status < 400 && c.injected === null),
-      rdbGroup, memBytes, kubectlGetKdb,
+      awsCalls: allCalls.filter((c) => c.status < 400 && c.injected === null),
+      rdbGroup, memBytes, kubectlGetKdb, operatorKills,
+      throttled: allCalls.filter((c) => c.injected === 'throttle').length,
     });
     return { summary, samples };
   } finally {
+    if (o.chaos?.awsThrottleRate) await clearFaults().catch(() => undefined);
     sampling = false;
     await sampler;
     podWatch.abort();
@@ -337,6 +366,8 @@ interface SummaryInput {
   rdbGroup: string;
   memBytes: number;
   kubectlGetKdb: string;
+  operatorKills: string[];
+  throttled: number;
 }
 
 /** Pure: turns what was recorded into the figures the paper reports, and the safety verdicts. */
@@ -424,6 +455,9 @@ export const summarize = (o: DayOptions, i: SummaryInput): DaySummary => {
     terminatedInstances,
     unsafeTerminations: unsafe,
     desiredLoweredBySetDesiredCapacity: lowered,
+    duplicateTerminations: terminatedInstances.length - new Set(terminatedInstances.map((t) => t.instanceId)).size,
+    operatorKills: i.operatorKills,
+    throttledAwsCalls: i.throttled,
     scaleOutReactionMs: { median: median(scaleOut), max: Math.max(0, ...scaleOut), samples: scaleOut },
     scaleInReactionMs: { median: median(scaleIn), max: Math.max(0, ...scaleIn), samples: scaleIn },
     memoryGbHours: { provisioned: round(provisioned), used: round(used) },

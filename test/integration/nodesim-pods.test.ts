@@ -264,6 +264,48 @@ describe('node simulator kubelet', () => {
     expect(ready.status?.conditions?.find((c) => c.type === 'kdb-operator.dev/Live')?.reason).toBe('Live');
   }, 60_000);
 
+  it('runs sidecar init containers, mounts Secret, subPath and projected volumes, restarts on a failed liveness probe', async () => {
+    await core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: 'files' }, data: { 'app.conf': 'x=1', other: 'y' } } });
+    await core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: 'pw' }, stringData: { pw: 'hunter2' } } });
+    await core.createNamespacedPod({
+      namespace: ns,
+      body: {
+        metadata: { name: 'misc', labels: { team: 'rates' } },
+        spec: {
+          terminationGracePeriodSeconds: 1,
+          initContainers: [{ name: 'side', image: 'busybox', restartPolicy: 'Always', command: ['sh', '-c', 'exec sleep 3600'] }],
+          containers: [
+            {
+              name: 'main',
+              image: 'busybox',
+              command: ['sh', '-c', 'd=/shared/misc; mkdir -p $d; cat /etc/app.conf > $d/conf; cat /sec/pw > $d/pw; cat /info/labels > $d/labels; exec sleep 3600'],
+              volumeMounts: [
+                { name: 'shared', mountPath: '/shared' },
+                { name: 'files', mountPath: '/etc/app.conf', subPath: 'app.conf' },
+                { name: 'pw', mountPath: '/sec', readOnly: true },
+                { name: 'info', mountPath: '/info' },
+              ],
+            },
+            // Nothing listens on 9999: the liveness probe fails and the kubelet restarts it.
+            { name: 'live', image: 'busybox', command: ['sh', '-c', 'exec sleep 3600'], livenessProbe: { tcpSocket: { port: 9999 }, periodSeconds: 1, failureThreshold: 1 } },
+          ],
+          volumes: [
+            { name: 'shared', persistentVolumeClaim: { claimName: 'shared' } },
+            { name: 'files', configMap: { name: 'files' } },
+            { name: 'pw', secret: { secretName: 'pw' } },
+            { name: 'info', projected: { sources: [{ downwardAPI: { items: [{ path: 'labels', fieldRef: { fieldPath: 'metadata.labels' } }] } }] } },
+          ],
+        },
+      },
+    });
+    const p = await waitForPod(ns, 'misc', 'live container restarted', (x) => (x.status?.containerStatuses?.find((c) => c.name === 'live')?.restartCount ?? 0) >= 1);
+    expect(p.status?.initContainerStatuses?.[0]).toMatchObject({ name: 'side', started: true, state: { running: expect.anything() } });
+    expect(p.status?.containerStatuses?.find((c) => c.name === 'main')?.state?.running).toBeDefined();
+    expect(await waitForShared('misc/labels')).toContain('team="rates"');
+    expect(readShared('misc/conf')).toBe('x=1');
+    expect(readShared('misc/pw')).toBe('hunter2');
+  }, 60_000);
+
   it('readiness probes gate Ready and Services resolve through /etc/hosts to ready pod IPs', async () => {
     await core.createNamespacedService({
       namespace: ns,
