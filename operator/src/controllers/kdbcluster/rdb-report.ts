@@ -33,13 +33,21 @@ export const rdbReportOf = (pod: V1Pod): RdbReport | undefined => {
   };
 };
 
+/**
+ * The pod stays Running while its agent runs, but an RDB process that exited
+ * (crash, OOM kill) has lost what it held: it counts as a failed pod, whose
+ * window a replacement must replay.
+ */
+const rdbTerminated = (pod: V1Pod): boolean =>
+  pod.status?.containerStatuses?.some((c) => c.name === 'rdb' && c.state?.terminated !== undefined) ?? false;
+
 export const observeRdbPod = (pod: V1Pod): ObservedRdbPod => {
   const rdb = rdbReportOf(pod);
   const replaces = pod.metadata?.annotations?.[OWNED.replaces];
   return {
     name: pod.metadata?.name ?? '',
     ...(pod.spec?.nodeName ? { node: pod.spec.nodeName } : {}),
-    phase: (pod.status?.phase as PodPhase | undefined) ?? 'Pending',
+    phase: rdbTerminated(pod) ? 'Failed' : ((pod.status?.phase as PodPhase | undefined) ?? 'Pending'),
     ...(pod.metadata?.deletionTimestamp ? { deletionTimestamp: pod.metadata.deletionTimestamp } : {}),
     ...(replaces ? { replaces } : {}),
     ...(rdb ? { rdb } : {}),
