@@ -2,6 +2,8 @@ import { afterEach, describe, expect, jest, test } from '@jest/globals';
 import net from 'node:net';
 import { encodeControl, encodeUpdate, FrameReader, parseControl } from '../../images/sim/src/protocol/framing.ts';
 import { DataPlane, HOST, waitFor } from './harness.ts';
+import { rowBytes } from '../../images/sim/src/rdb/memory.ts';
+import { DEFAULT_SCHEMA } from '../../images/sim/src/schema.ts';
 
 jest.setTimeout(60_000);
 let dp: DataPlane;
@@ -25,8 +27,9 @@ describe('window edges: (firstI, lastI] holds firstI < i <= lastI', () => {
   test('the first message after a roll is in the next RDB and the roll message in the rolled one', async () => {
     dp = new DataPlane();
     await dp.startTickerplant();
-    // A trade row is 32 bytes: each of r1, r2 rolls on its 10th message.
-    const cap = 32 * 10 - 16;
+    // Each of r1, r2 rolls on its 10th one-row message.
+    const row = rowBytes(DEFAULT_SCHEMA.find((t) => t.name === 'trade')!);
+    const cap = row * 10 - row / 2;
     await dp.startRdb('r1', { capacityBytes: cap });
     await dp.waitStatus('r1', (s) => s.state === 'live');
     await dp.startRdb('r2', { capacityBytes: cap });

@@ -21,7 +21,7 @@ describe('image map', () => {
   });
   it('command replaces the entrypoint, args replace the image args, as Kubernetes does', () => {
     expect(resolveArgv(images, 'ghcr.io/kdb-operator/operator:1', undefined, ['agent'])).toEqual(['node', 'operator/src/main.ts', 'agent']);
-    expect(resolveArgv(images, 'ghcr.io/kdb-operator/sim:latest', undefined, ['rdb'])).toEqual(['node', 'images/sim/src/main.ts', 'rdb']);
+    expect(resolveArgv(images, 'ghcr.io/kdb-operator/sim:latest', undefined, ['rdb'])).toEqual(['sh', 'images/sim/entrypoint.sh', 'rdb']);
     expect(resolveArgv(images, 'busybox', ['sh', '-c', 'true'], undefined)).toEqual(['sh', '-c', 'true']);
     expect(resolveArgv(images, 'busybox', ['echo'], ['a'])).toEqual(['echo', 'a']);
     expect(() => resolveArgv(images, 'nope/unknown:1', undefined, undefined)).toThrow(/not in test\/nodesim\/images.yaml/);

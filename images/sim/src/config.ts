@@ -95,6 +95,14 @@ export interface RdbConfig {
   replaces: string | null;
 }
 
+/**
+ * The paper's idle RDB used about 150 MB; this Node.js process uses about 64
+ * MB before it holds data. The baseline is the larger of that and a tenth of
+ * the limit, capped at 150 MB, and always below half the limit.
+ */
+export const defaultBaseline = (limitBytes: number): number =>
+  Math.min(150 * 2 ** 20, Math.max(64 * 2 ** 20, Math.floor(limitBytes / 10)), Math.floor(limitBytes / 2));
+
 export const rdbConfig = (env: Env): RdbConfig => {
   const cfg: RdbConfig = {
     name: read(env, 'KDB_RDB_NAME', name),
@@ -107,11 +115,10 @@ export const rdbConfig = (env: Env): RdbConfig => {
     rollThreshold: read(env, 'KDB_ROLL_THRESHOLD', percent, '80'),
     memoryLimitBytes: read(env, 'KDB_MEMORY_LIMIT_BYTES', posInt),
     // The paper's idle RDB used about 150 MB; tests scale it down.
-    // The paper's idle RDB used about 150 MB; on small RDBs that would be most
-    // of the limit, so the default is capped at a tenth of it.
+    // See defaultBaseline.
     baselineBytes: env.KDB_BASELINE_BYTES
       ? read(env, 'KDB_BASELINE_BYTES', nonNegInt)
-      : Math.min(150 * 1024 * 1024, Math.floor(Number(env.KDB_MEMORY_LIMIT_BYTES ?? 0) / 10)),
+      : defaultBaseline(Number(env.KDB_MEMORY_LIMIT_BYTES ?? 0)),
     statusFile: read(env, 'KDB_STATUS_FILE', path, '/var/run/kdb/status.json'),
     hdbDir: read(env, 'KDB_HDB_DIR', path),
     stagingDir: read(env, 'KDB_STAGING_DIR', path),

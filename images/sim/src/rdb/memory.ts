@@ -1,20 +1,23 @@
 import type { ColumnType, TableSchema } from '../schema.ts';
 
 /**
- * Deterministic memory accounting: a fixed cost per value by column type (as
- * kdb+ lays out vectors: 8-byte timestamps, floats, longs and symbol
- * references) plus a fixed baseline for the idle process (the paper measured
- * about 150 MB). The JS heap is not measured, so thresholds behave the same
- * on every machine and in every test.
+ * Deterministic memory accounting: a fixed cost per value by column type plus
+ * a fixed baseline for the idle process (the paper measured about 150 MB).
+ * The JS heap is not measured, so thresholds behave the same on every machine
+ * and in every test. The costs are what this reference RDB really spends, not
+ * kdb+'s vector layout: a JS array slot is 8 bytes and grows by half again
+ * when it fills, so 16 bytes per 8-byte value keeps the accounted figure
+ * above the process's real footprint, and the memory limit is reached by the
+ * account (which rolls the RDB) before the kernel's OOM killer gets there.
  */
 export const BYTES_PER_VALUE: Record<ColumnType, number> = {
-  timestamp: 8,
-  symbol: 8,
-  float: 8,
-  long: 8,
-  int: 4,
-  boolean: 1,
-  string: 32,
+  timestamp: 16,
+  symbol: 16,
+  float: 16,
+  long: 16,
+  int: 16,
+  boolean: 16,
+  string: 48,
 };
 
 export const rowBytes = (t: TableSchema): number => t.columns.reduce((sum, c) => sum + BYTES_PER_VALUE[c.type], 0);

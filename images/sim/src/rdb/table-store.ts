@@ -22,6 +22,8 @@ export class TableStore {
   private readonly tables = new Map<string, StoredTable>();
   private readonly wanted: ReadonlySet<string> | null;
   private readonly syms: ReadonlySet<string> | null;
+  /** One string per distinct sym, like kdb+'s sym list: JSON.parse makes a new string per row. */
+  private readonly symbols = new Map<string, string>();
 
   constructor(schema: readonly TableSchema[], tables: readonly string[], syms: readonly string[]) {
     this.wanted = tables.length ? new Set(tables) : null;
@@ -45,6 +47,13 @@ export class TableStore {
     if (!t) return 0;
     const n = cols[0]!.length;
     const dest = t.columns;
+    const symCol = cols[1] as string[];
+    for (let r = 0; r < n; r++) {
+      const sym = symCol[r]!;
+      let one = this.symbols.get(sym);
+      if (one === undefined) this.symbols.set(sym, (one = sym));
+      symCol[r] = one;
+    }
     if (!this.syms) {
       for (let k = 0; k < dest.length; k++) {
         const d = dest[k]!;
@@ -53,7 +62,6 @@ export class TableStore {
       }
       return n * t.rowBytes;
     }
-    const symCol = cols[1] as string[];
     let kept = 0;
     for (let r = 0; r < n; r++) {
       if (!this.syms.has(symCol[r]!)) continue;
