@@ -48,6 +48,7 @@ export interface Sample {
 interface PodRecord {
   name: string;
   node?: string;
+  ip?: string;
   liveAt?: number;
   crossedScaleAt?: number;
   flushedAt?: number;
@@ -196,6 +197,7 @@ export const runTradingDay = async (o: DayOptions): Promise<{ summary: DaySummar
     const rec = pods.get(name) ?? { name, flushedDays: [], rows: 0, memoryPercent: 0 };
     pods.set(name, rec);
     if (pod.spec?.nodeName) rec.node = pod.spec.nodeName;
+    if (pod.status?.podIP) rec.ip = pod.status.podIP;
     const ann = pod.metadata?.annotations ?? {};
     const reportedAt = ann[`${KDB_GROUP}/reported-at`] ? Date.parse(ann[`${KDB_GROUP}/reported-at`]!) : Date.now();
     const mem = Number(ann[`${KDB_GROUP}/memory-percent`] ?? 0);
@@ -289,9 +291,20 @@ export const runTradingDay = async (o: DayOptions): Promise<{ summary: DaySummar
       '--rows', String(o.rows), '--day-ms', String(o.dayMs), '--seed', String(o.seed), '--syms', o.syms.join(','),
       '--report', reportFile], { maxBuffer: 16 << 20 });
     const feed = JSON.parse(readFileSync(reportFile, 'utf8')) as { day: string; rows: number; tables: Record<string, { rows: number; checksum: string }> };
-    await waitFor('the RDBs to hold every row published', async () =>
-      [...pods.values()].filter((p) => !p.deleted).reduce((a, p) => a + p.rows, 0) >= feed.rows, 60_000);
-    const rowsInRdbsBeforeEndOfDay = [...pods.values()].filter((p) => !p.deleted).reduce((a, p) => a + p.rows, 0);
+    // Ask the RDBs themselves (their query port): the agent reports rows only with a whole-percent memory move.
+    const heldRows = async (): Promise<number> => {
+      let n = 0;
+      for (const p of [...pods.values()].filter((x) => !x.deleted && x.ip)) {
+        const res = await fetch(`http://${p.ip}:5011/checksum`);
+        const body = (await res.json()) as { tables: Record<string, { rows: number }> };
+        n += Object.values(body.tables).reduce((a, t) => a + t.rows, 0);
+      }
+      return n;
+    };
+    const rowsInRdbsBeforeEndOfDay = await waitFor('the RDBs to hold every row published', async () => {
+      const n = await heldRows();
+      return n >= feed.rows ? n : undefined;
+    }, 60_000);
     const day = feed.day;
     say(`feed done: ${feed.rows} rows published, ${rowsInRdbsBeforeEndOfDay} held by RDBs; end of day`);
 

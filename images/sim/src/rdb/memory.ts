@@ -6,18 +6,18 @@ import type { ColumnType, TableSchema } from '../schema.ts';
  * The JS heap is not measured, so thresholds behave the same on every machine
  * and in every test. The costs are what this reference RDB really spends, not
  * kdb+'s vector layout: a JS array slot is 8 bytes and grows by half again
- * when it fills, so 16 bytes per 8-byte value keeps the accounted figure
- * above the process's real footprint, and the memory limit is reached by the
+ * when it fills, and garbage waits for the collector, so 24 bytes per 8-byte
+ * value keeps the accounted figure above the process's real footprint, and the memory limit is reached by the
  * account (which rolls the RDB) before the kernel's OOM killer gets there.
  */
 export const BYTES_PER_VALUE: Record<ColumnType, number> = {
-  timestamp: 16,
-  symbol: 16,
-  float: 16,
-  long: 16,
-  int: 16,
-  boolean: 16,
-  string: 48,
+  timestamp: 24,
+  symbol: 24,
+  float: 24,
+  long: 24,
+  int: 24,
+  boolean: 24,
+  string: 64,
 };
 
 export const rowBytes = (t: TableSchema): number => t.columns.reduce((sum, c) => sum + BYTES_PER_VALUE[c.type], 0);
