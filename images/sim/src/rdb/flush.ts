@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Column, ColumnSpec } from '../schema.ts';
-import { writeFileAtomic } from '../util/atomic-write.ts';
+import { writeFileAtomicStream } from '../util/atomic-write.ts';
 import type { TableStore } from './table-store.ts';
 
 /**
@@ -32,18 +32,29 @@ export const writeSlice = (
 ): { path: string; rows: number } => {
   const path = slicePath(stagingDir, day, rdb);
   mkdirSync(join(stagingDir, day), { recursive: true });
-  const tables: Slice['tables'] = {};
   let rows = 0;
-  for (const name of store.names) {
-    const t = store.get(name)!;
-    const n = t.columns[0]!.length;
-    rows += n;
-    tables[name] = { columns: t.schema.columns, rows: n, data: t.columns };
-  }
-  const slice: Slice = { version: 1, day, rdb, pool, window, tables };
-  writeFileAtomic(path, JSON.stringify(slice));
+  const J = JSON.stringify;
+  // The same JSON as JSON.stringify(slice), written a bounded chunk at a time.
+  writeFileAtomicStream(path, (write) => {
+    write(`{"version":1,"day":${J(day)},"rdb":${J(rdb)},"pool":${J(pool)},"window":${J(window)},"tables":{`);
+    store.names.forEach((name, i) => {
+      const t = store.get(name)!;
+      const n = t.columns[0]!.length;
+      rows += n;
+      write(`${i ? ',' : ''}${J(name)}:{"columns":${J(t.schema.columns)},"rows":${n},"data":[`);
+      t.columns.forEach((col, k) => {
+        write(k ? ',[' : '[');
+        for (let at = 0; at < n; at += CHUNK) write((at ? ',' : '') + J(col.slice(at, at + CHUNK)).slice(1, -1));
+        write(']');
+      });
+      write(']}');
+    });
+    write('}}');
+  });
   return { path, rows };
 };
+
+const CHUNK = 65_536;
 
 export const readSlice = (path: string): Slice => {
   const s = JSON.parse(readFileSync(path, 'utf8')) as Slice;

@@ -24,6 +24,28 @@ export const writeFileAtomic = (path: string, data: string | Uint8Array, durable
   if (durable) fsyncDir(dirname(path));
 };
 
+/**
+ * Like writeFileAtomic, for data produced piece by piece: a whole day's slice
+ * rendered as one string would need several times the RDB's data in memory
+ * at the moment the RDB is fullest (end of day).
+ */
+export const writeFileAtomicStream = (path: string, produce: (write: (chunk: string) => void) => void, durable = true): void => {
+  const tmp = tempPathFor(path);
+  const fd = openSync(tmp, 'w', 0o644);
+  try {
+    produce((chunk) => {
+      const buf = Buffer.from(chunk);
+      let off = 0;
+      while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
+    });
+    if (durable) fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
+  if (durable) fsyncDir(dirname(path));
+};
+
 export const fsyncDir = (dir: string): void => {
   try {
     const fd = openSync(dir, 'r');
