@@ -96,12 +96,13 @@ export interface RdbConfig {
 }
 
 /**
- * The paper's idle RDB used about 150 MB; this Node.js process uses about 64
- * MB before it holds data. The baseline is the larger of that and a tenth of
- * the limit, capped at 150 MB, and always below half the limit.
+ * The paper's idle RDB used about 150 MB. This Node.js RDB needs about 64 MB
+ * idle plus room for the collector and for end-of-day and query work, which
+ * grow with the data: the baseline is 40% of the limit, at least 64 MiB and
+ * at most 150 MiB (the paper's figure), and always below half the limit.
  */
 export const defaultBaseline = (limitBytes: number): number =>
-  Math.min(150 * 2 ** 20, Math.max(64 * 2 ** 20, Math.floor(limitBytes / 10)), Math.floor(limitBytes / 2));
+  Math.min(150 * 2 ** 20, Math.max(64 * 2 ** 20, Math.floor(limitBytes * 0.4)), Math.floor(limitBytes / 2));
 
 export const rdbConfig = (env: Env): RdbConfig => {
   const cfg: RdbConfig = {
