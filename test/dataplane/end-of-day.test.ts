@@ -16,7 +16,7 @@ describe('end of day', () => {
   test('slices flushed, merged into the HDB partition, merge idempotent and refused when incomplete', async () => {
     dp = new DataPlane();
     await dp.startTickerplant();
-    await dp.startRdb('r1', { capacityBytes: 240_000 });
+    await dp.startRdb('r1', { capacityBytes: 400_000 });
     await dp.waitStatus('r1', (s) => s.state === 'live');
     await dp.startRdb('r2');
     await dp.waitStatus('r2', (s) => s.state === 'queued');

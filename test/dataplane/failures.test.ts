@@ -15,10 +15,10 @@ describe('failures mid-day', () => {
   test('tickerplant killed (SIGKILL) and restarted: queue state kept, RDBs reconnect and carry on', async () => {
     dp = new DataPlane();
     await dp.startTickerplant();
-    await dp.startRdb('r1', { capacityBytes: 240_000 });
+    await dp.startRdb('r1', { capacityBytes: 400_000 });
     await dp.waitStatus('r1', (s) => s.state === 'live');
-    await dp.startRdb('r2', { capacityBytes: 240_000 });
-    await dp.startRdb('r3', { capacityBytes: 240_000 });
+    await dp.startRdb('r2', { capacityBytes: 400_000 });
+    await dp.startRdb('r3', { capacityBytes: 400_000 });
     await dp.startRdb('r4');
     const a = await feed(dp, 5_000, 41);
     const before = await dp.subscribers();
@@ -40,7 +40,7 @@ describe('failures mid-day', () => {
   test('a live RDB killed mid-day: rolled with what was sent to it, and a replacement (KDB_REPLACES) replays exactly that window', async () => {
     dp = new DataPlane();
     await dp.startTickerplant();
-    await dp.startRdb('r1', { capacityBytes: 600_000 });
+    await dp.startRdb('r1', { capacityBytes: 1_000_000 });
     await dp.waitStatus('r1', (s) => s.state === 'live');
     await dp.startRdb('r2');
     const a = await feed(dp, 2_000, 51);
@@ -55,7 +55,7 @@ describe('failures mid-day', () => {
     expect(table.subscribers.find((s) => s.name === 'r2')).toMatchObject({ state: 'live', firstI: a.tickerplantCount });
 
     const b = await feed(dp, 2_000, 52);
-    await dp.startRdb('r1-replacement', { replaces: 'r1', capacityBytes: 240_000 });
+    await dp.startRdb('r1-replacement', { replaces: 'r1', capacityBytes: 400_000 });
     const rep = await dp.waitStatus('r1-replacement', (s) => s.state === 'rolled');
     expect(rep.window).toEqual({ firstI: 0, lastI: a.tickerplantCount, lastProcessed: a.tickerplantCount });
     const t2 = await dp.subscribers();
@@ -66,14 +66,14 @@ describe('failures mid-day', () => {
   test('an RDB restarted under the same name replays its window and carries on', async () => {
     dp = new DataPlane();
     await dp.startTickerplant();
-    await dp.startRdb('r1', { capacityBytes: 240_000 });
+    await dp.startRdb('r1', { capacityBytes: 400_000 });
     await dp.startRdb('r2');
     const a = await feed(dp, 5_000, 61);
     await dp.waitStatus('r1', (s) => s.state === 'rolled');
     // r1 (rolled) restarts: it holds nothing, the tickerplant hands it its window again.
     await dp.rdbs.get('r1')!.proc.kill('SIGKILL');
     await waitFor('r1 gone', async () => !(await dp.subscribers()).subscribers.some((s) => s.name === 'r1' && s.state !== 'rolled'));
-    await dp.startRdb('r1', { capacityBytes: 240_000 });
+    await dp.startRdb('r1', { capacityBytes: 400_000 });
     await dp.waitStatus('r1', (s) => s.state === 'rolled' && s.window.lastProcessed === s.window.lastI);
     const b = await feed(dp, 1_000, 62);
     await expectExactlyOnce(dp, ['r1', 'r2'], [a, b]);

@@ -15,10 +15,10 @@ describe('rolls: every message lands in exactly one RDB', () => {
   const withQueuedAtEachRoll = async (tpEnv: Record<string, string>) => {
     dp = new DataPlane(tpEnv);
     await dp.startTickerplant();
-    await dp.startRdb('r1', { capacityBytes: 240_000 });
+    await dp.startRdb('r1', { capacityBytes: 400_000 });
     await dp.waitStatus('r1', (s) => s.state === 'live');
     const names = ['r1', 'r2', 'r3', 'r4', 'r5', 'r6', 'r7'];
-    await Promise.all(names.slice(1).map((n) => dp.startRdb(n, { capacityBytes: 240_000 })));
+    await Promise.all(names.slice(1).map((n) => dp.startRdb(n, { capacityBytes: 400_000 })));
     await Promise.all(names.slice(1).map((n) => dp.waitStatus(n, (s) => s.state === 'queued')));
     const report = await feed(dp, 10_000, 7);
     expect(report.refused).toBe(0);
@@ -36,7 +36,7 @@ describe('rolls: every message lands in exactly one RDB', () => {
   test('with no RDB queued at a roll: the next to arrive recovers the gap from the log', async () => {
     dp = new DataPlane();
     await dp.startTickerplant();
-    await dp.startRdb('r1', { capacityBytes: 240_000 });
+    await dp.startRdb('r1', { capacityBytes: 400_000 });
     const a = await feed(dp, 6_000, 11);
     const r1 = await dp.waitStatus('r1', (s) => s.state === 'rolled');
     expect(r1.window.lastI!).toBeLessThan(a.tickerplantCount);
@@ -52,11 +52,11 @@ describe('rolls: every message lands in exactly one RDB', () => {
   test('with a roll while an RDB is still replaying', async () => {
     dp = new DataPlane();
     await dp.startTickerplant();
-    await dp.startRdb('r1', { capacityBytes: 120_000 });
+    await dp.startRdb('r1', { capacityBytes: 200_000 });
     const a = await feed(dp, 8_000, 21);
     const r1 = await dp.waitStatus('r1', (s) => s.state === 'rolled');
     // r2 arrives to a gap larger than it can hold: it rolls part way through its replay.
-    await dp.startRdb('r2', { capacityBytes: 180_000 });
+    await dp.startRdb('r2', { capacityBytes: 300_000 });
     const r2 = await dp.waitStatus('r2', (s) => s.state === 'rolled');
     expect(r2.window.firstI).toBe(r1.window.lastI);
     expect(r2.window.lastI!).toBeLessThan(a.tickerplantCount);
@@ -70,8 +70,8 @@ describe('rolls: every message lands in exactly one RDB', () => {
   test('a live RDB rolling while a replacement of a lost RDB replays is unaffected', async () => {
     dp = new DataPlane();
     await dp.startTickerplant();
-    await dp.startRdb('r1', { capacityBytes: 180_000 });
-    await dp.startRdb('r2', { capacityBytes: 180_000 });
+    await dp.startRdb('r1', { capacityBytes: 300_000 });
+    await dp.startRdb('r2', { capacityBytes: 300_000 });
     await dp.startRdb('r3');
     const a = await feed(dp, 4_000, 31);
     await dp.waitStatus('r1', (s) => s.state === 'rolled');

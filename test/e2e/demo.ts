@@ -14,7 +14,7 @@ const options: DayOptions = {
   scaleThreshold: 60,
   rollThreshold: 80,
   maxRdbs: 8,
-  rows: Number(process.env.DEMO_ROWS ?? 4_000_000),
+  rows: Number(process.env.DEMO_ROWS ?? 2_500_000),
   dayMs: Number(process.env.DEMO_DAY_MS ?? 180_000),
   syms: ['AAPL', 'MSFT', 'AMZN', 'GOOG', 'META', 'NVDA', 'TSLA', 'JPM', 'V', 'XOM'],
   seed: 20261127,

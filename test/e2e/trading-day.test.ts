@@ -14,7 +14,7 @@ beforeAll(async () => {
     scaleThreshold: 60,
     rollThreshold: 80,
     maxRdbs: 6,
-    rows: 2_500_000,
+    rows: 1_500_000,
     dayMs: 60_000,
     syms: ['AAPL', 'MSFT', 'AMZN', 'GOOG', 'NVDA'],
     seed: 7,

@@ -34,6 +34,7 @@ export const writeFileAtomicStream = (path: string, produce: (write: (chunk: str
   const fd = openSync(tmp, 'w', 0o644);
   try {
     produce((chunk) => {
+      // writeSync of a string may write part of it: go on from the bytes written.
       const buf = Buffer.from(chunk);
       let off = 0;
       while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
