@@ -295,9 +295,10 @@ export const runTradingDay = async (o: DayOptions): Promise<{ summary: DaySummar
     const heldRows = async (): Promise<number> => {
       let n = 0;
       for (const p of [...pods.values()].filter((x) => !x.deleted && x.ip)) {
-        const res = await fetch(`http://${p.ip}:5011/checksum`);
-        const body = (await res.json()) as { tables: Record<string, { rows: number }> };
-        n += Object.values(body.tables).reduce((a, t) => a + t.rows, 0);
+        for (const table of Object.keys(feed.tables)) {
+          const res = await fetch(`http://${p.ip}:5011/count?table=${table}`);
+          n += ((await res.json()) as { rows: number }).rows;
+        }
       }
       return n;
     };
