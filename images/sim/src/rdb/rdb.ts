@@ -281,7 +281,7 @@ export class Rdb {
   /**
    * End of day: write the finished day's rows as one slice on the shared
    * volume, clear them, report flushed. The live RDB goes on live for the next
-   * day; a rolled one stays flushed, holding nothing, until it is deleted.
+   * day; a rolled or queued one stays flushed, holding nothing, until it is deleted.
    */
   private onEndOfDay(e: EodMsg): void {
     const was = this.state;
@@ -303,8 +303,18 @@ export class Rdb {
       this.lastProcessed = 0;
       this.setState('live');
     } else if (was === 'queued') {
-      this.day = e.nextDay;
-      this.writeStatus();
+      // As in the paper, a non-live RDB left with no data leaves the pool so
+      // its server can go: it flushes its (empty) slice of the day, reports
+      // flushed, and the next day's queued RDB is asked for when the live one
+      // fills again.
+      const { path, rows } = writeSlice(this.cfg.stagingDir, e.day, this.cfg.name, this.cfg.pool, { firstI: 0, lastI: 0 }, this.store);
+      this.flushed = [...this.flushed, { day: e.day, rows, path }];
+      this.lastI = 0;
+      this.setState('flushed');
+      this.log.info('flushed', { day: e.day, rows, path });
+      this.holding = false;
+      this.done = true;
+      this.socket?.end();
     } else {
       // Rolled and flushed: the tickerplant drops it from the pool; it must not come back as a new subscriber.
       this.holding = false;
