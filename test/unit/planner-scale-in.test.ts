@@ -446,3 +446,21 @@ describe('scale-in: whole chain, crashing after any action', () => {
     check(run(crashAt));
   });
 });
+
+describe('scale-in: an instance that leaves the group at once', () => {
+  // moto drops a terminated instance from the group immediately, while its
+  // node is still Ready for a moment: after our own terminate that is done.
+  test('after Terminate, a vanished instance with a ready node finishes the chain', () => {
+    const actions = plan(world([{ ord: 0, state: 'flushed', podGone: true, instanceGone: true }, live], { scaleIn: rec('Terminate') }));
+    expect(eventReasons(actions)).not.toContain('ScaleInAborted');
+    expect(ofKind(actions, 'RecordScaleInStep')).toEqual([{ kind: 'RecordScaleInStep', pool: 'equities', record: null }]);
+    expect(ofKind(actions, 'TerminateInstanceInGroup')).toEqual([]);
+  });
+
+  test('before Terminate, a ready node whose instance is not in the group is someone else\'s: abort', () => {
+    const actions = plan(world([{ ord: 0, state: 'flushed', podGone: true, instanceGone: true }, live], { scaleIn: rec('Unprotect') }));
+    expect(eventReasons(actions)).toContain('ScaleInAborted');
+    expect(ofKind(actions, 'TerminateInstanceInGroup')).toEqual([]);
+    expect(ofKind(actions, 'SetInstanceProtection').filter((a) => !a.protect)).toEqual([]);
+  });
+});

@@ -191,3 +191,10 @@ describe('planner scale-out', () => {
     expect(ofKind(actions, 'SetDesiredCapacity').map((a) => a.value)).toEqual([3]);
   });
 });
+
+describe('end of day: the live RDB flushing is not a missing live RDB', () => {
+  test('no new RDB while the only RDB flushes', () => {
+    const actions = plan(world([{ ord: 5, state: 'flushing', mem: 80 }]));
+    expect(ofKind(actions, 'EnsureRdbPod')).toEqual([]);
+  });
+});

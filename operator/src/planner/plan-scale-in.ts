@@ -130,7 +130,9 @@ const continueScaleIn = (ctx: PoolContext, rec: ScaleInRecord, done: Action[]): 
   if (!inst) {
     // Not in this group. Gone, unless its node is still here: then it is
     // someone else's instance, and we never touch another instance.
-    if (node && node.ready) return abort(ctx, rec, done, `instance ${rec.instanceId} is not in ASG ${ctx.asg.name}`);
+    // After our terminate, AWS shows the instance Terminating (handled above);
+    // an emulator may drop it at once while its node lingers: that is done too.
+    if (rec.step !== 'Terminate' && node && node.ready) return abort(ctx, rec, done, `instance ${rec.instanceId} is not in ASG ${ctx.asg.name}`);
     return finish(ctx, rec, done);
   }
   const occupants = activePodsOnNode(ctx, node?.name ?? rec.node);

@@ -38,9 +38,13 @@ export const isLive = (p: ObservedRdbPod): boolean => p.rdb?.live === true || p.
 export const isWaiting = (p: ObservedRdbPod): boolean =>
   isActive(p) && p.replaces === undefined && (p.node === undefined || p.rdb === undefined || p.rdb.state === 'queued');
 
-/** Becoming live right now (replaying the log up to the tickerplant's count). */
+/**
+ * Becoming live right now (replaying the log up to the tickerplant's count),
+ * or at end of day (flushing: the live RDB flushes, then goes on live for the
+ * next day; a new RDB must not be started for the moment it is not 'live').
+ */
 export const isTakingOver = (p: ObservedRdbPod): boolean =>
-  isActive(p) && p.replaces === undefined && p.rdb?.state === 'replaying';
+  isActive(p) && p.replaces === undefined && (p.rdb?.state === 'replaying' || p.rdb?.state === 'flushing');
 
 /** The only pods whose instance may ever be terminated: not live, and everything they held is flushed. */
 export const isFlushedSpare = (p: ObservedRdbPod): boolean =>

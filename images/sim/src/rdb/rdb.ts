@@ -286,17 +286,23 @@ export class Rdb {
   private onEndOfDay(e: EodMsg): void {
     const was = this.state;
     if (was === 'flushed' || (this.done && was !== 'live')) return;
+    const goesOn = was === 'live' || was === 'replaying';
     if (this.holding && e.day === this.day) {
       this.setState('flushing');
       const window = { firstI: this.firstI, lastI: this.lastI ?? this.lastProcessed };
       const { path, rows } = writeSlice(this.cfg.stagingDir, e.day, this.cfg.name, this.cfg.pool, window, this.store);
       this.flushed = [...this.flushed, { day: e.day, rows, path }];
       this.clear();
-      this.lastI = window.lastI;
-      this.setState('flushed');
       this.log.info('flushed', { day: e.day, rows, path });
+      // The live RDB never reports 'flushed': to the operator that means "holds
+      // nothing and is done", which would make the pool's live RDB a scale-in
+      // candidate for a moment. It reports the flush in `flushed` and goes on live.
+      if (!goesOn) {
+        this.lastI = window.lastI;
+        this.setState('flushed');
+      }
     }
-    if (was === 'live' || was === 'replaying') {
+    if (goesOn) {
       this.day = e.nextDay;
       this.firstI = 0;
       this.lastI = null;
