@@ -89,7 +89,7 @@ describe('planner protection', () => {
 
 describe('AWS unreachable', () => {
   const o = () =>
-    world([{ ord: 0, state: 'rolled', podGone: true }, { ord: 1, state: 'flushed' }, { ord: 2, state: 'live', mem: 70, protected: false }], {
+    world([{ ord: 0, state: 'rolled', podGone: true }, { ord: 1, state: 'rolled' }, { ord: 2, state: 'live', mem: 70, protected: false }], {
       asg: 'unknown',
       poolStatus: { rdbs: [{ name: podName(0), state: 'rolled' }], desiredCapacity: 3, autoScalingGroupName: ASG },
     });

@@ -198,3 +198,14 @@ describe('end of day: the live RDB flushing is not a missing live RDB', () => {
     expect(ofKind(actions, 'EnsureRdbPod')).toEqual([]);
   });
 });
+
+describe('end of day under way: no spare server for the night', () => {
+  test('the queued RDB flushed the live RDB\'s day: the live one\'s high memory is yesterday\'s', () => {
+    const actions = plan(world([{ ord: 4, state: 'flushed' }, { ord: 5, state: 'live', mem: 75 }]));
+    expect(ofKind(actions, 'EnsureRdbPod')).toEqual([]);
+  });
+  test('the same memory with nothing flushed scales out', () => {
+    const actions = plan(world([{ ord: 4, state: 'rolled' }, { ord: 5, state: 'live', mem: 75 }]));
+    expect(ofKind(actions, 'EnsureRdbPod')).toHaveLength(1);
+  });
+});

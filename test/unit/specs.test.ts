@@ -65,7 +65,8 @@ describe('RDB pod', () => {
   });
 
   test('its PodDisruptionBudget allows no disruption', () => {
-    expect(rdbPodDisruptionBudget(cluster, 'main').spec).toMatchObject({ maxUnavailable: 0, selector: { matchLabels: { 'kdb-operator.dev/pool': 'main' } } });
+    // minAvailable at maxRdbs: never fewer pods than that, so no eviction is ever allowed.
+    expect(rdbPodDisruptionBudget(cluster, pool).spec).toEqual({ minAvailable: 10, selector: { matchLabels: rdbPodDisruptionBudget(cluster, pool).metadata?.labels } });
   });
 });
 

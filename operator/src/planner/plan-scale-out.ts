@@ -36,7 +36,13 @@ export const planScaleOut = (ctx: PoolContext, ordinals: OrdinalCounter, input: 
   const count = active.length + input.alreadyCreated;
 
   const memory = live?.rdb?.memoryPercent ?? 0;
-  const scale = live !== undefined && memory >= pool.scaleThreshold && waiting.length === 0;
+  // End of day reaches every RDB at once, but their reports arrive one by one:
+  // once any RDB flushed the live RDB's day, the live one's memory figure is
+  // yesterday's and about to drop. Scaling out on it would buy a spare server
+  // for the night.
+  const liveDay = live?.rdb?.day;
+  const endOfDayUnderWay = liveDay !== undefined && ctx.obs.pods.some((p) => p.rdb?.flushedDays.includes(liveDay) === true);
+  const scale = live !== undefined && memory >= pool.scaleThreshold && waiting.length === 0 && !endOfDayUnderWay;
   const noLive = live === undefined && waiting.length === 0 && !active.some(isTakingOver);
   const forMin = Math.max(0, pool.minRdbs - count);
   const want = Math.max(forMin, scale || noLive ? 1 : 0);

@@ -141,15 +141,20 @@ export const rdbPod = ({ cluster: c, pool, ordinal, replaces, agentServiceAccoun
   };
 };
 
-/** No voluntary disruption of any RDB: a drain must wait for the operator's own scale-in. */
-export const rdbPodDisruptionBudget = (c: KdbCluster, pool: string): V1PodDisruptionBudget => ({
+/**
+ * No voluntary disruption of any RDB: a drain must wait for the operator's
+ * own scale-in. minAvailable is the pool's maxRdbs, never below the pods
+ * there are, so no eviction is ever allowed; maxUnavailable 0 would need a
+ * scale subresource on the owner, which a KdbCluster of several pools has not.
+ */
+export const rdbPodDisruptionBudget = (c: KdbCluster, pool: RdbPoolSpec): V1PodDisruptionBudget => ({
   apiVersion: 'policy/v1',
   kind: 'PodDisruptionBudget',
   metadata: {
-    name: pdbName(c, pool),
+    name: pdbName(c, pool.name),
     namespace: c.metadata.namespace ?? 'default',
-    labels: rdbLabels(c, pool),
+    labels: rdbLabels(c, pool.name),
     ownerReferences: [ownerReference(c)],
   },
-  spec: { maxUnavailable: 0, selector: { matchLabels: rdbLabels(c, pool) } },
+  spec: { minAvailable: pool.maxRdbs, selector: { matchLabels: rdbLabels(c, pool.name) } },
 });

@@ -92,7 +92,7 @@ export class Effector {
       case 'EnsureRdbPod': {
         const pool = c.spec.rdbPools.find((p) => p.name === a.pool);
         if (!pool) return;
-        await api.createIfAbsent(rdbPodDisruptionBudget(c, pool.name) as KubeObject);
+        await api.apply(rdbPodDisruptionBudget(c, pool) as KubeObject);
         try {
           await api.create(
             rdbPod({
