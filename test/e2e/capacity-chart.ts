@@ -23,7 +23,7 @@ export const renderCapacityPng = async (samples: Sample[], memBytes: number, day
     encoding: {
       x: { field: 'hour', type: 'quantitative', title: 'simulated hour of day (market 06:00-15:00, compressed)' },
       y: { field: 'gib', type: 'quantitative', title: 'GiB' },
-      color: { field: 'series', type: 'nominal', title: null, legend: { orient: 'top-left' } },
+      color: { field: 'series', type: 'nominal', title: null, legend: { orient: 'top-left', labelLimit: 400 } },
     },
   } as never).spec;
   const view = new vega.View(vega.parse(spec), { renderer: 'none' });

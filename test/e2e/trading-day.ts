@@ -423,11 +423,12 @@ export const summarize = (o: DayOptions, i: SummaryInput): DaySummary => {
     if (before && Number(c.params.DesiredCapacity) < before.desired) lowered++;
   }
   const setDesired = i.awsCalls.filter((c) => c.operation === 'SetDesiredCapacity').map((c) => Date.parse(c.time));
+  // Each raise answers the latest report of a live RDB crossing scaleThreshold before it.
+  const crossings = [...i.pods.values()].map((p) => p.crossedScaleAt).filter((t): t is number => t !== undefined).sort((a, b) => a - b);
   const scaleOut: number[] = [];
-  for (const p of i.pods.values()) {
-    if (p.crossedScaleAt === undefined) continue;
-    const call = setDesired.find((t) => t >= p.crossedScaleAt!);
-    if (call !== undefined) scaleOut.push(call - p.crossedScaleAt);
+  for (const call of setDesired) {
+    const cause = crossings.filter((t) => t <= call).at(-1);
+    if (cause !== undefined) scaleOut.push(call - cause);
   }
   const scaleIn = terminatedInstances
     .filter((t) => t.flushedAt !== '(never)')
