@@ -11,3 +11,11 @@ export const ownerReference = (c: Pick<KdbCluster, 'metadata'>): V1OwnerReferenc
   controller: true,
   blockOwnerDeletion: true,
 });
+
+/** Metadata of an object the cluster owns in its own namespace. */
+export const ownedMetadata = (c: Pick<KdbCluster, 'metadata'>, name: string, labels: Record<string, string>) => ({
+  name,
+  namespace: c.metadata.namespace ?? 'default',
+  labels,
+  ownerReferences: [ownerReference(c)],
+});

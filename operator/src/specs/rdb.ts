@@ -10,7 +10,7 @@ import {
   rdbPodName,
   tickerplantHost,
 } from './names.ts';
-import { ownerReference } from './owner.ts';
+import { ownedMetadata } from './owner.ts';
 import { EFS_MOUNT, efsPaths } from './storage.ts';
 import { fieldEnv } from './env.ts';
 
@@ -48,15 +48,12 @@ export const rdbPod = ({ cluster: c, pool, ordinal, replaces, agentServiceAccoun
     apiVersion: 'v1',
     kind: 'Pod',
     metadata: {
-      name,
-      namespace: c.metadata.namespace ?? 'default',
-      labels: rdbLabels(c, pool.name),
+      ...ownedMetadata(c, name, rdbLabels(c, pool.name)),
       annotations: {
         ...DO_NOT_DISRUPT_POD,
         [ANNOTATION.ordinal]: String(ordinal),
         ...(replaces ? { [ANNOTATION.replaces]: replaces } : {}),
       },
-      ownerReferences: [ownerReference(c)],
     },
     spec: {
       nodeSelector: { [LABEL.nodeGroup]: pool.nodeGroup },
@@ -150,11 +147,6 @@ export const rdbPod = ({ cluster: c, pool, ordinal, replaces, agentServiceAccoun
 export const rdbPodDisruptionBudget = (c: KdbCluster, pool: RdbPoolSpec): V1PodDisruptionBudget => ({
   apiVersion: 'policy/v1',
   kind: 'PodDisruptionBudget',
-  metadata: {
-    name: pdbName(c, pool.name),
-    namespace: c.metadata.namespace ?? 'default',
-    labels: rdbLabels(c, pool.name),
-    ownerReferences: [ownerReference(c)],
-  },
+  metadata: ownedMetadata(c, pdbName(c, pool.name), rdbLabels(c, pool.name)),
   spec: { minAvailable: pool.maxRdbs, selector: { matchLabels: rdbLabels(c, pool.name) } },
 });

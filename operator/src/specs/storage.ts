@@ -1,7 +1,7 @@
 import type { KdbCluster } from '../api/kdbcluster.ts';
 import type { V1PersistentVolume, V1PersistentVolumeClaim } from '../kube/types.ts';
 import { clusterLabels, pvName, pvcName } from './names.ts';
-import { ownerReference } from './owner.ts';
+import { ownedMetadata } from './owner.ts';
 
 /** Where the cluster's EFS volume is mounted in every pod. */
 export const EFS_MOUNT = '/efs';
@@ -45,12 +45,7 @@ export const efsPersistentVolume = (c: KdbCluster, accessPointId?: string): V1Pe
 export const efsPersistentVolumeClaim = (c: KdbCluster): V1PersistentVolumeClaim => ({
   apiVersion: 'v1',
   kind: 'PersistentVolumeClaim',
-  metadata: {
-    name: pvcName(c),
-    namespace: c.metadata.namespace ?? 'default',
-    labels: clusterLabels(c),
-    ownerReferences: [ownerReference(c)],
-  },
+  metadata: ownedMetadata(c, pvcName(c), clusterLabels(c)),
   spec: {
     accessModes: ['ReadWriteMany'],
     storageClassName: '',

@@ -1,7 +1,7 @@
 import type { KdbCluster } from '../api/kdbcluster.ts';
 import type { V1Service, V1StatefulSet } from '../kube/types.ts';
 import { LABEL, clusterLabels, pvcName, tickerplantName } from './names.ts';
-import { ownerReference } from './owner.ts';
+import { ownedMetadata } from './owner.ts';
 import { EFS_MOUNT, efsPaths } from './storage.ts';
 import { fieldEnv, resourceRequirements } from './env.ts';
 
@@ -11,12 +11,7 @@ const tpLabels = (c: KdbCluster): Record<string, string> => ({ ...clusterLabels(
 export const tickerplantService = (c: KdbCluster): V1Service => ({
   apiVersion: 'v1',
   kind: 'Service',
-  metadata: {
-    name: tickerplantName(c),
-    namespace: c.metadata.namespace ?? 'default',
-    labels: tpLabels(c),
-    ownerReferences: [ownerReference(c)],
-  },
+  metadata: ownedMetadata(c, tickerplantName(c), tpLabels(c)),
   spec: {
     clusterIP: 'None',
     // RDBs must find a restarted tickerplant before it is Ready, to reconnect.
@@ -37,12 +32,7 @@ export const tickerplantStatefulSet = (c: KdbCluster): V1StatefulSet => {
   return {
     apiVersion: 'apps/v1',
     kind: 'StatefulSet',
-    metadata: {
-      name: tickerplantName(c),
-      namespace: c.metadata.namespace ?? 'default',
-      labels: tpLabels(c),
-      ownerReferences: [ownerReference(c)],
-    },
+    metadata: ownedMetadata(c, tickerplantName(c), tpLabels(c)),
     spec: {
       replicas: 1,
       serviceName: tickerplantName(c),

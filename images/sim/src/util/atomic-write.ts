@@ -9,33 +9,25 @@ const tempPathFor = (path: string): string => join(dirname(path), `.${basename(p
  * content. `durable` adds fsync of the file and its folder, for data that must
  * survive a machine crash (state, slices); the status file only needs rename.
  */
-export const writeFileAtomic = (path: string, data: string | Uint8Array, durable = true): void => {
-  const tmp = tempPathFor(path);
-  const fd = openSync(tmp, 'w', 0o644);
-  try {
-    const buf = typeof data === 'string' ? Buffer.from(data) : data;
-    let off = 0;
-    while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
-    if (durable) fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
-  if (durable) fsyncDir(dirname(path));
-};
+export const writeFileAtomic = (path: string, data: string | Uint8Array, durable = true): void =>
+  writeFileAtomicStream(path, (write) => write(data), durable);
 
 /**
- * Like writeFileAtomic, for data produced piece by piece: a whole day's slice
+ * writeFileAtomic for data produced piece by piece: a whole day's slice
  * rendered as one string would need several times the RDB's data in memory
  * at the moment the RDB is fullest (end of day).
  */
-export const writeFileAtomicStream = (path: string, produce: (write: (chunk: string) => void) => void, durable = true): void => {
+export const writeFileAtomicStream = (
+  path: string,
+  produce: (write: (chunk: string | Uint8Array) => void) => void,
+  durable = true,
+): void => {
   const tmp = tempPathFor(path);
   const fd = openSync(tmp, 'w', 0o644);
   try {
     produce((chunk) => {
-      // writeSync of a string may write part of it: go on from the bytes written.
-      const buf = Buffer.from(chunk);
+      const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+      // writeSync may write part of the buffer: go on from the bytes written.
       let off = 0;
       while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
     });
