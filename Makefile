@@ -21,6 +21,8 @@ down:
 test: deps
 	bash test/run-tests.sh
 
+# A demo day starts on a fresh stack (about 10 s once the binaries are cached).
 demo: deps
+	bash test/stack/down.sh
 	bash test/stack/up.sh
 	node test/e2e/demo.ts
