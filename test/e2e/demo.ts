@@ -42,6 +42,6 @@ Look around (the stack stays up):
   $(bash test/stack/build-control-plane.sh --print-dir)/kubectl get kdb -A
   kubectl describe kdb -n markets markets
   kubectl get pods -o wide -n markets
-  the HDB: .stack/efs/*/hdb/${summary.day}/
+  the HDB: .stack/efs/*/kdb/markets/markets/hdb/${summary.day}/
 When done: make down`);
 process.exit(ok ? 0 : 1);

@@ -135,7 +135,7 @@ export const installOperator = async (namespace: string, agentNamespaces: string
     '--set', `agent.namespaces={${agentNamespaces.join(',')}}`, '--wait', '--timeout', '180s');
 };
 
-const applyYaml = async (yaml: string): Promise<void> => {
+export const applyYaml = async (yaml: string): Promise<void> => {
   const bin = join(await binDir(), 'kubectl');
   await new Promise<void>((resolve, reject) => {
     const p = spawn(bin, ['--kubeconfig', kubeconfig(), 'apply', '-f', '-'], { stdio: ['pipe', 'ignore', 'pipe'] });
@@ -323,7 +323,7 @@ export const runTradingDay = async (o: DayOptions): Promise<{ summary: DaySummar
       const out = await kubectl('-n', o.namespace, 'get', 'job', `${o.cluster}-merge-${day}`, '-o', 'jsonpath={.status.succeeded}');
       return out.trim() === '1';
     }, 120_000);
-    const marker = JSON.parse(readFileSync(join(stackDir(), 'efs', aws.efsFileSystemId, 'hdb', day, '.complete'), 'utf8')) as {
+    const marker = JSON.parse(readFileSync(join(stackDir(), 'efs', aws.efsFileSystemId, 'kdb', o.namespace, o.cluster, 'hdb', day, '.complete'), 'utf8')) as {
       tables: Record<string, { rows: number; checksum: string }>;
     };
     const kubectlGetKdb = await kubectl('-n', o.namespace, 'get', 'kdb');
@@ -362,8 +362,8 @@ spec:
           image: ghcr.io/kdb-operator/sim:0.1.0
           args: [merge, --day, "${day}", --expect, "${expect}"]
           env:
-            - { name: KDB_STAGING_DIR, value: /efs/hdb/.staging }
-            - { name: KDB_HDB_DIR, value: /efs/hdb }
+            - { name: KDB_STAGING_DIR, value: /efs/kdb/${o.namespace}/${o.cluster}/hdb/.staging }
+            - { name: KDB_HDB_DIR, value: /efs/kdb/${o.namespace}/${o.cluster}/hdb }
           volumeMounts: [{ name: efs, mountPath: /efs }]
       volumes: [{ name: efs, persistentVolumeClaim: { claimName: ${o.cluster}-efs } }]
 `;

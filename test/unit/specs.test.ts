@@ -77,7 +77,10 @@ describe('tickerplant and storage', () => {
     expect(sts.spec?.serviceName).toBe(tickerplantService(cluster).metadata?.name);
     const c = sts.spec?.template.spec?.containers[0];
     expect(sts.spec?.template.spec?.nodeSelector).toEqual({ 'eks.amazonaws.com/nodegroup': 'tickerplant' });
-    expect(c?.env?.find((e) => e.name === 'KDB_LOG_DIR')?.value).toBe('/efs/tplog');
+    // Each cluster has its own folder on a shared file system (the access point's root when there is one).
+    expect(c?.env?.find((e) => e.name === 'KDB_LOG_DIR')?.value).toBe('/efs/kdb/trading/markets/tplog');
+    const withAp = KdbCluster.parse({ ...cluster, spec: { ...cluster.spec, storage: { efs: { ...cluster.spec.storage.efs, accessPoint: { create: true } } } } });
+    expect(tickerplantStatefulSet(withAp).spec?.template.spec?.containers[0]?.env?.find((e) => e.name === 'KDB_LOG_DIR')?.value).toBe('/efs/tplog');
     expect(JSON.parse(c?.env?.find((e) => e.name === 'KDB_SCHEMA')?.value ?? '[]').map((t: { name: string }) => t.name)).toEqual(['trade', 'quote']);
   });
 

@@ -6,13 +6,24 @@ import { ownedMetadata } from './owner.ts';
 /** Where the cluster's EFS volume is mounted in every pod. */
 export const EFS_MOUNT = '/efs';
 
+/**
+ * Where a cluster keeps its files on the file system: the access point's root
+ * when the operator made one (it is /kdb/<namespace>/<name>), else that same
+ * folder below the file system's root. Two clusters on one file system never
+ * share a tickerplant log, subscriber table or HDB.
+ */
+export const clusterRoot = (c: KdbCluster): string =>
+  c.spec.storage.efs.accessPoint.create ? EFS_MOUNT : `${EFS_MOUNT}${clusterFolder(c)}`;
+export const clusterFolder = (c: Pick<KdbCluster, 'metadata'>): string => `/kdb/${c.metadata.namespace ?? 'default'}/${c.metadata.name}`;
+
 export const efsPaths = (c: KdbCluster) => {
   const efs = c.spec.storage.efs;
+  const root = clusterRoot(c);
   return {
-    logDir: `${EFS_MOUNT}${efs.logPath}`,
-    stateDir: `${EFS_MOUNT}${efs.logPath}/state`,
-    hdbDir: `${EFS_MOUNT}${efs.hdbPath}`,
-    stagingDir: `${EFS_MOUNT}${efs.hdbPath}/.staging`,
+    logDir: `${root}${efs.logPath}`,
+    stateDir: `${root}${efs.logPath}/state`,
+    hdbDir: `${root}${efs.hdbPath}`,
+    stagingDir: `${root}${efs.hdbPath}/.staging`,
   };
 };
 

@@ -6,7 +6,7 @@ import type { Action, ActionOf } from '../../planner/types.ts';
 import type { Logger } from '../../runtime/log.ts';
 import type { OperatorMetrics } from '../../runtime/metrics.ts';
 import { rdbPod, rdbPodDisruptionBudget } from '../../specs/rdb.ts';
-import { efsPersistentVolume, efsPersistentVolumeClaim } from '../../specs/storage.ts';
+import { clusterFolder, efsPersistentVolume, efsPersistentVolumeClaim } from '../../specs/storage.ts';
 import { tickerplantService, tickerplantStatefulSet } from '../../specs/tickerplant.ts';
 import { clusterKeyOf } from './observe.ts';
 
@@ -61,7 +61,7 @@ export class Effector {
         await aws.efs.ensureAccessPoint({
           fileSystemId: a.fileSystemId,
           clusterKey: clusterKeyOf(c),
-          rootPath: `/kdb/${this.#ns}/${c.metadata.name}`,
+          rootPath: clusterFolder(c),
           posixUser: { uid: 10001, gid: 10001 },
           ...(c.metadata.uid ? { incarnation: c.metadata.uid } : {}),
         });
