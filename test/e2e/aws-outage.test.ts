@@ -36,23 +36,31 @@ spec:
 
 afterAll(async () => {
   await clearFaults();
-  await kubectl('delete', 'namespace', ns, '--wait=false');
+  if (!process.env.KEEP) await kubectl('delete', 'namespace', ns, '--wait=false');
 });
 
 test('a lost RDB is replaced while AWS is down; AwsUnavailable comes and goes', async () => {
   await setFaults({ errorRate: 1, services: ['autoscaling'] });
   await kubectl('-n', ns, 'delete', 'pod', live, '--grace-period=0', '--force');
 
+  // Kubernetes work goes on: a replacement that replays the lost window, and a
+  // new live RDB (minRdbs) on the node the lost one left.
   const replacement = await waitFor('a replacement RDB pod', async () => {
     const pods = await core.listNamespacedPod({ namespace: ns, labelSelector: 'kdb-operator.dev/role=rdb' });
     return pods.items.find((p) => p.metadata?.annotations?.['kdb-operator.dev/replaces'] === live)?.metadata?.name;
   }, 150_000);
-  await waitFor('the replacement to run on the node the lost RDB left', async () =>
-    (await core.readNamespacedPod({ name: replacement, namespace: ns })).status?.phase === 'Running', 60_000);
+  await waitFor('a new live RDB while AWS is down', async () => {
+    const pods = await core.listNamespacedPod({ namespace: ns, labelSelector: 'kdb-operator.dev/role=rdb' });
+    return pods.items.some((p) => p.metadata?.name !== live && p.status?.conditions?.some((c) => c.type === 'kdb-operator.dev/Live' && c.status === 'True'));
+  }, 150_000);
   await waitFor('AwsUnavailable True', async () => (await condition('AwsUnavailable')) === 'True', 150_000);
   const events = await core.listNamespacedEvent({ namespace: ns });
   expect(events.items.some((e) => e.reason === 'AwsUnavailable' && e.type === 'Warning')).toBe(true);
+  // The replacement needs a new server: that waits for AWS.
+  expect((await core.readNamespacedPod({ name: replacement, namespace: ns })).spec?.nodeName).toBeUndefined();
 
   await clearFaults();
   await waitFor('AwsUnavailable False once AWS answers', async () => (await condition('AwsUnavailable')) === 'False', 150_000);
+  await waitFor('the replacement to run on the server bought once AWS answered', async () =>
+    (await core.readNamespacedPod({ name: replacement, namespace: ns })).status?.phase === 'Running', 120_000);
 }, 480_000);

@@ -78,9 +78,9 @@ describe('tickerplant and storage', () => {
     const c = sts.spec?.template.spec?.containers[0];
     expect(sts.spec?.template.spec?.nodeSelector).toEqual({ 'eks.amazonaws.com/nodegroup': 'tickerplant' });
     // Each cluster has its own folder on a shared file system (the access point's root when there is one).
-    expect(c?.env?.find((e) => e.name === 'KDB_LOG_DIR')?.value).toBe('/efs/kdb/trading/markets/tplog');
+    expect(c?.env?.find((e) => e.name === 'KDB_LOG_DIR')?.value).toBe('/efs/kdb/trading/markets/tplog/uid-1');
     const withAp = KdbCluster.parse({ ...cluster, spec: { ...cluster.spec, storage: { efs: { ...cluster.spec.storage.efs, accessPoint: { create: true } } } } });
-    expect(tickerplantStatefulSet(withAp).spec?.template.spec?.containers[0]?.env?.find((e) => e.name === 'KDB_LOG_DIR')?.value).toBe('/efs/tplog');
+    expect(tickerplantStatefulSet(withAp).spec?.template.spec?.containers[0]?.env?.find((e) => e.name === 'KDB_LOG_DIR')?.value).toBe('/efs/tplog/uid-1');
     expect(JSON.parse(c?.env?.find((e) => e.name === 'KDB_SCHEMA')?.value ?? '[]').map((t: { name: string }) => t.name)).toEqual(['trade', 'quote']);
   });
 

@@ -19,9 +19,13 @@ export const clusterFolder = (c: Pick<KdbCluster, 'metadata'>): string => `/kdb/
 export const efsPaths = (c: KdbCluster) => {
   const efs = c.spec.storage.efs;
   const root = clusterRoot(c);
+  // The log and subscriber table belong to this incarnation of the cluster: a
+  // cluster deleted and made again under the same name must not restore the
+  // old one's queue (its RDB names come back with other data behind them).
+  const logDir = `${root}${efs.logPath}/${c.metadata.uid ?? 'unknown'}`;
   return {
-    logDir: `${root}${efs.logPath}`,
-    stateDir: `${root}${efs.logPath}/state`,
+    logDir,
+    stateDir: `${logDir}/state`,
     hdbDir: `${root}${efs.hdbPath}`,
     stagingDir: `${root}${efs.hdbPath}/.staging`,
   };

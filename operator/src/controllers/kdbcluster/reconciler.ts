@@ -44,8 +44,12 @@ export const withoutAwsWork = (actions: Action[]): Action[] =>
     (a) =>
       !AWS_ACTIONS.has(a.kind) &&
       a.kind !== 'RecordScaleInStep' &&
-      !(a.kind === 'DeleteRdbPod' && a.reason === 'ScaleIn'),
+      !(a.kind === 'DeleteRdbPod' && a.reason === 'ScaleIn') &&
+      // Events that announce the skipped AWS work would say what did not happen.
+      !(a.kind === 'EmitEvent' && AWS_EVENT_REASONS.has(a.event.reason)),
   );
+
+const AWS_EVENT_REASONS = new Set(['DesiredCapacityRaised', 'ScaleInStarted', 'ScaleInStep', 'ScaledIn']);
 
 /** observe -> plan -> effect, for one KdbCluster key. */
 export const kdbClusterReconciler =
