@@ -36,7 +36,7 @@ spec:
 
 afterAll(async () => {
   await clearFaults();
-  if (!process.env.KEEP) await kubectl('delete', 'namespace', ns, '--wait=false');
+  await kubectl('delete', 'namespace', ns, '--wait=false');
 });
 
 test('a lost RDB is replaced while AWS is down; AwsUnavailable comes and goes', async () => {
