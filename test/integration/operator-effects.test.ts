@@ -36,18 +36,18 @@ afterAll(async () => {
 test('EnsureStorageVolumes binds, and re-binds the Released PV of an earlier cluster of the same name', async () => {
   const ensure = { kind: 'EnsureStorageVolumes' as const, fileSystemId: cluster.spec.storage.efs.fileSystemId };
   await effector().run([ensure]);
-  await waitFor('the claim to bind', async () => (await claim())?.status?.phase === 'Bound', 60_000);
+  await waitFor('the claim to bind', async () => (await claim())?.status?.phase === 'Bound', 150_000);
   expect((await volume())?.spec?.csi).toEqual({ driver: 'efs.csi.aws.com', volumeHandle: cluster.spec.storage.efs.fileSystemId });
 
   // The cluster goes (its claim with it); the Retain PV is Released, still naming the old claim.
   const oldUid = (await claim())?.metadata?.uid;
   await kube.api.delete({ ...Resources.PersistentVolumeClaim, namespace: ns, name: pvcName(cluster) });
-  await waitFor('the PV to be Released', async () => (await volume())?.status?.phase === 'Released', 60_000);
+  await waitFor('the PV to be Released', async () => (await volume())?.status?.phase === 'Released', 150_000);
   expect((await volume())?.spec?.claimRef?.uid).toBe(oldUid);
 
   await effector().run([ensure]);
-  await waitFor('the new claim to bind to the same PV', async () => (await claim())?.status?.phase === 'Bound', 60_000);
+  await waitFor('the new claim to bind to the same PV', async () => (await claim())?.status?.phase === 'Bound', 150_000);
   const pv = await volume();
   expect(pv?.spec?.claimRef?.uid).toBe((await claim())?.metadata?.uid);
   expect(pv?.spec?.claimRef?.uid).not.toBe(oldUid);
-}, 150_000);
+}, 480_000);

@@ -179,7 +179,8 @@ start kube-controller-manager kube-controller-manager "" \
   --use-service-account-credentials --service-account-private-key-file "$PKI/sa.key" \
   --root-ca-file "$PKI/ca.crt" \
   --cluster-signing-cert-file "$PKI/ca.crt" --cluster-signing-key-file "$PKI/ca.key" \
-  --cluster-name kdb-local --leader-elect=false --secure-port 0 --controllers '*'
+  --cluster-name kdb-local --leader-elect=false --secure-port 0 --controllers '*' \
+  --pvclaimbinder-sync-period 2s
 start kube-scheduler kube-scheduler "" \
   "$BIN/kube-scheduler" --kubeconfig "$PKI/kube-scheduler.kubeconfig" --leader-elect=false --secure-port 0
 
