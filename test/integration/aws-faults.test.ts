@@ -142,7 +142,8 @@ suite('AWS layer under injected faults', () => {
     const started = Date.now();
     await expect(aws.autoScaling.setDesiredCapacity(name, 5)).rejects.toBeInstanceOf(AwsUnavailableError);
     await expect(aws.autoScaling.terminateInstanceInGroup(victim)).rejects.toBeInstanceOf(AwsUnavailableError);
-    expect(Date.now() - started).toBeLessThan(2 * 2_000 + 2_000);
+    // Two calls, each bounded by its 2 s deadline, plus slack for a loaded machine.
+    expect(Date.now() - started).toBeLessThan(2 * 2_000 + 4_000);
     const ops = new Set(naming(await faults.calls(mark), new Set([name, victim])).map((c) => c.operation));
     expect(ops.has('DescribeAutoScalingGroups')).toBe(true); // the reads were tried
     expect(ops.has('SetDesiredCapacity')).toBe(false);
@@ -164,7 +165,7 @@ suite('AWS layer under injected faults', () => {
     // or, when a loaded machine delays that timer, by the attempt's own abort
     // a second later (AbortError): either way a timeout, not a hang.
     expect(['TimeoutError', 'AbortError']).toContain((err as AwsUnavailableError).lastErrorCode);
-    expect(elapsed).toBeLessThan(4_000 + 1_500);
+    expect(elapsed).toBeLessThan(4_000 + 3_000);
     expect(events[0]!.attempts).toBeGreaterThan(1);
   }, 30_000);
 });

@@ -175,7 +175,8 @@ describe('node simulator kubelet', () => {
     await core.deleteNamespacedPod({ name: 'graceful', namespace: ns });
     await waitForPodGone(ns, 'graceful', 15_000);
     expect(readShared('graceful.term').trim()).toBe('TERM');
-    expect(Date.now() - t0).toBeLessThan(5_000);
+    // Well inside the 30 s grace period: the pod went when its process did.
+    expect(Date.now() - t0).toBeLessThan(10_000);
     expect(pidsWithEnv(`POD_UID=${p.metadata!.uid}`)).toEqual([]);
   }, 60_000);
 

@@ -158,15 +158,15 @@ describe('fault injector', () => {
   }, 30_000);
 
   it('adds latency to matching calls only', async () => {
-    await setFaults({ latencyMs: 400, operations: ['DescribeAutoScalingGroups'] });
+    await setFaults({ latencyMs: 1_500, operations: ['DescribeAutoScalingGroups'] });
     const mark = await lastSeq();
     const t0 = Date.now();
     await asg.send(new autoscaling.DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [group] }));
-    expect(Date.now() - t0).toBeGreaterThanOrEqual(400);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(1_500);
     await ec2c.send(new ec2.DescribeInstancesCommand({ InstanceIds: [] }));
     const log = await calls(mark);
-    expect(log.find((c) => c.operation === 'DescribeAutoScalingGroups')?.durationMs).toBeGreaterThanOrEqual(400);
-    expect(log.find((c) => c.operation === 'DescribeInstances')?.durationMs).toBeLessThan(400);
+    expect(log.find((c) => c.operation === 'DescribeAutoScalingGroups')?.durationMs).toBeGreaterThanOrEqual(1_500);
+    expect(log.find((c) => c.operation === 'DescribeInstances')?.durationMs).toBeLessThan(1_500);
   }, 30_000);
 
   it('rejects an invalid fault spec and keeps the JSONL log free of credentials', async () => {
