@@ -1,6 +1,6 @@
 import type { KdbCluster, KdbClusterStatus, PoolStatus, ScaleInRecord } from '../../api/kdbcluster.ts';
 import type { Aws } from '../../aws/index.ts';
-import type { EventRecorder, KubeApi, KubeObject, V1PersistentVolume, V1PersistentVolumeClaim, V1Pod } from '../../kube/index.ts';
+import type { EventRecorder, KubeApi, KubeObject, V1PersistentVolume, V1PersistentVolumeClaim } from '../../kube/index.ts';
 import { Resources, isAlreadyExists } from '../../kube/index.ts';
 import type { Action, ActionOf } from '../../planner/types.ts';
 import type { Logger } from '../../runtime/log.ts';
@@ -191,4 +191,3 @@ const summary = (a: Action): Record<string, unknown> => {
   return 'status' in rest ? {} : rest;
 };
 
-export type { V1Pod };

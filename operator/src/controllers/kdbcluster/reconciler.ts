@@ -1,4 +1,4 @@
-import { KdbCluster } from '../../api/kdbcluster.ts';
+import type { KdbCluster } from '../../api/kdbcluster.ts';
 import { formatFieldErrors, parseKdbCluster } from '../../api/validate.ts';
 import type { Aws } from '../../aws/index.ts';
 import { AwsUnavailableError } from '../../aws/index.ts';
@@ -122,4 +122,3 @@ const finalize = async (d: ReconcilerDeps, cluster: KdbCluster, ctx: ReconcileCo
   }
 };
 
-export { KdbCluster };
