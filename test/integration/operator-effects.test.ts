@@ -44,7 +44,13 @@ test('EnsureStorageVolumes binds, and re-binds the Released PV of an earlier clu
   await kube.api.delete({ ...Resources.PersistentVolumeClaim, namespace: ns, name: pvcName(cluster) });
   await waitFor('the PV to be Released', async () => (await volume())?.status?.phase === 'Released', 150_000);
   expect((await volume())?.spec?.claimRef?.uid).toBe(oldUid);
-
+  // While the old claim still exists (finalizers), the effector refuses to
+  // adopt it and the reconcile is retried, as the operator's queue would.
+  await waitFor('a claim of the new incarnation', async () => {
+    await effector().run([ensure]).catch(() => undefined);
+    const c = await claim();
+    return c !== undefined && c.metadata?.uid !== oldUid && !c.metadata?.deletionTimestamp;
+  }, 150_000);
   await effector().run([ensure]);
   await waitFor('the new claim to bind to the same PV', async () => (await claim())?.status?.phase === 'Bound', 150_000);
   const pv = await volume();

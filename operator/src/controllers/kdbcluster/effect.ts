@@ -6,6 +6,7 @@ import type { Action, ActionOf } from '../../planner/types.ts';
 import type { Logger } from '../../runtime/log.ts';
 import type { OperatorMetrics } from '../../runtime/metrics.ts';
 import { rdbPod, rdbPodDisruptionBudget } from '../../specs/rdb.ts';
+import { pvcName } from '../../specs/names.ts';
 import { clusterFolder, efsPersistentVolume, efsPersistentVolumeClaim } from '../../specs/storage.ts';
 import { tickerplantService, tickerplantStatefulSet } from '../../specs/tickerplant.ts';
 import { clusterKeyOf } from './observe.ts';
@@ -71,6 +72,8 @@ export class Effector {
       case 'EnsureStorageVolumes': {
         const pv = await api.createIfAbsent<V1PersistentVolume>(efsPersistentVolume(c, a.accessPointId));
         const claim = await api.createIfAbsent<V1PersistentVolumeClaim>(efsPersistentVolumeClaim(c));
+        // An earlier cluster's claim on its way out: make ours once it is gone.
+        if (claim.object.metadata?.deletionTimestamp) throw new Error(`claim ${pvcName(c)} is being deleted; retrying`);
         // A Retain PV outlives its claim: after a cluster of the same name is
         // re-created it still points at the old claim's uid and stays Released.
         // Re-pointing it at the new claim is the standard re-bind.
