@@ -2,15 +2,13 @@ import { afterEach, describe, expect, jest, test } from '@jest/globals';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { checksumColumns } from '../../images/sim/src/checksum.ts';
-import { runFeed } from '../../images/sim/src/feed/feed.ts';
 import { readPartitionTable } from '../../images/sim/src/merge/merge.ts';
-import { DataPlane, HOST, sums, waitFor } from './harness.ts';
+import { DataPlane, HOST, feed, sums, waitFor } from './harness.ts';
 
 jest.setTimeout(60_000);
 let dp: DataPlane;
 afterEach(async () => dp?.close());
 
-const SYMS = ['AAPL', 'MSFT', 'GOOG', 'IBM', 'KX'];
 
 describe('end of day', () => {
   test('slices flushed, merged into the HDB partition, merge idempotent and refused when incomplete', async () => {
@@ -20,7 +18,7 @@ describe('end of day', () => {
     await dp.waitStatus('r1', (s) => s.state === 'live');
     await dp.startRdb('r2');
     await dp.waitStatus('r2', (s) => s.state === 'queued');
-    const a = await runFeed({ host: HOST, port: dp.tpPort, syms: SYMS, rows: 5_000, seed: 71, day: '2025-03-03', tz: 'UTC', batch: 40, dayMs: 0 });
+    const a = await feed(dp, 5_000, 71);
     await dp.waitStatus('r1', (s) => s.state === 'rolled');
     await dp.waitRows(['r1', 'r2'], 5_000);
     await dp.startRdb('r3');
@@ -70,7 +68,7 @@ describe('end of day', () => {
     expect(statSync(col).mtimeMs).toBe(mtime);
 
     // The next day goes to the RDB that stayed live.
-    const b = await runFeed({ host: HOST, port: dp.tpPort, syms: SYMS, rows: 1_000, seed: 72, day: '2025-03-04', tz: 'UTC', batch: 40, dayMs: 0 });
+    const b = await feed(dp, 1_000, 72, { day: '2025-03-04' });
     expect(b.tickerplantCount).toBe(b.messages);
     await dp.waitRows(['r2'], 1_000);
     expect(await dp.checksums(['r2'])).toEqual(sums(b.tables));

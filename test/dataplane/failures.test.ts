@@ -1,11 +1,7 @@
 import { afterEach, describe, expect, jest, test } from '@jest/globals';
-import { runFeed, type FeedOptions } from '../../images/sim/src/feed/feed.ts';
 import { expectExactlyOnce } from './exactly-once.ts';
-import { DataPlane, HOST, waitFor } from './harness.ts';
+import { DataPlane, feed, waitFor } from './harness.ts';
 
-const SYMS = ['AAPL', 'MSFT', 'GOOG', 'IBM', 'KX'];
-const feed = (dp: DataPlane, rows: number, seed: number, extra: Partial<FeedOptions> = {}) =>
-  runFeed({ host: HOST, port: dp.tpPort, syms: SYMS, rows, seed, day: '2025-03-03', tz: 'UTC', batch: 40, dayMs: 0, ...extra });
 
 jest.setTimeout(60_000);
 let dp: DataPlane;

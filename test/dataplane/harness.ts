@@ -3,6 +3,7 @@
  * in a temp folder, with free ports, and waits on conditions (status files,
  * queries), never on fixed sleeps.
  */
+import { runFeed, type FeedOptions } from '../../images/sim/src/feed/feed.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
@@ -212,3 +213,9 @@ export class DataPlane {
 /** Drops the per-table message counts of a feed report, keeping rows and checksum. */
 export const sums = (tables: Record<string, TableSum & { messages?: number }>): Record<string, TableSum> =>
   Object.fromEntries(Object.entries(tables).map(([t, s]) => [t, { rows: s.rows, checksum: s.checksum }]));
+
+export const SYMS = ['AAPL', 'MSFT', 'GOOG', 'IBM', 'KX'];
+
+/** The feed of every data-plane test: SYMS, 40-row messages, as fast as it goes, on a fixed day. */
+export const feed = (dp: DataPlane, rows: number, seed: number, extra: Partial<FeedOptions> = {}) =>
+  runFeed({ host: HOST, port: dp.tpPort, syms: SYMS, rows, seed, day: '2025-03-03', tz: 'UTC', batch: 40, dayMs: 0, ...extra });
