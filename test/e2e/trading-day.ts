@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { autoscaling, awsClientConfig } from '../lib/aws.ts';
 import { calls, clearFaults, setFaults, type AwsCall } from '../lib/faults.ts';
-import { adminKubeConfig, k8s } from '../lib/kube.ts';
+import { adminKubeConfig, k8s, watchPods } from '../lib/kube.ts';
 import { readStackAws, repoRoot, stackDir } from '../lib/stack.ts';
 
 const run = promisify(execFile);
@@ -191,7 +191,6 @@ export const runTradingDay = async (o: DayOptions): Promise<{ summary: DaySummar
   // Every change of every RDB pod, as it happens.
   const pods = new Map<string, PodRecord>();
   const nodeInstance = new Map<string, string>();
-  const watch = new k8s.Watch(kc);
   const observePod = (type: string, pod: k8s.V1Pod): void => {
     const name = pod.metadata?.name ?? '';
     const rec = pods.get(name) ?? { name, flushedDays: [], rows: 0, memoryPercent: 0 };
@@ -214,8 +213,7 @@ export const runTradingDay = async (o: DayOptions): Promise<{ summary: DaySummar
     if (cond('DataFlushed') && rec.flushedAt === undefined) rec.flushedAt = reportedAt;
     if (type === 'DELETED') rec.deleted = true;
   };
-  const podWatch = await watch.watch(`/api/v1/namespaces/${o.namespace}/pods`, { labelSelector: `${KDB_GROUP}/role=rdb` },
-    (type, obj) => observePod(type, obj as k8s.V1Pod), () => undefined);
+  const podWatch = watchPods(o.namespace, `${KDB_GROUP}/role=rdb`, observePod);
 
   const samples: Sample[] = [];
   const start = Date.now();
@@ -340,7 +338,7 @@ export const runTradingDay = async (o: DayOptions): Promise<{ summary: DaySummar
     if (o.chaos?.awsThrottleRate) await clearFaults().catch(() => undefined);
     sampling = false;
     await sampler;
-    podWatch.abort();
+    await podWatch.stop();
     asg.destroy();
   }
 };
