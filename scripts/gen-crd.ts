@@ -83,6 +83,7 @@ export const buildCrd = (): JsonSchema => ({
           { name: 'Live', type: 'string', jsonPath: '.status.liveRdb', description: 'Live RDB of each pool' },
           { name: 'RDBs', type: 'integer', jsonPath: '.status.rdbCount', description: 'RDB pods across pools' },
           { name: 'Desired', type: 'integer', jsonPath: '.status.desiredNodes', description: 'Desired capacity of the RDB node groups' },
+          { name: 'Merged', type: 'string', jsonPath: '.status.mergedDay', description: 'Newest trading day merged into the HDB' },
           { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
         ],
         schema: { openAPIV3Schema: openApiSchema() },

@@ -3,9 +3,11 @@
 / time), parted on sym, syms enumerated once here. The marker .complete is written last;
 / with it present a second run changes nothing. Refuses when fewer slices than expected.
 / usage: q merge.q -day 2025.03.03 [-expect N]    env: KDB_STAGING_DIR KDB_HDB_DIR
+/ (the operator's merge Job gives the day as KDB_MERGE_DAY=YYYY-MM-DD instead of -day)
 \l common.q
 a:.Q.opt .z.x;
-if[not `day in key a; .c.fail "-day YYYY.MM.DD is required"];
+if[(not `day in key a) and count getenv`KDB_MERGE_DAY; a[`day]:enlist getenv`KDB_MERGE_DAY];
+if[not `day in key a; .c.fail "-day YYYY.MM.DD (or env KDB_MERGE_DAY) is required"];
 d:"D"$first a`day;
 staging:.c.need`KDB_STAGING_DIR; hdb:.c.need`KDB_HDB_DIR;
 dir:staging,"/",.c.day d;

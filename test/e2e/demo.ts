@@ -29,7 +29,7 @@ await renderCapacityPng(samples, options.rdbMemoryMi * 2 ** 20, options.dayMs, j
 const ok = summary.rowsLost === 0 && summary.rowsDuplicated === 0 && summary.unsafeTerminations === 0 && summary.checksumsMatch;
 console.log(`
 == summary (${join('out/demo', 'summary.json')}, chart out/demo/capacity.png)
-rows published ${summary.rowsPublished}, in the HDB ${summary.rowsInHdb}, lost ${summary.rowsLost}, duplicated ${summary.rowsDuplicated}, checksums ${summary.checksumsMatch ? 'match' : 'DIFFER'}
+rows published ${summary.rowsPublished}, in the HDB ${summary.rowsInHdb} (merged by the operator's Job ${summary.mergeJob.name} from ${summary.mergeJob.slices} slices), lost ${summary.rowsLost}, duplicated ${summary.rowsDuplicated}, checksums ${summary.checksumsMatch ? 'match' : 'DIFFER'}
 RDBs at most ${summary.maxRdbs}, at the end ${summary.finalRdbs}; desired capacity ${summary.desiredCapacityTimeline.map((d) => d.desired).join(' -> ')}
 terminated ${summary.terminatedInstances.length} instances, unsafe ${summary.unsafeTerminations}; desired lowered by SetDesiredCapacity ${summary.desiredLoweredBySetDesiredCapacity} times
 scale-out reaction median ${summary.scaleOutReactionMs.median} ms (max ${summary.scaleOutReactionMs.max}); scale-in reaction median ${summary.scaleInReactionMs.median} ms (max ${summary.scaleInReactionMs.max})
@@ -42,6 +42,7 @@ Look around (the stack stays up):
   $(bash test/stack/build-control-plane.sh --print-dir)/kubectl get kdb -A
   kubectl describe kdb -n markets markets
   kubectl get pods -o wide -n markets
+  kubectl logs -n markets job/${summary.mergeJob.name}
   the HDB: .stack/efs/*/kdb/markets/markets/hdb/${summary.day}/
 When done: make down`);
 process.exit(ok ? 0 : 1);

@@ -59,5 +59,18 @@ test('desired capacity was never lowered by SetDesiredCapacity', () => {
 
 test('kubectl get kdb prints the expected columns', () => {
   const header = summary.kubectlGetKdb.split('\n')[0]!.split(/\s+/).filter(Boolean);
-  expect(header).toEqual(['NAME', 'PHASE', 'LIVE', 'RDBS', 'DESIRED', 'AGE']);
+  expect(header).toEqual(['NAME', 'PHASE', 'LIVE', 'RDBS', 'DESIRED', 'MERGED', 'AGE']);
+  const row = summary.kubectlGetKdb.split('\n')[1]!.split(/\s+/).filter(Boolean);
+  expect(row[0]).toBe('e2e');
+  expect(row[5]).toBe(summary.day);
+});
+
+test('the operator merged the day by itself, only after every RDB had flushed it, from every slice', () => {
+  const m = summary.mergeJob;
+  expect(m.name).toBe(m.expectedName);
+  expect(m.ownedBy).toEqual(['KdbCluster/e2e']);
+  // creationTimestamp has whole seconds: compare at that grain.
+  expect(Date.parse(m.createdAt)).toBeGreaterThanOrEqual(Math.floor(Date.parse(m.lastFlushAt) / 1000) * 1000);
+  expect(m.slices).toBe(m.rdbsThatFlushed);
+  expect(m.slices).toBeGreaterThanOrEqual(summary.maxRdbs);
 });

@@ -53,6 +53,8 @@ interface PodRecord {
   crossedScaleAt?: number;
   flushedAt?: number;
   flushedDays: string[];
+  /** When the agent first reported each flushed day (the live RDB flushes without DataFlushed: it goes on live). */
+  dayFlushedAt: Record<string, number>;
   rows: number;
   memoryPercent: number;
   state?: string;
@@ -84,6 +86,16 @@ export interface DaySummary {
   savingsVsSingleNode: number;
   kubectlGetKdb: string;
   awsMutations: Record<string, number>;
+  /** The operator's end-of-day merge Job and what it had to wait for. */
+  mergeJob: {
+    name: string;
+    expectedName: string;
+    ownedBy: string[];
+    createdAt: string;
+    lastFlushAt: string;
+    slices: number;
+    rdbsThatFlushed: number;
+  };
 }
 
 const KDB_GROUP = 'kdb-operator.dev';
@@ -193,7 +205,7 @@ export const runTradingDay = async (o: DayOptions): Promise<{ summary: DaySummar
   const nodeInstance = new Map<string, string>();
   const observePod = (type: string, pod: k8s.V1Pod): void => {
     const name = pod.metadata?.name ?? '';
-    const rec = pods.get(name) ?? { name, flushedDays: [], rows: 0, memoryPercent: 0 };
+    const rec = pods.get(name) ?? { name, flushedDays: [], dayFlushedAt: {}, rows: 0, memoryPercent: 0 };
     pods.set(name, rec);
     if (pod.spec?.nodeName) rec.node = pod.spec.nodeName;
     if (pod.status?.podIP) rec.ip = pod.status.podIP;
@@ -206,6 +218,7 @@ export const runTradingDay = async (o: DayOptions): Promise<{ summary: DaySummar
       rec.state = summary.state;
       rec.rows = summary.rows;
       rec.flushedDays = summary.flushedDays;
+      for (const d of summary.flushedDays) rec.dayFlushedAt[d] ??= reportedAt;
     }
     const cond = (t: string) => pod.status?.conditions?.find((c) => c.type === `${KDB_GROUP}/${t}`)?.status === 'True';
     if (cond('Live') && rec.liveAt === undefined) rec.liveAt = reportedAt;
@@ -315,14 +328,32 @@ export const runTradingDay = async (o: DayOptions): Promise<{ summary: DaySummar
     }, 240_000);
     say('pool is back to one RDB; merging the day into the HDB');
 
-    const flushedSlices = [...pods.values()].filter((p) => p.flushedDays.includes(day)).length;
-    await applyYaml(mergeJobYaml(o, day, flushedSlices));
-    await waitFor('the merge Job to complete', async () => {
-      const out = await kubectl('-n', o.namespace, 'get', 'job', `${o.cluster}-merge-${day}`, '-o', 'jsonpath={.status.succeeded}');
-      return out.trim() === '1';
-    }, 120_000);
+    // The operator runs the merge once every RDB has flushed the day.
+    const jobName = `${o.cluster}-merge-${day}`;
+    const merged = await waitFor('the operator to merge the day into the HDB (status.merge Succeeded)', async () => {
+      const k = (await custom.getNamespacedCustomObject({ group: KDB_GROUP, version: 'v1alpha1', namespace: o.namespace, plural: 'kdbclusters', name: o.cluster })) as {
+        status?: { merge?: { day: string; job: string; phase: string }; mergedDay?: string };
+      };
+      const m = k.status?.merge;
+      if (m?.day === day && m.phase === 'Failed') throw new Error(`merge Job ${m.job} failed`);
+      return m?.day === day && m.phase === 'Succeeded' && k.status?.mergedDay === day ? m : undefined;
+    }, 180_000);
+    const job = JSON.parse(await kubectl('-n', o.namespace, 'get', 'job', merged.job, '-o', 'json')) as {
+      metadata: { creationTimestamp: string; ownerReferences?: { kind: string; name: string }[] };
+    };
     const marker = JSON.parse(readFileSync(join(stackDir(), 'efs', aws.efsFileSystemId, 'kdb', o.namespace, o.cluster, 'hdb', day, '.complete'), 'utf8')) as {
+      slices: string[];
       tables: Record<string, { rows: number; checksum: string }>;
+    };
+    const flushedDay = [...pods.values()].filter((p) => p.flushedDays.includes(day));
+    const mergeJob = {
+      name: merged.job,
+      expectedName: jobName,
+      ownedBy: (job.metadata.ownerReferences ?? []).map((r) => `${r.kind}/${r.name}`),
+      createdAt: job.metadata.creationTimestamp,
+      lastFlushAt: new Date(Math.max(...flushedDay.map((p) => p.dayFlushedAt[day] ?? 0))).toISOString(),
+      slices: marker.slices.length,
+      rdbsThatFlushed: flushedDay.length,
     };
     const kubectlGetKdb = await kubectl('-n', o.namespace, 'get', 'kdb');
     await sample();
@@ -330,7 +361,7 @@ export const runTradingDay = async (o: DayOptions): Promise<{ summary: DaySummar
     const summary = summarize(o, {
       feed, marker, day, samples, pods, nodeInstance, rowsInRdbsBeforeEndOfDay,
       awsCalls: allCalls.filter((c) => c.status < 400 && c.injected === null),
-      rdbGroup, memBytes, kubectlGetKdb, operatorKills,
+      rdbGroup, memBytes, kubectlGetKdb, operatorKills, mergeJob,
       throttled: allCalls.filter((c) => c.injected === 'throttle').length,
     });
     return { summary, samples };
@@ -342,29 +373,6 @@ export const runTradingDay = async (o: DayOptions): Promise<{ summary: DaySummar
     asg.destroy();
   }
 };
-
-const mergeJobYaml = (o: DayOptions, day: string, expect: number): string => `apiVersion: batch/v1
-kind: Job
-metadata:
-  name: ${o.cluster}-merge-${day}
-  namespace: ${o.namespace}
-spec:
-  backoffLimit: 2
-  template:
-    spec:
-      restartPolicy: Never
-      automountServiceAccountToken: false
-      nodeSelector: { eks.amazonaws.com/nodegroup: system }
-      containers:
-        - name: merge
-          image: ghcr.io/kdb-operator/sim:0.1.0
-          args: [merge, --day, "${day}", --expect, "${expect}"]
-          env:
-            - { name: KDB_STAGING_DIR, value: /efs/kdb/${o.namespace}/${o.cluster}/hdb/.staging }
-            - { name: KDB_HDB_DIR, value: /efs/kdb/${o.namespace}/${o.cluster}/hdb }
-          volumeMounts: [{ name: efs, mountPath: /efs }]
-      volumes: [{ name: efs, persistentVolumeClaim: { claimName: ${o.cluster}-efs } }]
-`;
 
 interface SummaryInput {
   feed: { rows: number; tables: Record<string, { rows: number; checksum: string }> };
@@ -379,6 +387,7 @@ interface SummaryInput {
   memBytes: number;
   kubectlGetKdb: string;
   operatorKills: string[];
+  mergeJob: DaySummary['mergeJob'];
   throttled: number;
 }
 
@@ -477,6 +486,7 @@ export const summarize = (o: DayOptions, i: SummaryInput): DaySummary => {
     savingsVsSingleNode: singleNode > 0 ? round(1 - provisioned / singleNode) : 0,
     kubectlGetKdb: i.kubectlGetKdb,
     awsMutations: mutations,
+    mergeJob: i.mergeJob,
   };
 };
 

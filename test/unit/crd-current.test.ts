@@ -66,7 +66,7 @@ describe('generated CRD', () => {
     const v = crd.spec.versions[0];
     expect(v.name).toBe('v1alpha1');
     expect(v.subresources).toEqual({ status: {} });
-    expect(v.additionalPrinterColumns.map((c: any) => c.name)).toEqual(['Phase', 'Live', 'RDBs', 'Desired', 'Age']);
+    expect(v.additionalPrinterColumns.map((c: any) => c.name)).toEqual(['Phase', 'Live', 'RDBs', 'Desired', 'Merged', 'Age']);
     const spec = v.schema.openAPIV3Schema.properties.spec;
     const pools = spec.properties.rdbPools;
     expect(pools['x-kubernetes-validations'][0].rule).toContain('exists_one');

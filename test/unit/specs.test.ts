@@ -1,4 +1,5 @@
 import { KdbCluster } from '../../operator/src/api/kdbcluster.ts';
+import { mergeJob } from '../../operator/src/specs/merge-job.ts';
 import { rdbPod, rdbPodDisruptionBudget } from '../../operator/src/specs/rdb.ts';
 import { tickerplantService, tickerplantStatefulSet } from '../../operator/src/specs/tickerplant.ts';
 import { efsPersistentVolume, efsPersistentVolumeClaim } from '../../operator/src/specs/storage.ts';
@@ -89,5 +90,47 @@ describe('tickerplant and storage', () => {
     expect(efsPersistentVolume(cluster, 'fsap-1').spec?.csi?.volumeHandle).toBe('fs-0123456789abcdef0::fsap-1');
     expect(efsPersistentVolume(cluster).spec?.claimRef).toEqual({ namespace: 'trading', name: 'markets-efs' });
     expect(efsPersistentVolumeClaim(cluster).spec?.volumeName).toBe('kdb-trading-markets-efs');
+  });
+});
+
+describe('end-of-day merge Job', () => {
+  const job = mergeJob(cluster, '2026-03-02', 'markets-merge-2026-03-02');
+  const c = job.spec?.template.spec?.containers[0];
+  const envOf = (name: string) => c?.env?.find((e) => e.name === name)?.value;
+
+  test('is owned by its cluster, labelled as a merge and tells its day', () => {
+    expect(job.metadata?.name).toBe('markets-merge-2026-03-02');
+    expect(job.metadata?.labels).toMatchObject({ 'kdb-operator.dev/cluster': 'markets', 'kdb-operator.dev/role': 'merge' });
+    expect(job.metadata?.annotations).toEqual({ 'kdb-operator.dev/day': '2026-03-02' });
+    expect(job.metadata?.ownerReferences?.[0]).toMatchObject({ kind: 'KdbCluster', uid: 'uid-1' });
+  });
+
+  test('defaults: the pool image, the tickerplant node group, the cluster folder of the shared volume', () => {
+    expect(c?.image).toBe(pool.image);
+    expect(c?.args).toEqual(['merge']);
+    expect(job.spec?.template.spec?.nodeSelector).toEqual({ 'eks.amazonaws.com/nodegroup': 'tickerplant' });
+    expect(envOf('KDB_MERGE_DAY')).toBe('2026-03-02');
+    expect(envOf('KDB_HDB_DIR')).toBe('/efs/kdb/trading/markets/hdb');
+    expect(envOf('KDB_STAGING_DIR')).toBe('/efs/kdb/trading/markets/hdb/.staging');
+    expect(job.spec?.template.spec?.volumes?.[0]?.persistentVolumeClaim?.claimName).toBe('markets-efs');
+    expect(job.spec?.template.spec?.restartPolicy).toBe('Never');
+    expect(job.spec?.template.spec?.automountServiceAccountToken).toBe(false);
+  });
+
+  test('spec.merge overrides image, node group and resources', () => {
+    const custom = KdbCluster.parse({
+      ...cluster,
+      spec: { ...cluster.spec, merge: { image: 'registry/kdb:4.1', nodeGroup: 'batch', resources: { limits: { memory: '8Gi' } } } },
+    });
+    const j = mergeJob(custom, '2026-03-02', 'x');
+    expect(j.spec?.template.spec?.containers[0]?.image).toBe('registry/kdb:4.1');
+    expect(j.spec?.template.spec?.nodeSelector).toEqual({ 'eks.amazonaws.com/nodegroup': 'batch' });
+    expect(j.spec?.template.spec?.containers[0]?.resources).toEqual({ limits: { memory: '8Gi' } });
+  });
+
+  test('a bad merge field is refused with its name', () => {
+    const r = KdbCluster.safeParse({ ...cluster, spec: { ...cluster.spec, merge: { nodeGroup: 'Not_A_Label' } } });
+    expect(r.success).toBe(false);
+    expect(JSON.stringify(r.error?.issues)).toContain('merge.nodeGroup');
   });
 });

@@ -17,7 +17,7 @@ const USAGE = `usage: node images/sim/src/main.ts <command> [options]
                                         KDB_MEMORY_LIMIT_BYTES KDB_BASELINE_BYTES KDB_STATUS_FILE KDB_HDB_DIR KDB_STAGING_DIR KDB_QUERY_PORT KDB_REPLACES POD_IP
   feed [--host H] [--port P] [--syms A,B] [--rows N] [--seed S] [--batch ROWS] [--day-ms MS] [--day YYYY-MM-DD] [--tz ZONE]
        [--profile 6:1.3,7:3.2,...] [--tp-stamps] [--report FILE]
-  merge --day YYYY-MM-DD [--expect N] [--staging DIR] [--hdb DIR]   (env KDB_STAGING_DIR KDB_HDB_DIR)
+  merge --day YYYY-MM-DD [--expect N] [--staging DIR] [--hdb DIR]   (env KDB_MERGE_DAY KDB_STAGING_DIR KDB_HDB_DIR)
   eod --host H --port P            end of day now (admin message to the tickerplant)
   subscribers --host H --port P    the tickerplant's subscriber table
   truncate-log FILE BYTES          cut a corrupt log tail (the tickerplant prints the command)
@@ -109,7 +109,7 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
     if (v.staging) env.KDB_STAGING_DIR = v.staging;
     if (v.hdb) env.KDB_HDB_DIR = v.hdb;
     const cfg = mergeConfig(env);
-    const r = mergeDay(cfg.stagingDir, cfg.hdbDir, need(v.day, 'day'), v.expect === undefined ? undefined : int(v.expect, 'expect'));
+    const r = mergeDay(cfg.stagingDir, cfg.hdbDir, need(v.day ?? env.KDB_MERGE_DAY, 'day'), v.expect === undefined ? undefined : int(v.expect, 'expect'));
     process.stdout.write(JSON.stringify(r, null, 1) + '\n');
   },
 

@@ -317,6 +317,33 @@ export const AgentSpec = z.object({
 });
 export type AgentSpec = z.infer<typeof AgentSpec>;
 
+/**
+ * The end-of-day merge the paper left open: once every RDB has flushed a day,
+ * the operator runs one Job that merges the day's slices into the HDB.
+ */
+export const MergeSpec = z
+  .object(
+    {
+    enabled: z
+      .boolean({ error: 'merge.enabled must be true or false (default true)' })
+      .default(true)
+      .describe('Run the merge Job at end of day; false leaves the slices in the staging area for your own process.'),
+    image: z
+      .string({ error: 'merge.image must be a container image reference; leave it out to use the first pool\'s RDB image' })
+      .min(1, 'merge.image must not be empty; leave it out to use the first pool\'s RDB image')
+      .max(LIMITS.imageLength, `merge.image must be at most ${LIMITS.imageLength} characters`)
+      .optional()
+      .describe('Image with the merge entrypoint (args: merge); default: the first pool\'s RDB image.'),
+    nodeGroup: dnsLabel('merge.nodeGroup', LIMITS.nameLength)
+      .optional()
+      .describe('Node group the merge Job runs on; default: the tickerplant\'s, which is always up.'),
+    resources: Resources.optional(),
+    },
+    { error: 'merge must be an object {enabled, image, nodeGroup, resources}; leave it out for the defaults' },
+  )
+  .describe('End-of-day merge of the RDBs\' slices into the HDB day partition.');
+export type MergeSpec = z.infer<typeof MergeSpec>;
+
 export const KdbClusterSpec = z
   .object(
     {
@@ -330,6 +357,7 @@ export const KdbClusterSpec = z
       .meta({ ...kubeValidations(crossFieldRules.uniquePoolNames), ...listMap('name') }),
     storage: StorageSpec,
     agent: AgentSpec.prefault({}),
+    merge: MergeSpec.prefault({}),
     },
     { error: 'spec must be an object with rdbPools and storage' },
   )
@@ -420,6 +448,19 @@ export const PoolStatus = z.object({
 });
 export type PoolStatus = z.infer<typeof PoolStatus>;
 
+export const MergePhase = z.enum(['Running', 'Succeeded', 'Failed']);
+export type MergePhase = z.infer<typeof MergePhase>;
+
+/** The end-of-day merge the operator started last. */
+export const MergeRecord = z.object({
+  day: z.string().regex(/^\d{4}-\d{2}-\d{2}$/),
+  job: z.string().max(63),
+  phase: MergePhase,
+  startedAt: z.string().max(64),
+  finishedAt: z.string().max(64).optional(),
+});
+export type MergeRecord = z.infer<typeof MergeRecord>;
+
 export const KdbClusterStatus = z.object({
   phase: Phase.optional(),
   observedGeneration: z.number().int().nonnegative().optional(),
@@ -429,6 +470,9 @@ export const KdbClusterStatus = z.object({
   liveRdb: z.string().max(1024).optional(),
   rdbCount: z.number().int().nonnegative().optional(),
   desiredNodes: z.number().int().nonnegative().optional(),
+  merge: MergeRecord.optional(),
+  /** The newest day whose merge succeeded. */
+  mergedDay: z.string().max(10).optional(),
 });
 export type KdbClusterStatus = z.infer<typeof KdbClusterStatus>;
 

@@ -34,6 +34,7 @@ export const Resources = {
   Endpoints: core('Endpoints', 'endpoints'),
   StatefulSet: { group: 'apps', version: 'v1', kind: 'StatefulSet', plural: 'statefulsets', namespaced: true },
   Deployment: { group: 'apps', version: 'v1', kind: 'Deployment', plural: 'deployments', namespaced: true },
+  Job: { group: 'batch', version: 'v1', kind: 'Job', plural: 'jobs', namespaced: true },
   PodDisruptionBudget: { group: 'policy', version: 'v1', kind: 'PodDisruptionBudget', plural: 'poddisruptionbudgets', namespaced: true },
   Lease: { group: 'coordination.k8s.io', version: 'v1', kind: 'Lease', plural: 'leases', namespaced: true },
   CustomResourceDefinition: {

@@ -72,6 +72,7 @@ export type V1PersistentVolume = Wire<k8s.V1PersistentVolume>;
 export type V1PersistentVolumeClaim = Wire<k8s.V1PersistentVolumeClaim>;
 export type V1StatefulSet = Wire<k8s.V1StatefulSet>;
 export type V1Deployment = Wire<k8s.V1Deployment>;
+export type V1Job = Wire<k8s.V1Job>;
 export type V1PodDisruptionBudget = Wire<k8s.V1PodDisruptionBudget>;
 export type V1Lease = Wire<k8s.V1Lease>;
 export type CoreV1Event = Wire<k8s.CoreV1Event>;

@@ -30,6 +30,10 @@ export const ev = {
   awsUnavailable: () =>
     warning('AwsUnavailable', 'AWS is unreachable: Kubernetes changes go on, ASG changes wait until it answers'),
   awsAvailable: () => normal('AwsAvailable', 'AWS answers again'),
+  mergeStarted: (day: string, job: string) => normal('MergeStarted', `every RDB flushed ${day}: Job ${job} merges its slices into the HDB`),
+  dayMerged: (day: string, job: string) => normal('DayMerged', `${day} is in the HDB (Job ${job})`),
+  mergeFailed: (day: string, job: string) =>
+    warning('MergeFailed', `Job ${job} could not merge ${day}: see its logs; the slices stay in staging, delete the Job to run it again`),
   degraded: (why: string) => warning('Degraded', why),
   recovered: () => normal('Recovered', 'cluster is no longer degraded'),
 } as const;

@@ -3,6 +3,7 @@ import type { Phase, PoolStatus, RdbStatusEntry, RolledRdb } from '../api/kdbclu
 import { flippedOff, flippedOn, mergeConditions } from './conditions.ts';
 import type { ConditionValue } from './conditions.ts';
 import { ev } from './events.ts';
+import type { MergePlan } from './plan-merge.ts';
 import type { PoolOutcome, PoolsPlan } from './plan-pools.ts';
 import type { StoragePlan } from './plan-storage.ts';
 import type { TickerplantPlan } from './plan-tickerplant.ts';
@@ -80,7 +81,7 @@ const cond = (type: ConditionValue['type'], on: boolean, reasonOn: string, reaso
 
 const RUNNING_PHASES: ReadonlySet<Phase | undefined> = new Set<Phase | undefined>(['Running', 'ScalingOut', 'ScalingIn', 'Degraded']);
 
-export const planStatus = (o: Observed, storage: StoragePlan, tp: TickerplantPlan, pools: PoolsPlan): StatusPlan => {
+export const planStatus = (o: Observed, storage: StoragePlan, tp: TickerplantPlan, pools: PoolsPlan, merge: Pick<MergePlan, 'record' | 'mergedDay'>): StatusPlan => {
   const prev = o.cluster.status;
   const prevConditions = prev?.conditions ?? [];
   const wasRunning = RUNNING_PHASES.has(prev?.phase);
@@ -179,6 +180,8 @@ export const planStatus = (o: Observed, storage: StoragePlan, tp: TickerplantPla
     ...(liveRdb !== undefined ? { liveRdb } : {}),
     rdbCount: outcomes.reduce((n, p) => n + p.ctx.obs.pods.filter(isActive).length, 0),
     ...(pools.capacity.desired.size > 0 ? { desiredNodes } : prev?.desiredNodes !== undefined ? { desiredNodes: prev.desiredNodes } : {}),
+    ...(merge.record ? { merge: merge.record } : {}),
+    ...(merge.mergedDay !== undefined ? { mergedDay: merge.mergedDay } : {}),
   });
 
   const events: ClusterEvent[] = [];

@@ -1,3 +1,4 @@
+import { planMerge } from './plan-merge.ts';
 import { planPools } from './plan-pools.ts';
 import { planStatus } from './plan-status.ts';
 import { planStorage } from './plan-storage.ts';
@@ -16,7 +17,7 @@ export const PROVISIONING_REQUEUE_MS = 5_000;
  *
  *   planStorage -> planTickerplant -> planPools (per pool: planScaleIn,
  *   planReplacements, planScaleOut, planProtection; then planCapacity per ASG)
- *   -> planStatus
+ *   -> planMerge (end of day into the HDB) -> planStatus
  *
  * Actions come out safest first: protection before anything moves, pods
  * before the capacity that hosts them, the scale-in chain (its record before
@@ -29,7 +30,8 @@ export const plan = (o: Observed): Action[] => {
   const tp = planTickerplant(o);
   // RDBs connect to the tickerplant at start: create them once it exists.
   const pools = planPools(o, tp.exists && !deleting);
-  const status = planStatus(o, storage, tp, pools);
+  const merge = planMerge(o);
+  const status = planStatus(o, storage, tp, pools, merge);
 
   const outcomes = pools.outcomes;
   const actions: Action[] = [
@@ -39,16 +41,19 @@ export const plan = (o: Observed): Action[] => {
     ...outcomes.flatMap((p) => p.pods),
     ...pools.capacity.actions,
     ...outcomes.flatMap((p) => p.scaleInActions),
+    ...merge.actions,
   ];
   if (status.changed) actions.push({ kind: 'UpdateStatus', status: status.status });
-  const events = [...outcomes.flatMap((p) => p.events), ...pools.capacity.events, ...status.events];
+  const events = [...outcomes.flatMap((p) => p.events), ...pools.capacity.events, ...merge.events, ...status.events];
   for (const event of events) actions.push({ kind: 'EmitEvent', event });
-  actions.push({ kind: 'RequeueAfter', ms: requeueMs(o, pools, storage.ready && tp.ready) });
+  actions.push({ kind: 'RequeueAfter', ms: requeueMs(o, pools, storage.ready && tp.ready, merge.record?.phase === 'Running') });
   return actions;
 };
 
-const requeueMs = (o: Observed, pools: ReturnType<typeof planPools>, settled: boolean): number => {
+const requeueMs = (o: Observed, pools: ReturnType<typeof planPools>, settled: boolean, merging: boolean): number => {
   const waits = [IDLE_REQUEUE_MS];
+  // Job changes wake the controller too; this only bounds a missed one.
+  if (merging) waits.push(SCALING_REQUEUE_MS);
   for (const p of pools.outcomes) {
     if (p.requeueMs !== undefined) waits.push(p.requeueMs);
     if (p.ctx.awsUnknown) waits.push(AWS_DOWN_REQUEUE_MS);

@@ -15,6 +15,14 @@ export interface Observed {
   storage: ObservedStorage;
   /** Per pool name (spec.rdbPools[].name). A pool missing here is treated as not observed yet. */
   pools: Record<string, ObservedPool>;
+  /** The cluster's end-of-day merge Jobs. */
+  mergeJobs: ObservedMergeJob[];
+}
+
+export interface ObservedMergeJob {
+  name: string;
+  day?: string;
+  phase: 'Running' | 'Succeeded' | 'Failed';
 }
 
 export interface ObservedTickerplant {
@@ -142,6 +150,8 @@ export type Action =
   | { kind: 'TerminateInstanceInGroup'; group: string; instanceId: string; decrement: true }
   /** Persist the pool's scale-in record (null clears it) before the step it names runs. */
   | { kind: 'RecordScaleInStep'; pool: string; record: ScaleInRecord | null }
+  /** Create the day's merge Job unless it exists (`job` is its name, from planner mergeJobName). */
+  | { kind: 'EnsureMergeJob'; day: string; job: string }
   | { kind: 'UpdateStatus'; status: KdbClusterStatus }
   | { kind: 'EmitEvent'; event: ClusterEvent }
   | { kind: 'RequeueAfter'; ms: number };

@@ -37,7 +37,6 @@ export const pdbName = (c: Named, pool: string): string => `${c.metadata.name}-$
 export const pvcName = (c: Named): string => `${c.metadata.name}-efs`;
 /** PersistentVolumes are cluster-scoped: the namespace keeps two clusters of one name apart. */
 export const pvName = (c: Named): string => `kdb-${ns(c)}-${c.metadata.name}-efs`;
-export const mergeJobName = (c: Named, day: string): string => `${c.metadata.name}-merge-${day}`;
 
 export const clusterLabels = (c: Named): Record<string, string> => ({
   [LABEL.cluster]: c.metadata.name,

@@ -5,6 +5,7 @@ import { Resources, isAlreadyExists } from '../../kube/index.ts';
 import type { Action, ActionOf } from '../../planner/types.ts';
 import type { Logger } from '../../runtime/log.ts';
 import type { OperatorMetrics } from '../../runtime/metrics.ts';
+import { mergeJob } from '../../specs/merge-job.ts';
 import { rdbPod, rdbPodDisruptionBudget } from '../../specs/rdb.ts';
 import { pvcName } from '../../specs/names.ts';
 import { clusterFolder, efsPersistentVolume, efsPersistentVolumeClaim } from '../../specs/storage.ts';
@@ -145,6 +146,9 @@ export class Effector {
         this.#d.log.info('terminated RDB instance', { group: a.group, instanceId: a.instanceId, outcome: r.outcome });
         return;
       }
+      case 'EnsureMergeJob':
+        await api.createIfAbsent(mergeJob(c, a.day, a.job) as KubeObject);
+        return;
       case 'RecordScaleInStep':
         await this.#recordScaleIn(a);
         return;

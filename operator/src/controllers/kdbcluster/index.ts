@@ -1,5 +1,5 @@
 import type { Aws } from '../../aws/index.ts';
-import type { EventRecorder, KubeClient, KubeObject, V1Node, V1PersistentVolume, V1PersistentVolumeClaim, V1Pod, V1Service, V1StatefulSet, Informer } from '../../kube/index.ts';
+import type { EventRecorder, KubeClient, KubeObject, V1Job, V1Node, V1PersistentVolume, V1PersistentVolumeClaim, V1Pod, V1Service, V1StatefulSet, Informer } from '../../kube/index.ts';
 import { Resources } from '../../kube/index.ts';
 import { Controller } from '../../runtime/controller.ts';
 import type { Logger } from '../../runtime/log.ts';
@@ -46,9 +46,10 @@ export const kdbClusterController = (o: KdbClusterControllerOptions): KdbCluster
   const services = informer<V1Service>(Resources.Service, managed);
   const pvcs = informer<V1PersistentVolumeClaim>(Resources.PersistentVolumeClaim, managed);
   const pvs = informer<V1PersistentVolume>(Resources.PersistentVolume, managed);
+  const jobs = informer<V1Job>(Resources.Job, `${managed},${LABEL.role}=merge`);
   const events = o.kube.eventRecorder({ component: 'kdb-operator' });
 
-  const observer = new Observer({ caches: { pods, nodes, statefulSets, services, pvcs, pvs }, aws: o.aws });
+  const observer = new Observer({ caches: { pods, nodes, statefulSets, services, pvcs, pvs, jobs }, aws: o.aws });
   const controller = new Controller({
     name: 'kdbcluster',
     workers: o.workers ?? 2,
@@ -69,7 +70,7 @@ export const kdbClusterController = (o: KdbClusterControllerOptions): KdbCluster
     if (k) controller.enqueue(k);
   };
   clusters.onChange((c) => enqueueKey(`${c.metadata?.namespace ?? 'default'}/${c.metadata?.name ?? ''}`));
-  for (const inf of [pods, statefulSets, services, pvcs] as Informer<KubeObject>[]) inf.onChange((obj) => enqueueKey(ownerKey(obj)));
+  for (const inf of [pods, statefulSets, services, pvcs, jobs] as Informer<KubeObject>[]) inf.onChange((obj) => enqueueKey(ownerKey(obj)));
   pvs.onChange((pv) => {
     const ref = (pv as V1PersistentVolume).spec?.claimRef;
     const name = pv.metadata?.labels?.[LABEL.cluster];
@@ -86,7 +87,7 @@ export const kdbClusterController = (o: KdbClusterControllerOptions): KdbCluster
 
   return {
     controller,
-    informers: [clusters, pods, nodes, statefulSets, services, pvcs, pvs] as Informer<KubeObject>[],
+    informers: [clusters, pods, nodes, statefulSets, services, pvcs, pvs, jobs] as Informer<KubeObject>[],
     events,
   };
 };

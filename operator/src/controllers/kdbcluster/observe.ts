@@ -1,10 +1,10 @@
 import type { KdbCluster, RdbPoolSpec } from '../../api/kdbcluster.ts';
 import type { Aws, Group } from '../../aws/index.ts';
 import { AwsUnavailableError, GroupNotFoundError } from '../../aws/index.ts';
-import type { Store, V1Node, V1PersistentVolume, V1PersistentVolumeClaim, V1Pod, V1Service, V1StatefulSet } from '../../kube/index.ts';
+import type { Store, V1Job, V1Node, V1PersistentVolume, V1PersistentVolumeClaim, V1Pod, V1Service, V1StatefulSet } from '../../kube/index.ts';
 import { parseProviderId } from '../../planner/provider-id.ts';
-import type { EfsObservation, Observed, ObservedAsg, ObservedNode, ObservedPool } from '../../planner/types.ts';
-import { LABEL, pvName, pvcName, tickerplantName } from '../../specs/names.ts';
+import type { EfsObservation, Observed, ObservedAsg, ObservedMergeJob, ObservedNode, ObservedPool } from '../../planner/types.ts';
+import { ANNOTATION, LABEL, pvName, pvcName, tickerplantName } from '../../specs/names.ts';
 import { observeRdbPod } from './rdb-report.ts';
 
 export interface Caches {
@@ -14,6 +14,7 @@ export interface Caches {
   services: Store<V1Service>;
   pvcs: Store<V1PersistentVolumeClaim>;
   pvs: Store<V1PersistentVolume>;
+  jobs: Store<V1Job>;
 }
 
 export interface ObserveDeps {
@@ -39,6 +40,16 @@ const toObservedAsg = (g: Group): ObservedAsg => ({
   suspendedProcesses: g.suspendedProcesses,
   newInstancesProtectedFromScaleIn: g.newInstancesProtectedFromScaleIn,
 });
+
+const observeMergeJob = (j: V1Job): ObservedMergeJob => {
+  const failed = j.status?.conditions?.some((c) => c.type === 'Failed' && c.status === 'True') ?? false;
+  const day = j.metadata?.annotations?.[ANNOTATION.day];
+  return {
+    name: j.metadata?.name ?? '',
+    ...(day ? { day } : {}),
+    phase: (j.status?.succeeded ?? 0) > 0 ? 'Succeeded' : failed ? 'Failed' : 'Running',
+  };
+};
 
 const observeNode = (n: V1Node): ObservedNode => {
   const instanceId = n.spec?.providerID ? parseProviderId(n.spec.providerID)?.instanceId : undefined;
@@ -90,6 +101,10 @@ export class Observer {
       },
       storage: { efs: await this.#observeEfs(cluster, now), logVolume: volumes, hdbVolume: volumes },
       pools,
+      mergeJobs: caches.jobs
+        .list()
+        .filter((j) => j.metadata?.namespace === ns && j.metadata?.labels?.[LABEL.cluster] === cluster.metadata.name && j.metadata?.labels?.[LABEL.role] === 'merge')
+        .map(observeMergeJob),
     };
   }
 
