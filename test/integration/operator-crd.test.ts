@@ -52,7 +52,7 @@ test.each(badSpecs.map((b, i) => [b.name, b, i] as const))('rejects: %s', async 
 test('accepts a minimal spec and kubectl get kdb shows the printer columns', async () => {
   await create('good', goodSpec());
   const out = await kubectl('get', 'kdb', '-n', ns);
-  expect(out.split('\n')[0]!.split(/\s+/).filter(Boolean)).toEqual(['NAME', 'PHASE', 'LIVE', 'RDBS', 'DESIRED', 'AGE']);
+  expect(out.split('\n')[0]!.split(/\s+/).filter(Boolean)).toEqual(['NAME', 'PHASE', 'LIVE', 'RDBS', 'DESIRED', 'MERGED', 'AGE']);
   expect(out).toContain('good');
   // The category lists clusters with kdb-all.
   expect(await kubectl('get', 'kdb-all', '-n', ns)).toMatch(/^good\s/m);
