@@ -56,7 +56,7 @@ const randomWorld = (seed: number): Observed => {
   const minRdbs = 1 + Math.floor(r() * 3);
   return world(rdbs, {
     pool: { minRdbs, maxRdbs: minRdbs + Math.floor(r() * 6), scaleThreshold: 60, rollThreshold: 80 },
-    asg: chance(0.15) ? 'unknown' : { desired: Math.floor(r() * 12), max: 3 + Math.floor(r() * 12) },
+    asg: chance(0.15) ? 'unknown' : { desired: Math.floor(r() * 12), min: chance(0.3) ? Math.floor(r() * 4) : 0, max: 3 + Math.floor(r() * 12) },
     poolStatus: { rdbs: prevRdbs },
     ...(scaleIn ? { scaleIn } : {}),
     ...(chance(0.1) ? { tickerplant: { statefulSet: 'missing' as const, service: false } } : {}),
@@ -99,6 +99,8 @@ describe('planner properties over random observed states', () => {
     );
     for (const t of terms) {
       expect(t.decrement).toBe(true);
+      // AWS refuses a decrement below MinSize: never asked.
+      expect(asg!.desired).toBeGreaterThan(asg!.min);
       expect(recorded.has(t.instanceId)).toBe(true);
       expect(asg?.instances.some((i) => i.instanceId === t.instanceId && i.lifecycleState === 'InService')).toBe(true);
       const hosted = podsOn(nodeOf(t.instanceId));

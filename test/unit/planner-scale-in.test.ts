@@ -54,6 +54,12 @@ describe('scale-in: which RDB may go', () => {
     },
     { name: 'AWS unreachable: not started', rdbs: [{ ord: 0, state: 'flushed' }, live], opts: { asg: 'unknown' }, victim: null },
     {
+      name: 'the ASG at its MinSize: AWS would refuse the decrement, the flushed RDB keeps its server',
+      rdbs: [{ ord: 0, state: 'flushed' }, live],
+      opts: { asg: { min: 2 } },
+      victim: null,
+    },
+    {
       name: 'instance not InService: skipped for the next one',
       rdbs: [{ ord: 0, state: 'flushed', lifecycle: 'Standby' }, { ord: 1, state: 'flushed' }, live],
       victim: 1,
@@ -235,6 +241,14 @@ describe('scale-in: each restart point continues at the recorded step', () => {
       record: rec('Terminate'),
       victim: { podGone: true, instanceGone: true, nodeGone: true },
       expectKinds: ['RecordScaleInStep'],
+      records: [null],
+    },
+    {
+      name: 'Terminate, the ASG at its MinSize (raised meanwhile): stop, no terminate AWS would refuse',
+      record: rec('Terminate'),
+      victim: { podGone: true, protected: false },
+      opts: { asg: { min: 2 } },
+      expectKinds: ['RecordScaleInStep', 'UncordonNode'],
       records: [null],
     },
     {

@@ -52,6 +52,9 @@ export const scaleInCandidate = (ctx: PoolContext) => {
   if (active.some((p) => p.node === undefined)) return undefined;
   // Never below minRdbs; the live RDB (never a candidate) keeps its node.
   if (active.length - 1 < ctx.spec.minRdbs) return undefined;
+  // AWS refuses a decrement below the group's MinSize: the flushed RDB keeps
+  // its server (ready for the next scale-out) rather than lose it for nothing.
+  if (ctx.asg.desired <= ctx.asg.min) return undefined;
   for (const pod of [...active].sort(byOrdinal(ctx.cluster, ctx.spec.name))) {
     if (!isFlushedSpare(pod) || isLive(pod)) continue;
     const instanceId = instanceIdOfPod(ctx, pod);
@@ -154,6 +157,9 @@ const continueScaleIn = (ctx: PoolContext, rec: ScaleInRecord, done: Action[]): 
       return advance(ctx, rec, 'Terminate', done);
     case 'Terminate':
       if (inst.lifecycleState !== 'InService') return wait(rec, done);
+      if (ctx.asg.desired <= ctx.asg.min) {
+        return abort(ctx, rec, done, `ASG ${ctx.asg.name} is at its MinSize ${ctx.asg.min}; lower MinSize to let the operator remove RDB servers`);
+      }
       return wait(rec, [
         ...done,
         { kind: 'TerminateInstanceInGroup', group: ctx.asg.name, instanceId: rec.instanceId, decrement: true },
