@@ -478,3 +478,14 @@ describe('scale-in: an instance that leaves the group at once', () => {
     expect(ofKind(actions, 'SetInstanceProtection').filter((a) => !a.protect)).toEqual([]);
   });
 });
+
+describe('scale-in reaction time: from the flushed report to the terminate', () => {
+  test('the record keeps when the RDB reported flushed, and the terminate carries it', () => {
+    const flushedAt = '2026-03-02T14:58:00.000Z';
+    const start = plan(world([{ ord: 0, state: 'flushed', reportedAt: flushedAt }, live]));
+    const first = ofKind(start, 'RecordScaleInStep')[0]?.record;
+    expect(first).toMatchObject({ step: 'DeletePod', flushedAt });
+    const term = plan(world([{ ord: 0, state: 'flushed', podGone: true, protected: false }, live], { scaleIn: { ...rec('Terminate'), flushedAt } }));
+    expect(ofKind(term, 'TerminateInstanceInGroup')).toEqual([expect.objectContaining({ instanceId: instanceId(0), since: flushedAt })]);
+  });
+});

@@ -209,3 +209,16 @@ describe('end of day under way: no spare server for the night', () => {
     expect(ofKind(actions, 'EnsureRdbPod')).toHaveLength(1);
   });
 });
+
+describe('scale-out reaction time: the trigger travels with the AWS call', () => {
+  test('SetDesiredCapacity carries when the live RDB reported crossing scaleThreshold', () => {
+    const actions = plan(world([{ ord: 0, state: 'live', mem: 65, reportedAt: '2026-03-02T14:59:58.500Z' }]));
+    expect(ofKind(actions, 'SetDesiredCapacity')).toEqual([expect.objectContaining({ value: 2, since: '2026-03-02T14:59:58.500Z' })]);
+  });
+  test('capacity raised for another reason (minRdbs) carries no trigger', () => {
+    const actions = plan(world([{ ord: 0, state: 'live', mem: 10, reportedAt: '2026-03-02T14:59:58.500Z' }], { pool: { minRdbs: 2 } }));
+    const [raise] = ofKind(actions, 'SetDesiredCapacity');
+    expect(raise?.value).toBe(2);
+    expect(raise?.since).toBeUndefined();
+  });
+});

@@ -6,7 +6,7 @@ import type { Logger } from '../runtime/log.ts';
 import { ANNOTATION, reportChanged, reportFor, type AgentReport } from './report.ts';
 import { readStatusFile } from './status-file.ts';
 
-export const REPORTED_AT_ANNOTATION = 'kdb-operator.dev/reported-at';
+export const REPORTED_AT_ANNOTATION = ANNOTATION.reportedAt;
 
 export interface AgentOptions {
   api: KubeApi;

@@ -15,6 +15,8 @@ export const ANNOTATION = {
   memoryPercent: `${API_GROUP}/memory-percent`,
   /** Compact JSON of the fields the operator plans with (state, window, day, flushed days). */
   rdbStatus: `${API_GROUP}/rdb-status`,
+  /** When the RDB wrote the state reported (its status file's updatedAt): where reaction times start. */
+  reportedAt: `${API_GROUP}/reported-at`,
 } as const;
 
 export interface PodConditionReport {

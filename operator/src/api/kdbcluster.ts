@@ -411,6 +411,8 @@ export const ScaleInRecord = z.object({
   node: z.string().max(253).optional(),
   step: ScaleInStep,
   startedAt: z.string().max(64),
+  /** When the RDB reported its data flushed: the scale-in reaction time runs from here to the terminate. */
+  flushedAt: z.string().max(64).optional(),
 });
 export type ScaleInRecord = z.infer<typeof ScaleInRecord>;
 

@@ -18,18 +18,20 @@ export interface CapacityPlan {
 
 export const podsNeedingNodes = (ctx: PoolContext, created: number): number => ctx.obs.pods.filter(isActive).length + created;
 
-export const planCapacity = (pools: readonly { ctx: PoolContext; created: number }[]): CapacityPlan => {
-  const groups = new Map<string, { asg: ObservedAsg; need: number }>();
-  for (const { ctx, created } of pools) {
+export const planCapacity = (pools: readonly { ctx: PoolContext; created: number; trigger?: string | undefined }[]): CapacityPlan => {
+  const groups = new Map<string, { asg: ObservedAsg; need: number; since?: string }>();
+  for (const { ctx, created, trigger } of pools) {
     if (!ctx.asg || ctx.deleting) continue;
-    const g = groups.get(ctx.asg.name) ?? { asg: ctx.asg, need: 0 };
+    const g: { asg: ObservedAsg; need: number; since?: string } = groups.get(ctx.asg.name) ?? { asg: ctx.asg, need: 0 };
     g.need += podsNeedingNodes(ctx, created);
+    // Pools sharing a group: the reaction is timed from the earliest trigger.
+    if (trigger !== undefined && (g.since === undefined || trigger < g.since)) g.since = trigger;
     groups.set(ctx.asg.name, g);
   }
   const actions: Action[] = [];
   const events: ClusterEvent[] = [];
   const desired = new Map<string, number>();
-  for (const [name, { asg, need }] of groups) {
+  for (const [name, { asg, need, since }] of groups) {
     const value = Math.min(Math.max(asg.desired, need), Math.max(asg.max, asg.desired));
     desired.set(name, value);
     if (value > asg.desired) {
@@ -39,6 +41,7 @@ export const planCapacity = (pools: readonly { ctx: PoolContext; created: number
         value,
         observed: asg.desired,
         reason: `${need} RDB pods need a node`,
+        ...(since !== undefined ? { since } : {}),
       });
       events.push(ev.desiredRaised(name, asg.desired, value));
     }

@@ -28,6 +28,8 @@ export interface PoolOutcome {
   capacityMessage: string | undefined;
   nextOrdinal: number;
   requeueMs: number | undefined;
+  /** When the report that set off this plan's scale-out was written. */
+  scaleOutTrigger: string | undefined;
 }
 
 export interface PoolsPlan {
@@ -64,8 +66,9 @@ export const planPools = (o: Observed, allowCreate: boolean): PoolsPlan => {
       capacityMessage: out.capacityMessage,
       nextOrdinal: ordinals.seen,
       requeueMs: scaleIn.requeueMs,
+      scaleOutTrigger: out.trigger,
     };
   });
-  const capacity = planCapacity(outcomes.map((p) => ({ ctx: p.ctx, created: p.created.length })));
+  const capacity = planCapacity(outcomes.map((p) => ({ ctx: p.ctx, created: p.created.length, trigger: p.scaleOutTrigger })));
   return { outcomes, capacity };
 };

@@ -76,6 +76,7 @@ const startScaleIn = (ctx: PoolContext): ScaleInPlan => {
     ...(c.pod.node !== undefined ? { node: c.pod.node } : {}),
     step: 'DeletePod',
     startedAt: ctx.now.toISOString(),
+    ...(c.pod.rdb?.reportedAt !== undefined ? { flushedAt: c.pod.rdb.reportedAt } : {}),
   };
   const next = continueScaleIn(ctx, rec, [record(ctx, rec)]);
   return { ...next, events: [ev.scaleInStarted(ctx.spec.name, rec.rdb, rec.instanceId), ...next.events] };
@@ -162,7 +163,13 @@ const continueScaleIn = (ctx: PoolContext, rec: ScaleInRecord, done: Action[]): 
       }
       return wait(rec, [
         ...done,
-        { kind: 'TerminateInstanceInGroup', group: ctx.asg.name, instanceId: rec.instanceId, decrement: true },
+        {
+          kind: 'TerminateInstanceInGroup',
+          group: ctx.asg.name,
+          instanceId: rec.instanceId,
+          decrement: true,
+          ...(rec.flushedAt !== undefined ? { since: rec.flushedAt } : {}),
+        },
       ]);
   }
 };

@@ -17,6 +17,8 @@ export interface ScaleOutPlan {
   capacityLimit: CapacityLimit | undefined;
   /** Says what to raise; the Event goes out once, when CapacityLimited flips on. */
   capacityMessage: string | undefined;
+  /** The live RDB's report that crossed scaleThreshold, when this plan scales out on it. */
+  trigger?: string;
 }
 
 export interface ScaleOutInput {
@@ -70,5 +72,6 @@ export const planScaleOut = (ctx: PoolContext, ordinals: OrdinalCounter, input: 
       : capacityLimit === 'MaxRdbs'
         ? `pool ${pool.name}: maxRdbs ${pool.maxRdbs} reached: raise rdbPools[].maxRdbs`
         : `pool ${pool.name}: ASG ${ctx.asg?.name ?? '?'} is at its MaxSize ${ctx.asg?.max ?? '?'}: raise the node group's maximum`;
-  return { actions, events, created, capacityLimit, capacityMessage };
+  const trigger = scale && n > 0 ? live?.rdb?.reportedAt : undefined;
+  return { actions, events, created, capacityLimit, capacityMessage, ...(trigger ? { trigger } : {}) };
 };

@@ -113,6 +113,8 @@ export interface RdbReport {
   /** kdb-operator.dev/memory-percent */
   memoryPercent?: number;
   window?: { firstI: number; lastI: number | null };
+  /** When the RDB wrote what this report says (ISO time): scaling reactions are timed from it. */
+  reportedAt?: string;
 }
 
 // ---- actions
@@ -146,8 +148,10 @@ export type Action =
   | { kind: 'ProtectNewInstances'; group: string }
   | { kind: 'SetInstanceProtection'; group: string; instanceIds: string[]; protect: boolean }
   /** Only ever raises: `value` > `observed`. The effector must not write below a fresh read either. */
-  | { kind: 'SetDesiredCapacity'; group: string; value: number; observed: number; reason: string }
-  | { kind: 'TerminateInstanceInGroup'; group: string; instanceId: string; decrement: true }
+  /** `since`: when the report that set off this scale-out was written (for the reaction-time metric). */
+  | { kind: 'SetDesiredCapacity'; group: string; value: number; observed: number; reason: string; since?: string }
+  /** `since`: when the RDB reported its data flushed (for the reaction-time metric). */
+  | { kind: 'TerminateInstanceInGroup'; group: string; instanceId: string; decrement: true; since?: string }
   /** Persist the pool's scale-in record (null clears it) before the step it names runs. */
   | { kind: 'RecordScaleInStep'; pool: string; record: ScaleInRecord | null }
   /** Create the day's merge Job unless it exists (`job` is its name, from planner mergeJobName). */

@@ -19,6 +19,8 @@ export interface EffectDeps {
   log: Logger;
   metrics?: OperatorMetrics;
   agentServiceAccount: string;
+  /** Clock for the reaction-time metric (ms since the epoch). */
+  now?: () => number;
   /** Called after an EFS change so the next observe reads it fresh. */
   onEfsChanged?: () => void;
 }
@@ -136,6 +138,7 @@ export class Effector {
         const r = await aws.autoScaling.setDesiredCapacity(a.group, a.value);
         if (r.wrote) {
           this.#d.metrics?.scaleEventsTotal?.inc({ pool: a.group, direction: 'out' });
+          this.#observeReaction('out', a.since);
           this.#d.log.info('raised desired capacity', { group: a.group, from: r.previous, to: r.desired, reason: a.reason });
         }
         return;
@@ -143,6 +146,7 @@ export class Effector {
       case 'TerminateInstanceInGroup': {
         const r = await aws.autoScaling.terminateInstanceInGroup(a.instanceId, { expectedGroup: a.group });
         this.#d.metrics?.scaleEventsTotal?.inc({ pool: a.group, direction: 'in' });
+        if (r.outcome === 'terminated') this.#observeReaction('in', a.since);
         this.#d.log.info('terminated RDB instance', { group: a.group, instanceId: a.instanceId, outcome: r.outcome });
         return;
       }
@@ -159,6 +163,13 @@ export class Effector {
         await this.#d.events.record(c as KubeObject, a.event.type, a.event.reason, a.event.message);
         return;
     }
+  }
+
+  /** From the RDB's report to the AWS call it caused: how fast the pool follows the data. */
+  #observeReaction(direction: 'out' | 'in', since: string | undefined): void {
+    const at = since === undefined ? Number.NaN : Date.parse(since);
+    if (!Number.isFinite(at)) return;
+    this.#d.metrics?.observeReaction(direction, Math.max(0, (this.#d.now?.() ?? Date.now()) - at) / 1000);
   }
 
   /**

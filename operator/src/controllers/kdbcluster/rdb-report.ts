@@ -21,6 +21,7 @@ export const rdbReportOf = (pod: V1Pod): RdbReport | undefined => {
   const summary = summaryOf(pod);
   if (!summary) return undefined;
   const memory = Number(pod.metadata?.annotations?.[ANNOTATION.memoryPercent]);
+  const reportedAt = pod.metadata?.annotations?.[ANNOTATION.reportedAt];
   return {
     state: summary.state,
     live: isTrue(pod, CONDITION.live),
@@ -30,6 +31,7 @@ export const rdbReportOf = (pod: V1Pod): RdbReport | undefined => {
     day: summary.day,
     ...(Number.isFinite(memory) ? { memoryPercent: memory } : {}),
     window: { firstI: summary.firstI, lastI: summary.lastI },
+    ...(reportedAt ? { reportedAt } : {}),
   };
 };
 
