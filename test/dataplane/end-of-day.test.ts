@@ -5,7 +5,7 @@ import { checksumColumns } from '../../images/sim/src/checksum.ts';
 import { readPartitionTable } from '../../images/sim/src/merge/merge.ts';
 import { DataPlane, HOST, feed, sums, waitFor } from './harness.ts';
 
-jest.setTimeout(60_000);
+jest.setTimeout(120_000);
 let dp: DataPlane;
 afterEach(async () => dp?.close());
 

@@ -15,12 +15,12 @@ export const expectExactlyOnce = async (dp: DataPlane, holders: readonly string[
   await dp.waitRows(holders, rows);
   expect(await dp.checksums(holders)).toEqual(sent);
   const { count } = await dp.subscribers();
-  // Status files of live RDBs are refreshed every second: poll until they show the last message.
+  // Status files of live RDBs are refreshed every second (later on a loaded machine): poll until they show the last message.
   const windows = (): Window[] =>
     holders
       .map((n) => dp.status(n)!)
       .filter((s) => s.state !== 'queued')
       .map((s) => ({ firstI: s.window.firstI, lastI: s.window.lastI ?? s.window.lastProcessed }));
-  await waitFor('windows to tile (0, count]', () => tilesExactly(windows(), count), 5000).catch(() => undefined);
+  await waitFor('windows to tile (0, count]', () => tilesExactly(windows(), count), 20_000).catch(() => undefined);
   expect({ windows: windows(), tiles: tilesExactly(windows(), count) }).toEqual({ windows: windows(), tiles: true });
 };

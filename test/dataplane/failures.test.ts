@@ -3,7 +3,7 @@ import { expectExactlyOnce } from './exactly-once.ts';
 import { DataPlane, feed, waitFor } from './harness.ts';
 
 
-jest.setTimeout(60_000);
+jest.setTimeout(120_000);
 let dp: DataPlane;
 afterEach(async () => dp?.close());
 

@@ -6,7 +6,7 @@ import { logPathFor, scanLog } from '../../images/sim/src/log/tplog.ts';
 import { encodeControl, encodeFrame, FrameReader, FrameType, parseControl } from '../../images/sim/src/protocol/framing.ts';
 import { DataPlane, HOST, waitFor } from './harness.ts';
 
-jest.setTimeout(60_000);
+jest.setTimeout(120_000);
 let dp: DataPlane;
 afterEach(async () => dp?.close());
 

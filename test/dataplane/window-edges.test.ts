@@ -5,7 +5,7 @@ import { DataPlane, HOST, waitFor } from './harness.ts';
 import { rowBytes } from '../../images/sim/src/rdb/memory.ts';
 import { DEFAULT_SCHEMA } from '../../images/sim/src/schema.ts';
 
-jest.setTimeout(60_000);
+jest.setTimeout(120_000);
 let dp: DataPlane;
 afterEach(async () => dp?.close());
 
