@@ -134,3 +134,15 @@ describe('helpers', () => {
     expect(quantityToNumber(q)).toBe(n);
   });
 });
+
+describe('the README example', () => {
+  test('examples/kdbcluster.yaml is a valid KdbCluster', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { parse } = await import('yaml');
+    const doc = parse(readFileSync(new URL('../../examples/kdbcluster.yaml', import.meta.url), 'utf8')) as unknown;
+    const r = parseKdbCluster(doc);
+    if (!r.ok) throw new Error(formatFieldErrors(r.errors));
+    expect(r.value.spec.merge).toMatchObject({ enabled: true, resources: { limits: { memory: '2Gi' } } });
+    expect(r.value.spec.rdbPools[0]?.name).toBe('main');
+  });
+});
