@@ -33,6 +33,7 @@ rows published ${summary.rowsPublished}, in the HDB ${summary.rowsInHdb} (merged
 RDBs at most ${summary.maxRdbs}, at the end ${summary.finalRdbs}; desired capacity ${summary.desiredCapacityTimeline.map((d) => d.desired).join(' -> ')}
 terminated ${summary.terminatedInstances.length} instances, unsafe ${summary.unsafeTerminations}; desired lowered by SetDesiredCapacity ${summary.desiredLoweredBySetDesiredCapacity} times
 scale-out reaction median ${summary.scaleOutReactionMs.median} ms (max ${summary.scaleOutReactionMs.max}); scale-in reaction median ${summary.scaleInReactionMs.median} ms (max ${summary.scaleInReactionMs.max})
+  the operator's own kdb_operator_reaction_seconds: out ${summary.operatorReaction.out.count} calls, mean ${summary.operatorReaction.out.meanMs} ms; in ${summary.operatorReaction.in.count} calls, mean ${summary.operatorReaction.in.meanMs} ms
 memory GB-hours provisioned ${summary.memoryGbHours.provisioned}, used ${summary.memoryGbHours.used}; savings vs one node for the day ${(summary.savingsVsSingleNode * 100).toFixed(1)}%
 ${ok ? 'OK: nothing lost, duplicated or unsafely terminated.' : 'FAILED: see the summary.'}
 
@@ -42,7 +43,6 @@ Look around (the stack stays up):
   $(bash test/stack/build-control-plane.sh --print-dir)/kubectl get kdb -A
   kubectl describe kdb -n markets markets
   kubectl get pods -o wide -n markets
-  kubectl logs -n markets job/${summary.mergeJob.name}
   the HDB: .stack/efs/*/kdb/markets/markets/hdb/${summary.day}/
 When done: make down`);
 process.exit(ok ? 0 : 1);

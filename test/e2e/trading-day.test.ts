@@ -20,7 +20,7 @@ beforeAll(async () => {
     seed: 7,
     outDir: join(repoRoot, 'out/e2e'),
     progress: (l) => process.stdout.write(`${l}\n`),
-    chaos: { awsThrottleRate: 0.5, killOperatorAtScaleInSteps: ['ConfirmInstance', 'Unprotect', 'Terminate'] },
+    chaos: { awsThrottleRate: 0.5, killOperatorAtScaleInSteps: ['DeletePod', 'ConfirmInstance', 'Unprotect', 'Terminate'] },
   }));
 }, 900_000);
 

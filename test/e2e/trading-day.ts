@@ -86,6 +86,11 @@ export interface DaySummary {
   savingsVsSingleNode: number;
   kubectlGetKdb: string;
   awsMutations: Record<string, number>;
+  /**
+   * The operator's own kdb_operator_reaction_seconds (the leader pod's, since
+   * its last start), to set beside the figures from the call log.
+   */
+  operatorReaction: Record<'out' | 'in', { count: number; meanMs: number }>;
   /** The operator's end-of-day merge Job and what it had to wait for. */
   mergeJob: {
     name: string;
@@ -356,12 +361,13 @@ export const runTradingDay = async (o: DayOptions): Promise<{ summary: DaySummar
       rdbsThatFlushed: flushedDay.length,
     };
     const kubectlGetKdb = await kubectl('-n', o.namespace, 'get', 'kdb');
+    const operatorReaction = await scrapeReaction(core);
     await sample();
     const allCalls = await calls(callMark);
     const summary = summarize(o, {
       feed, marker, day, samples, pods, nodeInstance, rowsInRdbsBeforeEndOfDay,
       awsCalls: allCalls.filter((c) => c.status < 400 && c.injected === null),
-      rdbGroup, memBytes, kubectlGetKdb, operatorKills, mergeJob,
+      rdbGroup, memBytes, kubectlGetKdb, operatorKills, mergeJob, operatorReaction,
       throttled: allCalls.filter((c) => c.injected === 'throttle').length,
     });
     return { summary, samples };
@@ -388,6 +394,7 @@ interface SummaryInput {
   kubectlGetKdb: string;
   operatorKills: string[];
   mergeJob: DaySummary['mergeJob'];
+  operatorReaction: DaySummary['operatorReaction'];
   throttled: number;
 }
 
@@ -487,9 +494,26 @@ export const summarize = (o: DayOptions, i: SummaryInput): DaySummary => {
     kubectlGetKdb: i.kubectlGetKdb,
     awsMutations: mutations,
     mergeJob: i.mergeJob,
+    operatorReaction: i.operatorReaction,
   };
 };
 
 const round = (x: number): number => Math.round(x * 1000) / 1000;
+
+/** Reads the reaction histogram off the operator pod's /metrics (the simulator gives pods loopback addresses). */
+const scrapeReaction = async (core: k8s.CoreV1Api): Promise<DaySummary['operatorReaction']> => {
+  const empty = { out: { count: 0, meanMs: 0 }, in: { count: 0, meanMs: 0 } };
+  const pods = await core.listNamespacedPod({ namespace: 'kdb-system', labelSelector: 'app.kubernetes.io/name=kdb-operator' });
+  const out = structuredClone(empty);
+  for (const p of pods.items.filter((x) => x.status?.phase === 'Running' && x.status.podIP)) {
+    const text = await fetch(`http://${p.status!.podIP}:8080/metrics`).then((r) => r.text()).catch(() => '');
+    for (const dir of ['out', 'in'] as const) {
+      const num = (what: string) => Number(new RegExp(`kdb_operator_reaction_seconds_${what}\\{direction="${dir}"\\} ([0-9.e+-]+)`).exec(text)?.[1] ?? 0);
+      const count = num('count');
+      if (count > out[dir].count) out[dir] = { count, meanMs: Math.round((num('sum') / count) * 1000) };
+    }
+  }
+  return out;
+};
 
 export const stackIsUp = (): boolean => existsSync(join(stackDir(), 'aws.json')) && existsSync(kubeconfig());
