@@ -39,6 +39,10 @@ describe('end-of-day merge: starts only when no RDB can add to the day', () => {
     { name: 'the live RDB still flushing', rdbs: [{ ord: 0, state: 'flushed' }, { ord: 2, state: 'flushing' }] },
     { name: 'an RDB on a node that has not reported', rdbs: [...afterEndOfDay(), { ord: 3, state: 'none' }] },
     { name: 'a replacement owing a lost window, not on a node yet', rdbs: [...afterEndOfDay(), { ord: 3, node: null, replaces: `${CLUSTER}-equities-rdb-9` }] },
+    {
+      name: 'a replacement on the next day that has not replayed the lost window yet',
+      rdbs: [...afterEndOfDay(), { ord: 3, state: 'queued', day: NEXT, replaces: `${CLUSTER}-equities-rdb-9` }],
+    },
     { name: 'a failed RDB that never flushed', rdbs: [...afterEndOfDay(), { ord: 3, state: 'rolled', phase: 'Failed' }] },
     {
       name: 'a lost RDB in status, not replayed yet',
@@ -58,6 +62,10 @@ describe('end-of-day merge: starts only when no RDB can add to the day', () => {
 
   test('an RDB already on the next day without having flushed this one held none of it', () => {
     expect(ensured([...afterEndOfDay(), { ord: 3, state: 'queued', day: NEXT }])).toHaveLength(1);
+  });
+
+  test('a replacement that replayed its window and flushed it does not hold the merge back', () => {
+    expect(ensured([...afterEndOfDay(), { ord: 3, state: 'flushed', replaces: `${CLUSTER}-equities-rdb-9` }])).toHaveLength(1);
   });
 
   test('a scaled-in RDB on its way out does not hold the merge back', () => {

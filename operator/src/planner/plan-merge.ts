@@ -1,6 +1,6 @@
 import type { MergeRecord } from '../api/kdbcluster.ts';
 import { ev } from './events.ts';
-import { isDeleting } from './rdbs.ts';
+import { isDeleting, owesWindow } from './rdbs.ts';
 import type { Action, ClusterEvent, Observed, ObservedMergeJob, ObservedRdbPod } from './types.ts';
 
 /**
@@ -49,9 +49,12 @@ export const mergeJobName = (cluster: string, day: string): string => {
 
 /** Whether this RDB can still add rows to `day`'s slices. */
 const mayStillAdd = (p: ObservedRdbPod, day: string): boolean => {
+  // A replacement owes a lost RDB's window, of whatever day, until it has
+  // replayed it: the day it reports is not the day of what it owes.
+  if (owesWindow(p)) return true;
   // Silent so far: one that has run may have taken part in the day; one still
-  // waiting for a node has held nothing, unless it owes a lost RDB's window.
-  if (!p.rdb) return p.node !== undefined || p.replaces !== undefined;
+  // waiting for a node has held nothing.
+  if (!p.rdb) return p.node !== undefined;
   if (p.rdb.flushedDays.includes(day)) return false;
   return p.rdb.day === undefined || p.rdb.day <= day;
 };

@@ -73,13 +73,14 @@ const DONE_STATES: ReadonlySet<RdbPhase> = new Set<RdbPhase>(['rolled', 'flushin
 export const heldData = (entry: RdbStatusEntry): boolean =>
   DATA_STATES.has(entry.state) || (entry.replaces !== undefined && !DONE_STATES.has(entry.state));
 
-/** heldData for a pod still observed (a failed one, typically). */
-export const podHeldData = (p: ObservedRdbPod): boolean =>
-  (p.rdb !== undefined && DATA_STATES.has(p.rdb.state)) ||
-  (p.replaces !== undefined && !(p.rdb !== undefined && DONE_STATES.has(p.rdb.state)));
+/** A replacement that has not yet replayed (rolled) or flushed the lost RDB's window: it still owes it. */
+export const owesWindow = (p: ObservedRdbPod): boolean =>
+  p.replaces !== undefined && !(p.rdb !== undefined && DONE_STATES.has(p.rdb.state));
 
-export const podWindowOwner = (p: ObservedRdbPod): string =>
-  p.replaces !== undefined && !(p.rdb !== undefined && DONE_STATES.has(p.rdb.state)) ? p.replaces : p.name;
+/** heldData for a pod still observed (a failed one, typically). */
+export const podHeldData = (p: ObservedRdbPod): boolean => (p.rdb !== undefined && DATA_STATES.has(p.rdb.state)) || owesWindow(p);
+
+export const podWindowOwner = (p: ObservedRdbPod): string => (owesWindow(p) && p.replaces !== undefined ? p.replaces : p.name);
 
 /** Whose window a replacement for `entry` replays: a replacement that had not finished replaying passes on its own debt. */
 export const windowOwner = (entry: RdbStatusEntry): string =>
