@@ -75,7 +75,9 @@
   .rdb.lastI:$[`live=a`role; 0N; a`lastI];
   .rdb.set`replaying;
   .rdb.replay[a`logPath;.rdb.lastProcessed;$[`live=a`role;a`replayTo;a`lastI];`live=a`role];
-  if[`replaying=.rdb.state; .rdb.set $[`live=a`role;`live;`rolled]]};
+  if[`replaying=.rdb.state; .rdb.set $[`live=a`role;`live;`rolled]];
+  / A window of a day already ended (its RDB was lost before it flushed): flush it now.
+  if[(`currentDay in key a) and (`rolled=a`role) and a[`currentDay]>a`day; .rdb.eod[a`day;a`currentDay]]};
 
 / End of day: the finished day's rows go to <staging>/<day>/<name>.kdb (one file: a dictionary of
 / tables, syms not enumerated so RDBs never race on a shared sym file), written temp + sync + rename.

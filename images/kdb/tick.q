@@ -23,8 +23,13 @@ if[null .u.eodT; .c.fail "KDB_EOD_TIME is invalid (expected HH:MM)"];
 .u.sent:(`symbol$())!`long$();  / RDB name -> highest message number given (replay end or last publish)
 .u.pend:();                      / batching mode: (t;x;i) logged, not yet published
 
-.u.save:{.c.setAtomic[.u.stateFile; `day`subs!(.u.d;.u.subs)]};
-.u.load:{f:hsym `$.u.stateFile; if[()~key f; :0b]; s:get f; .u.d:s`day; .u.subs:s`subs; 1b};
+/ The rolled windows of the day before stay one more day (.u.pd, .u.psubs): an RDB lost around
+/ end of day, before it flushed, is replaced from that day's log.
+.u.pd:0Nd; .u.psubs:0#.u.subs;
+.u.save:{.c.setAtomic[.u.stateFile; `day`subs`pday`psubs!(.u.d;.u.subs;.u.pd;.u.psubs)]};
+.u.load:{f:hsym `$.u.stateFile; if[()~key f; :0b]; s:get f; .u.d:s`day; .u.subs:s`subs;
+  if[`psubs in key s; .u.pd:s`pday; .u.psubs:s`psubs]; 1b};
+.u.keepPrev:{.u.pd:.u.d; .u.psubs:select from .u.subs where state=`rolled, null replacedBy};
 
 / The log: one entry per update message; at start a corrupt tail stops us with the valid length.
 .u.logPath:{.u.logDir,"/tp-",.c.day[.u.d],".log"};
@@ -105,13 +110,23 @@ upd:{[t;x]
 
 / A replacement takes the lost RDB's window (a lost live RDB is rolled at the current count first).
 .u.replace:{[n;p;tabs;syms;rep]
-  if[null (lost:.u.row rep)`name; '"pool ",string[p]," has no subscriber ",string rep];
+  if[null (lost:.u.row rep)`name; :.u.replacePrev[n;p;tabs;syms;rep]];
   if[(`live=lost`state) and not null .u.h rep; '"subscriber ",string[rep]," is still connected"];
   if[`live=lost`state; .u.rollAt[rep;.u.i]; lost:.u.row rep];
   update replacedBy:n from `.u.subs where name=rep, null replacedBy;
   `.u.subs insert (n;p;tabs;syms;lost`state;.z.p;lost`liveAt;lost`rolledAt;lost`firstI;lost`lastI;rep;`);
   .u.save[];
   .u.assignment[.u.row n;lost`firstI]};
+
+/ A replacement for an RDB lost with a window of the day before: replay that day's log, then
+/ flush it as that day's slice (currentDay tells the RDB the day is over). It joins no queue.
+.u.replacePrev:{[n;p;tabs;syms;rep]
+  lost:first select from .u.psubs where name=rep, pool=p, null replacedBy;
+  if[null lost`name; '"pool ",string[p]," has no subscriber ",string rep];
+  update replacedBy:n from `.u.psubs where name=rep, null replacedBy;
+  `.u.psubs insert (n;p;tabs;syms;`rolled;.z.p;lost`liveAt;lost`rolledAt;lost`firstI;lost`lastI;rep;`);
+  .u.save[];
+  `role`day`logPath`firstI`replayFrom`replayTo`lastI`currentDay!(`rolled;.u.pd;.u.logDir,"/tp-",.c.day[.u.pd],".log";lost`firstI;lost`firstI;lost`lastI;lost`lastI;.u.d)};
 
 / A live RDB that disconnects is rolled with what was sent to it; a queued one leaves the queue.
 .z.pc:{[w]
@@ -128,6 +143,7 @@ upd:{[t;x]
   .u.flushPending[];
   {neg[x](`.rdb.eod;.u.d;y)}[;nd] each value .u.h;
   hclose .u.l;
+  .u.keepPrev[];
   delete from `.u.subs where (state=`rolled) or not null replacedBy;
   update firstI:0, lastI:0N from `.u.subs where state=`live;
   .u.h:(key[.u.h] inter exec name from .u.subs)#.u.h;
@@ -142,7 +158,7 @@ upd:{[t;x]
 
 / Start: restore the subscriber table, catch up on a missed end of day, validate the log.
 .u.d:.u.tday[];
-if[.u.load[]; if[.u.d<.u.tday[]; delete from `.u.subs where (state=`rolled) or not null replacedBy; update firstI:0, lastI:0N from `.u.subs where state=`live; .u.d:.u.tday[]]];
+if[.u.load[]; if[.u.d<.u.tday[]; .u.keepPrev[]; delete from `.u.subs where (state=`rolled) or not null replacedBy; update firstI:0, lastI:0N from `.u.subs where state=`live; .u.d:.u.tday[]]];
 .u.openLog[];
 .u.save[];
 system "t ",string $[.u.batchMs>0; .u.batchMs; 250];

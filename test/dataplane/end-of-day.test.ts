@@ -74,3 +74,36 @@ describe('end of day', () => {
     expect(await dp.checksums(['r2'])).toEqual(sums(b.tables));
   });
 });
+
+describe('an RDB lost around end of day', () => {
+  test('lost before it flushed: its replacement replays that day from its log and flushes it; the merged day holds every row', async () => {
+    dp = new DataPlane();
+    await dp.startTickerplant();
+    await dp.startRdb('r1', { capacityBytes: 400_000 });
+    await dp.waitStatus('r1', (s) => s.state === 'live');
+    await dp.startRdb('r2');
+    await dp.waitStatus('r2', (s) => s.state === 'queued');
+    const a = await feed(dp, 5_000, 73);
+    const r1 = await dp.waitStatus('r1', (s) => s.state === 'rolled');
+    await dp.waitRows(['r1', 'r2'], 5_000);
+    const { day } = await dp.subscribers();
+    // r1 holds its window and is lost before end of day reaches it.
+    await dp.rdbs.get('r1')!.proc.kill('SIGKILL');
+
+    const eod = dp.run(['eod', '--host', HOST, '--port', String(dp.tpPort)]);
+    expect((await eod.exited).code).toBe(0);
+    await dp.waitStatus('r2', (s) => s.flushed.length === 1 && s.state === 'live');
+
+    await dp.startRdb('r1-replacement', { replaces: 'r1' });
+    const rep = await dp.waitStatus('r1-replacement', (s) => s.state === 'flushed');
+    expect(rep.day).toBe(day);
+    expect(rep.window).toMatchObject({ firstI: r1.window.firstI, lastI: r1.window.lastI });
+    expect(rep.flushed).toEqual([{ day, rows: expect.any(Number), path: join(dp.stagingDir, day, 'r1-replacement.slice.json') }]);
+    const t = await dp.subscribers();
+    expect(t.subscribers.map((s) => s.name)).toEqual(['r2']);
+
+    const merge = dp.run(['merge', '--day', day, '--expect', '2'], { KDB_STAGING_DIR: dp.stagingDir, KDB_HDB_DIR: dp.hdbDir });
+    expect((await merge.exited).code).toBe(0);
+    expect(JSON.parse(merge.output)).toMatchObject({ tables: sums(a.tables) });
+  });
+});

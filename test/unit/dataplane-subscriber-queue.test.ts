@@ -103,6 +103,25 @@ describe('subscriber queue', () => {
     expect(state(e)).toEqual([['r2', 'live', 0, null], ['r3', 'queued', 0, null]]);
   });
 
+  test('end of day keeps the rolled windows one more day: an RDB lost before it flushed is replaced from that day', () => {
+    let t = ok(q.subscribe(q.emptyTable('d1'), req('r1'), 0, NOW)).table;
+    t = ok(q.subscribe(t, req('r2'), 0, NOW)).table;
+    t = ok(q.roll(t, 'p', 'r1', 10, 12, NOW)).table;
+    const e = q.endOfDay(t, 'd2');
+    expect(e.previous?.day).toBe('d1');
+    expect(e.previous?.subscribers.map((s) => [s.name, s.state, s.firstI, s.lastI])).toEqual([['r1', 'rolled', 0, 10]]);
+
+    const r = ok(q.subscribe(e, req('r1b', { replaces: 'r1' }), 3, NOW));
+    // The window of the day before, to replay from its log and flush; nothing of the new day changes.
+    expect(r.value.assignment).toEqual({ name: 'r1b', role: 'rolled', firstI: 0, replayFrom: 0, replayTo: 10, lastI: 10, day: 'd1' });
+    expect(r.value.promoted).toEqual([]);
+    expect(state(r.table)).toEqual(state(e));
+    expect(r.table.previous?.subscribers.find((s) => s.name === 'r1')?.replacedBy).toBe('r1b');
+    // Replaced once: a second replacement of the same RDB is refused, and the day after next forgets it.
+    expect(q.subscribe(r.table, req('r1c', { replaces: 'r1' }), 3, NOW).ok).toBe(false);
+    expect(q.endOfDay(r.table, 'd3').previous).toEqual({ day: 'd2', subscribers: [] });
+  });
+
   test('pools are independent', () => {
     let t = ok(q.subscribe(q.emptyTable('d'), req('a1', { pool: 'a' }), 3, NOW)).table;
     const b = ok(q.subscribe(t, req('b1', { pool: 'b' }), 3, NOW));

@@ -39,6 +39,8 @@ export interface AssignMsg {
   replayTo: number;
   lastI: number | null;
   schema: TableSchema[];
+  /** The tickerplant's day, when `day` is an earlier one (a window replayed from that day's log): flush it once replayed. */
+  currentDay?: string;
 }
 
 /** RDB -> tickerplant: I applied messages up to lastI and take no more. */

@@ -251,6 +251,9 @@ export class Rdb {
       this.setState('replaying');
       await this.replay(a.logPath, a.lastI ?? this.lastProcessed, false);
       this.setState('rolled');
+      // A window of a day already ended (the RDB it replaces was lost before
+      // it flushed): that day's end of day is now, for this window.
+      if (a.currentDay !== undefined && a.currentDay > a.day) return this.onEndOfDay({ op: 'eod', day: a.day, nextDay: a.currentDay });
       this.log.info('holding rolled window', { firstI: this.firstI, lastI: this.lastI });
     }
   }

@@ -312,7 +312,8 @@ export class Tickerplant {
     }
     if (assignments.some((a) => a.role !== 'queued')) this.writer.sync();
     for (const a of assignments) {
-      const s = table.subscribers.find((x) => x.name === a.name && x.replacedBy === null);
+      const from = a.day !== undefined ? (table.previous?.subscribers ?? []) : table.subscribers;
+      const s = from.find((x) => x.name === a.name && x.replacedBy === null);
       if (!s) continue;
       const conn = this.rdbs.get(key(s.pool, s.name));
       if (!conn || !conn.rdb) continue; // told when it reconnects
@@ -325,8 +326,9 @@ export class Tickerplant {
       }
       const msg: AssignMsg = {
         op: 'assign',
-        day: this.day,
-        logPath: this.writer.path,
+        day: a.day ?? this.day,
+        logPath: a.day !== undefined ? logPathFor(this.cfg.logDir, a.day) : this.writer.path,
+        ...(a.day !== undefined ? { currentDay: this.day } : {}),
         role: a.role,
         firstI: a.firstI,
         replayFrom: a.replayFrom,

@@ -25,6 +25,12 @@ export interface Subscriber {
 export interface QueueTable {
   day: string;
   subscribers: Subscriber[];
+  /**
+   * The rolled windows of the day before, kept through the next day: an RDB
+   * lost around end of day, before it flushed, is replaced from that day's
+   * log. Absent in tables saved before it existed.
+   */
+  previous?: { day: string; subscribers: Subscriber[] };
 }
 
 export const emptyTable = (day: string): QueueTable => ({ day, subscribers: [] });
@@ -37,6 +43,8 @@ export interface Assignment {
   replayFrom: number;
   replayTo: number;
   lastI: number | null;
+  /** Set when the window is of the day before (a replacement after end of day): replay that day's log and flush it. */
+  day?: string;
 }
 
 export interface SubscribeRequest {
@@ -51,7 +59,11 @@ export interface SubscribeRequest {
 
 export type Result<T> = { ok: true; table: QueueTable; value: T } | { ok: false; error: string };
 
-const clone = (t: QueueTable): QueueTable => ({ day: t.day, subscribers: t.subscribers.map((s) => ({ ...s })) });
+const clone = (t: QueueTable): QueueTable => ({
+  day: t.day,
+  subscribers: t.subscribers.map((s) => ({ ...s })),
+  ...(t.previous ? { previous: { day: t.previous.day, subscribers: t.previous.subscribers.map((s) => ({ ...s })) } } : {}),
+});
 
 const find = (t: QueueTable, pool: string, name: string): Subscriber | undefined =>
   t.subscribers.find((s) => s.pool === pool && s.name === name && s.replacedBy === null);
@@ -175,7 +187,7 @@ const queuedAssignment = (s: Subscriber): Assignment => ({
  */
 const replace = (t: QueueTable, req: SubscribeRequest, count: number, now: string): Result<{ assignment: Assignment; promoted: Assignment[] }> => {
   const lost = find(t, req.pool, req.replaces!);
-  if (!lost) return { ok: false, error: `pool ${req.pool} has no subscriber ${req.replaces} to replace` };
+  if (!lost) return replaceFromDayBefore(t, req, now);
   let promoted: Assignment[] = [];
   let table = t;
   if (lost.state === 'live') {
@@ -203,6 +215,30 @@ const replace = (t: QueueTable, req: SubscribeRequest, count: number, now: strin
     value: {
       assignment: { name: s.name, role: 'rolled', firstI: s.firstI, replayFrom: s.firstI, replayTo: s.lastI!, lastI: s.lastI },
       promoted,
+    },
+  };
+};
+
+/**
+ * A replacement for an RDB lost with a window of the day before (it rolled,
+ * or was rolled on disconnect, and never flushed): it replays that window
+ * from that day's log and flushes it as that day's slice. It joins no queue
+ * of the new day.
+ */
+const replaceFromDayBefore = (t: QueueTable, req: SubscribeRequest, now: string): Result<{ assignment: Assignment; promoted: Assignment[] }> => {
+  const prev = t.previous;
+  const lost = prev?.subscribers.find((s) => s.pool === req.pool && s.name === req.replaces && s.replacedBy === null);
+  if (!prev || !lost || lost.lastI === null) return { ok: false, error: `pool ${req.pool} has no subscriber ${req.replaces} to replace` };
+  const table = clone(t);
+  const p = table.previous!;
+  p.subscribers.find((s) => s.pool === req.pool && s.name === req.replaces && s.replacedBy === null)!.replacedBy = req.name;
+  p.subscribers.push({ ...lost, name: req.name, tables: req.tables, syms: req.syms, arrivedAt: now, replaces: lost.name, replacedBy: null });
+  return {
+    ok: true,
+    table,
+    value: {
+      assignment: { name: req.name, role: 'rolled', firstI: lost.firstI, replayFrom: lost.firstI, replayTo: lost.lastI, lastI: lost.lastI, day: p.day },
+      promoted: [],
     },
   };
 };
@@ -247,11 +283,14 @@ export const disconnect = (table: QueueTable, pool: string, name: string, sentI:
 
 /**
  * End of day: rolled RDBs flush and leave (the operator deletes them), the
- * live one starts the new day at message 0, queued ones keep waiting.
+ * live one starts the new day at message 0, queued ones keep waiting. The
+ * rolled windows stay one more day as `previous`, for the replacement of one
+ * lost before it flushed.
  */
 export const endOfDay = (table: QueueTable, nextDay: string): QueueTable => ({
   day: nextDay,
   subscribers: table.subscribers
     .filter((s) => s.state !== 'rolled' && s.replacedBy === null)
     .map((s) => (s.state === 'live' ? { ...s, firstI: 0, lastI: null } : { ...s })),
+  previous: { day: table.day, subscribers: table.subscribers.filter((s) => s.state === 'rolled' && s.replacedBy === null).map((s) => ({ ...s })) },
 });
