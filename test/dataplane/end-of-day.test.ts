@@ -9,18 +9,23 @@ jest.setTimeout(120_000);
 let dp: DataPlane;
 afterEach(async () => dp?.close());
 
+/** A day so far: r1 was live until it rolled at 400 kB, r2 is live behind it; 5,000 rows fed. */
+const dayWithARoll = async (seed: number) => {
+  dp = new DataPlane();
+  await dp.startTickerplant();
+  await dp.startRdb('r1', { capacityBytes: 400_000 });
+  await dp.waitStatus('r1', (s) => s.state === 'live');
+  await dp.startRdb('r2');
+  await dp.waitStatus('r2', (s) => s.state === 'queued');
+  const a = await feed(dp, 5_000, seed);
+  const r1 = await dp.waitStatus('r1', (s) => s.state === 'rolled');
+  await dp.waitRows(['r1', 'r2'], 5_000);
+  return { a, r1 };
+};
 
 describe('end of day', () => {
   test('slices flushed, merged into the HDB partition, merge idempotent and refused when incomplete', async () => {
-    dp = new DataPlane();
-    await dp.startTickerplant();
-    await dp.startRdb('r1', { capacityBytes: 400_000 });
-    await dp.waitStatus('r1', (s) => s.state === 'live');
-    await dp.startRdb('r2');
-    await dp.waitStatus('r2', (s) => s.state === 'queued');
-    const a = await feed(dp, 5_000, 71);
-    await dp.waitStatus('r1', (s) => s.state === 'rolled');
-    await dp.waitRows(['r1', 'r2'], 5_000);
+    const { a } = await dayWithARoll(71);
     await dp.startRdb('r3');
     await dp.waitStatus('r3', (s) => s.state === 'queued');
     const { day } = await dp.subscribers();
@@ -77,15 +82,7 @@ describe('end of day', () => {
 
 describe('an RDB lost around end of day', () => {
   test('lost before it flushed: its replacement replays that day from its log and flushes it; the merged day holds every row', async () => {
-    dp = new DataPlane();
-    await dp.startTickerplant();
-    await dp.startRdb('r1', { capacityBytes: 400_000 });
-    await dp.waitStatus('r1', (s) => s.state === 'live');
-    await dp.startRdb('r2');
-    await dp.waitStatus('r2', (s) => s.state === 'queued');
-    const a = await feed(dp, 5_000, 73);
-    const r1 = await dp.waitStatus('r1', (s) => s.state === 'rolled');
-    await dp.waitRows(['r1', 'r2'], 5_000);
+    const { a, r1 } = await dayWithARoll(73);
     const { day } = await dp.subscribers();
     // r1 holds its window and is lost before end of day reaches it.
     await dp.rdbs.get('r1')!.proc.kill('SIGKILL');
