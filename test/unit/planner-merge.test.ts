@@ -56,6 +56,12 @@ describe('end-of-day merge: starts only when no RDB can add to the day', () => {
     expect(ensured(rdbs, o)).toEqual([]);
   });
 
+  test('a waiting merge says in status what it waits for', () => {
+    const rdbs: RdbSketch[] = [{ ord: 0, state: 'rolled' }, { ord: 1, state: 'flushed' }, { ord: 2, state: 'live', day: NEXT, flushedDays: [DAY] }];
+    expect(statusOf(plan(world(rdbs)))?.mergePending).toBe(`${DAY}: RDB ${CLUSTER}-equities-rdb-0 has not flushed ${DAY}`);
+    expect(statusOf(plan(world(afterEndOfDay())))?.mergePending).toBeUndefined();
+  });
+
   test('an RDB waiting for a node has held nothing and does not hold the merge back', () => {
     expect(ensured([...afterEndOfDay(), { ord: 3, node: null }])).toHaveLength(1);
   });

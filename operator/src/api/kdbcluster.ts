@@ -475,6 +475,8 @@ export const KdbClusterStatus = z.object({
   merge: MergeRecord.optional(),
   /** The newest day whose merge succeeded. */
   mergedDay: z.string().max(10).optional(),
+  /** Why a flushed day is not being merged yet: the RDB it waits for. */
+  mergePending: z.string().max(1024).optional(),
 });
 export type KdbClusterStatus = z.infer<typeof KdbClusterStatus>;
 

@@ -21,6 +21,8 @@ export interface MergePlan {
   events: ClusterEvent[];
   record: MergeRecord | undefined;
   mergedDay: string | undefined;
+  /** Why the next day is not merged yet, naming what it waits for (status.mergePending). */
+  pending: string | undefined;
 }
 
 const MAX_JOB_NAME = 63;
@@ -90,7 +92,7 @@ export const planMerge = (o: Observed): MergePlan => {
   const cluster = o.cluster.metadata.name;
   const now = o.now.toISOString();
   const deleting = o.cluster.metadata.deletionTimestamp !== undefined;
-  const keep: MergePlan = { actions: [], events: [], record: prev, mergedDay };
+  const keep: MergePlan = { actions: [], events: [], record: prev, mergedDay, pending: undefined };
   if (deleting) return keep;
 
   if (prev && prev.phase !== 'Succeeded') {
@@ -122,7 +124,7 @@ export const planMerge = (o: Observed): MergePlan => {
   const day = candidates[0];
   if (day === undefined) return keep;
   const blocker = mergeBlocker(o, day);
-  if (blocker) return keep;
+  if (blocker) return { ...keep, pending: `${day}: ${blocker}` };
   const name = mergeJobName(cluster, day);
   const existing = jobFor(o, name);
   if (existing?.phase === 'Succeeded') {

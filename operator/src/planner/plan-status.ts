@@ -81,7 +81,7 @@ const cond = (type: ConditionValue['type'], on: boolean, reasonOn: string, reaso
 
 const RUNNING_PHASES: ReadonlySet<Phase | undefined> = new Set<Phase | undefined>(['Running', 'ScalingOut', 'ScalingIn', 'Degraded']);
 
-export const planStatus = (o: Observed, storage: StoragePlan, tp: TickerplantPlan, pools: PoolsPlan, merge: Pick<MergePlan, 'record' | 'mergedDay'>): StatusPlan => {
+export const planStatus = (o: Observed, storage: StoragePlan, tp: TickerplantPlan, pools: PoolsPlan, merge: Pick<MergePlan, 'record' | 'mergedDay' | 'pending'>): StatusPlan => {
   const prev = o.cluster.status;
   const prevConditions = prev?.conditions ?? [];
   const wasRunning = RUNNING_PHASES.has(prev?.phase);
@@ -182,6 +182,7 @@ export const planStatus = (o: Observed, storage: StoragePlan, tp: TickerplantPla
     ...(pools.capacity.desired.size > 0 ? { desiredNodes } : prev?.desiredNodes !== undefined ? { desiredNodes: prev.desiredNodes } : {}),
     ...(merge.record ? { merge: merge.record } : {}),
     ...(merge.mergedDay !== undefined ? { mergedDay: merge.mergedDay } : {}),
+    ...(merge.pending !== undefined ? { mergePending: merge.pending } : {}),
   });
 
   const events: ClusterEvent[] = [];
