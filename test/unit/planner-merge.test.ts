@@ -81,19 +81,19 @@ describe('end-of-day merge: starts only when no RDB can add to the day', () => {
 
 describe('end-of-day merge: following the Job', () => {
   test('Job running: nothing new, record kept', () => {
-    const actions = plan(world(afterEndOfDay(), { status: { merge: running() }, mergeJobs: [{ name: JOB, day: DAY, phase: 'Running' }] }));
+    const actions = plan(world(afterEndOfDay(), { status: { merge: running() }, mergeJobs: [{ name: JOB, phase: 'Running' }] }));
     expect(ofKind(actions, 'EnsureMergeJob')).toEqual([]);
     expect(statusOf(actions)?.merge?.phase ?? 'Running').toBe('Running');
   });
 
   test('Job succeeded: recorded, mergedDay set, one DayMerged event', () => {
-    const actions = plan(world(afterEndOfDay(), { status: { merge: running() }, mergeJobs: [{ name: JOB, day: DAY, phase: 'Succeeded' }] }));
+    const actions = plan(world(afterEndOfDay(), { status: { merge: running() }, mergeJobs: [{ name: JOB, phase: 'Succeeded' }] }));
     const status = statusOf(actions);
     expect(status?.merge).toMatchObject({ day: DAY, phase: 'Succeeded' });
     expect(status?.mergedDay).toBe(DAY);
     expect(eventReasons(actions)).toEqual(['DayMerged']);
     // The next pass sees it done and stays quiet.
-    const again = plan(world(afterEndOfDay(), { status: { merge: status!.merge!, mergedDay: DAY }, mergeJobs: [{ name: JOB, day: DAY, phase: 'Succeeded' }] }));
+    const again = plan(world(afterEndOfDay(), { status: { merge: status!.merge!, mergedDay: DAY }, mergeJobs: [{ name: JOB, phase: 'Succeeded' }] }));
     expect(ofKind(again, 'EnsureMergeJob')).toEqual([]);
     expect(eventReasons(again)).toEqual([]);
   });
@@ -104,11 +104,11 @@ describe('end-of-day merge: following the Job', () => {
   });
 
   test('Job failed: a Warning once, no retry by itself', () => {
-    const actions = plan(world(afterEndOfDay(), { status: { merge: running() }, mergeJobs: [{ name: JOB, day: DAY, phase: 'Failed' }] }));
+    const actions = plan(world(afterEndOfDay(), { status: { merge: running() }, mergeJobs: [{ name: JOB, phase: 'Failed' }] }));
     expect(statusOf(actions)?.merge?.phase).toBe('Failed');
     expect(eventReasons(actions)).toEqual(['MergeFailed']);
     const failed: MergeRecord = { ...running(), phase: 'Failed' };
-    const again = plan(world(afterEndOfDay(), { status: { merge: failed }, mergeJobs: [{ name: JOB, day: DAY, phase: 'Failed' }] }));
+    const again = plan(world(afterEndOfDay(), { status: { merge: failed }, mergeJobs: [{ name: JOB, phase: 'Failed' }] }));
     expect(ofKind(again, 'EnsureMergeJob')).toEqual([]);
     expect(eventReasons(again)).toEqual([]);
   });
@@ -125,7 +125,7 @@ describe('end-of-day merge: following the Job', () => {
   });
 
   test('the Job exists but status was never written: adopted, not created twice', () => {
-    const actions = plan(world(afterEndOfDay(), { mergeJobs: [{ name: JOB, day: DAY, phase: 'Running' }] }));
+    const actions = plan(world(afterEndOfDay(), { mergeJobs: [{ name: JOB, phase: 'Running' }] }));
     expect(ofKind(actions, 'EnsureMergeJob')).toEqual([]);
     expect(statusOf(actions)?.merge).toMatchObject({ day: DAY, phase: 'Running' });
   });
@@ -146,7 +146,7 @@ describe('end-of-day merge: which day', () => {
 
   test('one merge at a time: a running one blocks the next day', () => {
     const rdbs: RdbSketch[] = [{ ord: 2, state: 'live', day: '2026-03-04', flushedDays: [DAY, NEXT] }];
-    const actions = plan(world(rdbs, { status: { merge: running() }, mergeJobs: [{ name: JOB, day: DAY, phase: 'Running' }] }));
+    const actions = plan(world(rdbs, { status: { merge: running() }, mergeJobs: [{ name: JOB, phase: 'Running' }] }));
     expect(ofKind(actions, 'EnsureMergeJob')).toEqual([]);
   });
 });

@@ -21,7 +21,6 @@ export interface Observed {
 
 export interface ObservedMergeJob {
   name: string;
-  day?: string;
   phase: 'Running' | 'Succeeded' | 'Failed';
 }
 

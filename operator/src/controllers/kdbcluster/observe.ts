@@ -4,7 +4,7 @@ import { AwsUnavailableError, GroupNotFoundError } from '../../aws/index.ts';
 import type { Store, V1Job, V1Node, V1PersistentVolume, V1PersistentVolumeClaim, V1Pod, V1Service, V1StatefulSet } from '../../kube/index.ts';
 import { parseProviderId } from '../../planner/provider-id.ts';
 import type { EfsObservation, Observed, ObservedAsg, ObservedMergeJob, ObservedNode, ObservedPool } from '../../planner/types.ts';
-import { ANNOTATION, LABEL, pvName, pvcName, tickerplantName } from '../../specs/names.ts';
+import { LABEL, pvName, pvcName, tickerplantName } from '../../specs/names.ts';
 import { observeRdbPod } from './rdb-report.ts';
 
 export interface Caches {
@@ -43,10 +43,8 @@ const toObservedAsg = (g: Group): ObservedAsg => ({
 
 const observeMergeJob = (j: V1Job): ObservedMergeJob => {
   const failed = j.status?.conditions?.some((c) => c.type === 'Failed' && c.status === 'True') ?? false;
-  const day = j.metadata?.annotations?.[ANNOTATION.day];
   return {
     name: j.metadata?.name ?? '',
-    ...(day ? { day } : {}),
     phase: (j.status?.succeeded ?? 0) > 0 ? 'Succeeded' : failed ? 'Failed' : 'Running',
   };
 };
