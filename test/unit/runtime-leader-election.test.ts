@@ -139,16 +139,22 @@ const elector = (store: LeaseStore, clock: FakeClock, identity: string, log: str
     onStoppedLeading: () => log.push(`${identity} stopped`),
   });
 
+/** Two electors on one lease: a starts first, b a millisecond later. */
+const aThenB = async () => {
+  const clock = new FakeClock();
+  const store = new MemoryLeaseStore();
+  const log: string[] = [];
+  const a = elector(store, clock, 'a', log);
+  const b = elector(store, clock, 'b', log);
+  a.start();
+  await clock.advanceAsync(1);
+  b.start();
+  return { clock, store, log, a, b };
+};
+
 describe('LeaderElector', () => {
   test('two electors: exactly one leads; when it stops renewing the other takes over after the lease duration', async () => {
-    const clock = new FakeClock();
-    const store = new MemoryLeaseStore();
-    const log: string[] = [];
-    const a = elector(store, clock, 'a', log);
-    const b = elector(store, clock, 'b', log);
-    a.start();
-    await clock.advanceAsync(1);
-    b.start();
+    const { clock, store, log, a, b } = await aThenB();
     await clock.advanceAsync(30_000);
     expect(log).toEqual(['a started']);
     expect(a.isLeader()).toBe(true);
@@ -173,14 +179,7 @@ describe('LeaderElector', () => {
   });
 
   test('graceful stop releases the lease; the standby takes over on its next poll', async () => {
-    const clock = new FakeClock();
-    const store = new MemoryLeaseStore();
-    const log: string[] = [];
-    const a = elector(store, clock, 'a', log);
-    const b = elector(store, clock, 'b', log);
-    a.start();
-    await clock.advanceAsync(1);
-    b.start();
+    const { clock, store, log, a, b } = await aThenB();
     await clock.advanceAsync(10_000);
     const t0 = clock.now();
     await a.stop();
