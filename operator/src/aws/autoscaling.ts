@@ -106,7 +106,12 @@ const AZ_REBALANCE = 'AZRebalance';
 const NOT_FOUND_MESSAGE = /no managed instance found|instance id not found|not part of auto ?scaling group/i;
 const TERMINATING_MESSAGE = /is terminat|already terminat|in terminat/i;
 
-export const toGroupInstance = (i: Instance): GroupInstance => ({
+/** The fields an ASG's instance list and DescribeAutoScalingInstances share. */
+type InstanceFields = Pick<Instance, 'InstanceId' | 'HealthStatus' | 'ProtectedFromScaleIn' | 'AvailabilityZone' | 'InstanceType'> & {
+  LifecycleState?: string | undefined;
+};
+
+export const toGroupInstance = (i: InstanceFields): GroupInstance => ({
   instanceId: i.InstanceId ?? '',
   lifecycleState: i.LifecycleState ?? 'Unknown',
   healthStatus: i.HealthStatus ?? 'Unknown',
@@ -225,15 +230,7 @@ export class AutoScaling {
       return pages
         .flatMap((p) => p.AutoScalingInstances ?? [])
         .filter((i) => wanted.has(i.InstanceId ?? ''))
-        .map((i) => ({
-          instanceId: i.InstanceId ?? '',
-          groupName: i.AutoScalingGroupName ?? '',
-          lifecycleState: i.LifecycleState ?? 'Unknown',
-          healthStatus: i.HealthStatus ?? 'Unknown',
-          protectedFromScaleIn: i.ProtectedFromScaleIn === true,
-          zone: i.AvailabilityZone ?? '',
-          instanceType: i.InstanceType ?? '',
-        }));
+        .map((i) => ({ ...toGroupInstance(i), groupName: i.AutoScalingGroupName ?? '' }));
     });
   }
 
