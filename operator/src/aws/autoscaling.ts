@@ -4,6 +4,8 @@
 // max(current, requested) from a fresh read, and scale-in is only
 // TerminateInstanceInAutoScalingGroup on a named instance with decrement.
 import {
+  CreateOrUpdateTagsCommand,
+  DeleteTagsCommand,
   DescribeAutoScalingGroupsCommand,
   DescribeAutoScalingInstancesCommand,
   ResumeProcessesCommand,
@@ -87,6 +89,46 @@ export type TerminateResult =
   | { outcome: 'alreadyTerminating'; instanceId: string; group: string; lifecycleState: string }
   /** Not in any Auto Scaling group any more: the step is done. */
   | { outcome: 'notFound'; instanceId: string };
+
+/** What claiming a group for one owner found. */
+export type ClaimResult =
+  | { claimed: true; group: string; owner: string; changed: boolean }
+  /** Another owner's tag is on the group: nothing was written. */
+  | { claimed: false; group: string; owner: string };
+
+export interface ReleaseResult {
+  group: string;
+  /** false: the tag was absent or named another owner, and nothing was written. */
+  released: boolean;
+  /** The owner the tag named before, if any. */
+  previousOwner?: string;
+}
+
+/**
+ * The tag that says which KdbCluster a node group's ASG serves. One owner
+ * per group: a second cluster on the same group would count the other's
+ * nodes as free and terminate its servers.
+ */
+export const OWNER_TAG = 'kdb-operator.dev/owner';
+
+/** The tags that find an EKS managed node group's ASG: cluster and node group together. */
+export const nodeGroupTags = (eksClusterName: string, nodeGroup: string): Record<string, string> => ({
+  'eks:cluster-name': eksClusterName,
+  'eks:nodegroup-name': nodeGroup,
+});
+
+/** Every tag present with exactly this value. */
+export const hasTags = (g: Pick<Group, 'tags'>, tags: Record<string, string>): boolean =>
+  Object.entries(tags).every(([k, v]) => g.tags[k] === v);
+
+/**
+ * `owner`: write only if the group's OWNER_TAG names this owner, checked on
+ * the fresh read every write starts from. The planner already keeps off
+ * groups of other owners; this holds even for a plan made from a stale view.
+ */
+export interface OwnerGuard {
+  owner?: string;
+}
 
 export interface AutoScalingOptions {
   /** How long describe results are reused. */
@@ -192,22 +234,23 @@ export class AutoScaling {
    * AmbiguousGroupError: we never guess which group to scale.
    */
   async findGroupByTags(tags: Record<string, string>, options: { fresh?: boolean } = {}): Promise<Group | undefined> {
+    const groups = await this.findGroupsByTags(tags, options);
+    if (groups.length > 1) throw new AmbiguousGroupError(tags, groups.map((g) => g.name));
+    return groups[0];
+  }
+
+  /** Every group carrying all these tags, sorted by name (the caller decides what several mean). */
+  async findGroupsByTags(tags: Record<string, string>, options: { fresh?: boolean } = {}): Promise<Group[]> {
     const entries = Object.entries(tags);
     if (entries.length === 0) throw new RangeError('findGroupByTags needs at least one tag');
     const key = tagQueryKey(tags);
-    let names = options.fresh === true ? undefined : this.#tagQueries.get(key);
-    let groups: Group[];
-    if (names === undefined) {
-      groups = await this.#describeAll({ Filters: entries.map(([k, v]) => ({ Name: `tag:${k}`, Values: [v] })) });
-      // Filters are ANDed by AWS; check again in case an emulator is lax.
-      groups = groups.filter((g) => entries.every(([k, v]) => g.tags[k] === v));
-      names = groups.map((g) => g.name).sort();
-      this.#tagQueries.set(key, names);
-    } else {
-      groups = await this.describeGroups(names, options);
-    }
-    if (groups.length > 1) throw new AmbiguousGroupError(tags, groups.map((g) => g.name).sort());
-    return groups[0];
+    const names = options.fresh === true ? undefined : this.#tagQueries.get(key);
+    if (names !== undefined) return this.describeGroups(names, options);
+    const found = await this.#describeAll({ Filters: entries.map(([k, v]) => ({ Name: `tag:${k}`, Values: [v] })) });
+    // Filters are ANDed by AWS; check again in case an emulator is lax.
+    const groups = found.filter((g) => hasTags(g, tags)).sort((a, b) => a.name.localeCompare(b.name));
+    this.#tagQueries.set(key, groups.map((g) => g.name));
+    return groups;
   }
 
   /**
@@ -245,13 +288,13 @@ export class AutoScaling {
    * lower value. The operator must be the only writer of the RDB group's
    * desired capacity (leader election, other autoscalers kept off the group).
    */
-  async setDesiredCapacity(group: string, value: number): Promise<SetDesiredResult> {
+  async setDesiredCapacity(group: string, value: number, guard: OwnerGuard = {}): Promise<SetDesiredResult> {
     if (!Number.isInteger(value) || value < 0) throw new RangeError(`desired capacity must be a non-negative integer, got ${value}`);
-    return this.#groupLock.run(group, () => this.#raiseDesired(group, value));
+    return this.#groupLock.run(group, () => this.#raiseDesired(group, value, guard));
   }
 
-  async #raiseDesired(group: string, value: number): Promise<SetDesiredResult> {
-    const g = await this.#mustDescribeFresh(group);
+  async #raiseDesired(group: string, value: number, guard: OwnerGuard): Promise<SetDesiredResult> {
+    const g = await this.#mustDescribeFresh(group, guard);
     const target = Math.min(value, g.max);
     const limitedByMax = value > g.max;
     if (g.desired >= target) {
@@ -272,15 +315,15 @@ export class AutoScaling {
    * group are reported, not errors (removing protection from a gone
    * instance is trivially done).
    */
-  async setInstanceProtection(group: string, instanceIds: readonly string[], protect: boolean): Promise<ProtectionResult> {
+  async setInstanceProtection(group: string, instanceIds: readonly string[], protect: boolean, guard: OwnerGuard = {}): Promise<ProtectionResult> {
     const ids = unique(instanceIds);
     const result: ProtectionResult = { group, protected: protect, updated: [], unchanged: [], notInGroup: [] };
     if (ids.length === 0) return result;
-    return this.#groupLock.run(group, () => this.#protect(group, ids, protect, result));
+    return this.#groupLock.run(group, () => this.#protect(group, ids, protect, result, guard));
   }
 
-  async #protect(group: string, ids: string[], protect: boolean, result: ProtectionResult): Promise<ProtectionResult> {
-    const g = await this.#mustDescribeFresh(group);
+  async #protect(group: string, ids: string[], protect: boolean, result: ProtectionResult, guard: OwnerGuard): Promise<ProtectionResult> {
+    const g = await this.#mustDescribeFresh(group, guard);
     const byId = new Map(g.instances.map((i) => [i.instanceId, i]));
     const toChange: string[] = [];
     for (const id of ids) {
@@ -302,8 +345,8 @@ export class AutoScaling {
   }
 
   /** NewInstancesProtectedFromScaleIn=true, so a new RDB node is protected from its first second. */
-  async protectNewInstances(group: string): Promise<ChangeResult> {
-    const g = await this.#mustDescribeFresh(group);
+  async protectNewInstances(group: string, guard: OwnerGuard = {}): Promise<ChangeResult> {
+    const g = await this.#mustDescribeFresh(group, guard);
     if (g.newInstancesProtectedFromScaleIn) return { group, changed: false };
     await this.#mutate(group, 'UpdateAutoScalingGroup', (signal) =>
       this.#client.send(
@@ -318,8 +361,8 @@ export class AutoScaling {
    * Suspend AZRebalance: after we terminate named instances the zones go out
    * of balance, and AZRebalance would then pick a victim of its own.
    */
-  async suspendAZRebalance(group: string): Promise<ChangeResult> {
-    const g = await this.#mustDescribeFresh(group);
+  async suspendAZRebalance(group: string, guard: OwnerGuard = {}): Promise<ChangeResult> {
+    const g = await this.#mustDescribeFresh(group, guard);
     if (g.suspendedProcesses.includes(AZ_REBALANCE)) return { group, changed: false };
     await this.#mutate(group, 'SuspendProcesses', (signal) =>
       this.#client.send(new SuspendProcessesCommand({ AutoScalingGroupName: group, ScalingProcesses: [AZ_REBALANCE] }), {
@@ -351,7 +394,7 @@ export class AutoScaling {
    * surfaced as AwsRequestError); keep the RDB group's MinSize below the
    * count being scaled in.
    */
-  async terminateInstanceInGroup(instanceId: string, options: { expectedGroup?: string } = {}): Promise<TerminateResult> {
+  async terminateInstanceInGroup(instanceId: string, options: { expectedGroup?: string } & OwnerGuard = {}): Promise<TerminateResult> {
     const [inst] = await this.describeAutoScalingInstances([instanceId]);
     if (inst === undefined) return { outcome: 'notFound', instanceId };
     if (options.expectedGroup !== undefined && inst.groupName !== options.expectedGroup) {
@@ -359,6 +402,7 @@ export class AutoScaling {
         `refusing to terminate ${instanceId}: it belongs to group ${inst.groupName}, not ${options.expectedGroup}`,
       );
     }
+    if (options.owner !== undefined) await this.#mustDescribeFresh(inst.groupName, options);
     if (TERMINATING.test(inst.lifecycleState)) {
       return { outcome: 'alreadyTerminating', instanceId, group: inst.groupName, lifecycleState: inst.lifecycleState };
     }
@@ -388,6 +432,46 @@ export class AutoScaling {
     return { outcome: 'terminated', instanceId, group: inst.groupName };
   }
 
+  /**
+   * Write `owner` into the group's OWNER_TAG unless another owner's tag is
+   * there, from a fresh read under the group's lock. Idempotent.
+   */
+  async claimGroup(group: string, owner: string): Promise<ClaimResult> {
+    if (owner === '') throw new RangeError('claimGroup needs a non-empty owner');
+    return this.#groupLock.run(group, async (): Promise<ClaimResult> => {
+      const g = await this.#mustDescribeFresh(group);
+      const current = g.tags[OWNER_TAG];
+      if (current !== undefined && current !== '' && current !== owner) return { claimed: false, group, owner: current };
+      if (current === owner) return { claimed: true, group, owner, changed: false };
+      await this.#mutate(group, 'CreateOrUpdateTags', (signal) =>
+        this.#client.send(
+          new CreateOrUpdateTagsCommand({
+            Tags: [{ ResourceId: group, ResourceType: 'auto-scaling-group', Key: OWNER_TAG, Value: owner, PropagateAtLaunch: false }],
+          }),
+          { abortSignal: signal },
+        ),
+      );
+      return { claimed: true, group, owner, changed: true };
+    });
+  }
+
+  /** Remove OWNER_TAG if it names `owner`; another owner's claim is never touched. */
+  async releaseGroup(group: string, owner: string): Promise<ReleaseResult> {
+    return this.#groupLock.run(group, async (): Promise<ReleaseResult> => {
+      const g = await this.describeGroup(group, { fresh: true });
+      const current = g?.tags[OWNER_TAG];
+      const before = current !== undefined ? { previousOwner: current } : {};
+      if (g === undefined || current !== owner) return { group, released: false, ...before };
+      await this.#mutate(group, 'DeleteTags', (signal) =>
+        this.#client.send(
+          new DeleteTagsCommand({ Tags: [{ ResourceId: group, ResourceType: 'auto-scaling-group', Key: OWNER_TAG, Value: owner }] }),
+          { abortSignal: signal },
+        ),
+      );
+      return { group, released: true, ...before };
+    });
+  }
+
   /** Forget cached describe results (one group, or all). */
   invalidate(group?: string): void {
     if (group === undefined) {
@@ -415,11 +499,17 @@ export class AutoScaling {
     return groups;
   }
 
-  async #mustDescribeFresh(group: string): Promise<Group> {
+  async #mustDescribeFresh(group: string, guard: OwnerGuard = {}): Promise<Group> {
     const g = await this.describeGroup(group, { fresh: true });
     // Checked here because moto answers writes to unknown groups with a 500,
     // which would otherwise be retried as an outage.
     if (g === undefined) throw new GroupNotFoundError(group);
+    if (guard.owner !== undefined && g.tags[OWNER_TAG] !== guard.owner) {
+      const current = g.tags[OWNER_TAG];
+      throw new AwsSafetyError(
+        `refusing to change group ${group}: its ${OWNER_TAG} tag is ${current === undefined ? 'absent' : `"${current}"`}, not "${guard.owner}"`,
+      );
+    }
     return g;
   }
 

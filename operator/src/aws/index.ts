@@ -39,13 +39,16 @@ export const createAws = (config: AwsClientConfig = {}, options: AwsOptions = {}
 export type {
   AsgInstance,
   ChangeResult,
+  ClaimResult,
   Group,
   GroupInstance,
+  OwnerGuard,
   ProtectionResult,
+  ReleaseResult,
   SetDesiredResult,
   TerminateResult,
 } from './autoscaling.ts';
-export { AutoScaling } from './autoscaling.ts';
+export { AutoScaling, hasTags, nodeGroupTags, OWNER_TAG } from './autoscaling.ts';
 export type { AwsClientConfig, StaticCredentials } from './clients.ts';
 export type { AccessPoint, EnsureAccessPointInput, EnsureAccessPointResult, FileSystemLookup, PosixUserSpec } from './efs.ts';
 export { CLUSTER_TAG, Efs } from './efs.ts';
