@@ -4,6 +4,7 @@ import { kdbClusterController } from './controllers/kdbcluster/index.ts';
 import { createKubeClient } from './kube/index.ts';
 import { startHealthServer } from './runtime/http.ts';
 import { LeaderElector } from './runtime/leader-election.ts';
+import { drainThenRelease, exitOnLostLeadership } from './runtime/leadership.ts';
 import type { Logger } from './runtime/log.ts';
 import { createMetrics } from './runtime/metrics.ts';
 import { Shutdown } from './runtime/shutdown.ts';
@@ -52,17 +53,13 @@ export const runOperator = async (log: Logger): Promise<void> => {
       identity,
       logger: log,
       onStartedLeading: startControllers,
-      onStoppedLeading: () => {
-        // Another replica may act already: never act on after losing the lease.
-        log.error('lost leadership; exiting');
-        process.exit(1);
-      },
+      onStoppedLeading: exitOnLostLeadership(controller, log),
     });
     elector.start();
   } else startControllers();
 
-  shutdown.add('controllers', () => controller.stop(20_000));
-  if (elector) shutdown.add('lease', () => elector.stop());
+  // The lease is held until every in-flight reconcile has finished, or the process exits holding it.
+  drainThenRelease(shutdown, controller, elector);
   shutdown.add('informers', () => Promise.all(informers.map((i) => i.stop())));
   shutdown.add('http', () => http.close());
   shutdown.add('aws', () => aws.destroy());

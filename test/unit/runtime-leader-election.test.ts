@@ -4,7 +4,8 @@ import {
   LeaderElector,
   decideLease,
 } from '../../operator/src/runtime/leader-election.ts';
-import type { LeaseObservation, LeaseRecord, LeaseStore, StoredLease } from '../../operator/src/runtime/leader-election.ts';
+import type { LeaseObservation, LeaseRecord, LeaseStore } from '../../operator/src/runtime/leader-election.ts';
+import { MemoryLeaseStore } from '../fixtures/lease-store.ts';
 
 const T = DEFAULT_LEASE_TIMINGS;
 const NOW = 1_000_000;
@@ -99,35 +100,6 @@ describe('decideLease', () => {
     if (row.observedAt !== undefined) expect(observed?.observedAtMs).toBe(row.observedAt);
   });
 });
-
-/** In-memory Lease with resourceVersion checks, and a switch to make it fail. */
-class MemoryLeaseStore implements LeaseStore {
-  lease: StoredLease | undefined;
-  rv = 0;
-  down = false;
-  writes = 0;
-  describe(): string {
-    return 'mem/lease';
-  }
-  async get(): Promise<StoredLease | undefined> {
-    if (this.down) throw new Error('api down');
-    return this.lease && { record: { ...this.lease.record }, resourceVersion: this.lease.resourceVersion };
-  }
-  async create(record: LeaseRecord): Promise<StoredLease> {
-    if (this.down) throw new Error('api down');
-    if (this.lease) throw Object.assign(new Error('exists'), { statusCode: 409 });
-    this.writes++;
-    this.lease = { record: { ...record }, resourceVersion: String(++this.rv) };
-    return this.lease;
-  }
-  async update(record: LeaseRecord, resourceVersion: string): Promise<StoredLease> {
-    if (this.down) throw new Error('api down');
-    if (!this.lease || this.lease.resourceVersion !== resourceVersion) throw Object.assign(new Error('conflict'), { statusCode: 409 });
-    this.writes++;
-    this.lease = { record: { ...record }, resourceVersion: String(++this.rv) };
-    return this.lease;
-  }
-}
 
 const elector = (store: LeaseStore, clock: FakeClock, identity: string, log: string[]) =>
   new LeaderElector({

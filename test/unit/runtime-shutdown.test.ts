@@ -1,3 +1,4 @@
+import { FakeClock } from '../../operator/src/runtime/clock.ts';
 import { Shutdown } from '../../operator/src/runtime/shutdown.ts';
 
 describe('Shutdown', () => {
@@ -41,5 +42,20 @@ describe('Shutdown', () => {
     await s.trigger();
     expect(codes).toEqual([1, 0]);
     s.dispose();
+  });
+
+  test('past the deadline it exits 1 and the steps not yet run never run (the lease is not released)', async () => {
+    const clock = new FakeClock();
+    const codes: number[] = [];
+    const ran: string[] = [];
+    const s = new Shutdown({ signals: [], clock, deadlineMs: 25_000, exit: (c) => void codes.push(c) });
+    s.add('controllers', () => clock.sleep(30_000).then(() => void ran.push('controllers'))).add('lease', () => void ran.push('lease'));
+    const done = s.trigger(0);
+    await clock.advanceAsync(25_000);
+    expect(codes).toEqual([1]);
+    await clock.advanceAsync(10_000);
+    await done;
+    expect(ran).toEqual(['controllers']);
+    expect(codes).toEqual([1]);
   });
 });

@@ -16,6 +16,12 @@ export interface ReconcileContext {
   log: Logger;
   /** How many times this key has failed in a row before this run. */
   retries: number;
+  /**
+   * Aborted once this process must start no irreversible work: shutdown began
+   * or leadership was lost. A reconcile still running then finishes what is
+   * safe to repeat and leaves the rest to the next leader.
+   */
+  signal: AbortSignal;
 }
 
 /**
@@ -52,6 +58,7 @@ export class Controller {
   readonly #keyField: string;
   #running: Promise<void>[] = [];
   #started = false;
+  readonly #stopping = new AbortController();
 
   constructor(opts: ControllerOptions) {
     this.name = opts.name;
@@ -83,21 +90,41 @@ export class Controller {
   }
 
   /**
-   * Stop taking keys and wait for in-flight reconciles, at most `deadlineMs`.
-   * Returns false if some were still running at the deadline.
+   * Stop taking keys, tell in-flight reconciles to start nothing irreversible,
+   * and wait for them. Without `deadlineMs` it waits as long as they run: the
+   * caller must keep the lease until this resolves, because a standby may act
+   * as soon as it is released. With `deadlineMs` it returns false if some
+   * were still running then.
    */
-  async stop(deadlineMs = 30_000): Promise<boolean> {
+  async stop(deadlineMs?: number): Promise<boolean> {
     this.queue.shutDown();
-    let timer: ReturnType<Clock['setTimeout']> | undefined;
-    const deadline = new Promise<false>((resolve) => {
-      timer = this.#clock.setTimeout(() => resolve(false), deadlineMs);
-    });
+    this.abort(new Error('shutting down'));
     const drained = Promise.all(this.#running).then(() => true as const);
-    const ok = await Promise.race([drained, deadline]);
-    if (timer !== undefined) this.#clock.clearTimeout(timer);
+    let ok: boolean;
+    if (deadlineMs === undefined) ok = await drained;
+    else {
+      let timer: ReturnType<Clock['setTimeout']> | undefined;
+      const deadline = new Promise<false>((resolve) => {
+        timer = this.#clock.setTimeout(() => resolve(false), deadlineMs);
+      });
+      ok = await Promise.race([drained, deadline]);
+      if (timer !== undefined) this.#clock.clearTimeout(timer);
+    }
     if (!ok) this.#log.warn('reconciles still running at shutdown deadline', { inFlight: this.queue.processingCount() });
     else this.#log.info('controller stopped');
     return ok;
+  }
+
+  /** Abort the stop signal of every reconcile, running or to come (lost leadership, shutdown). */
+  abort(reason: Error): void {
+    if (this.#stopping.signal.aborted) return;
+    this.#log.info('stop signal raised: no more irreversible steps', { reason: reason.message });
+    this.#stopping.abort(reason);
+  }
+
+  /** Keys being reconciled now. */
+  inFlight(): number {
+    return this.queue.processingCount();
   }
 
   async #worker(): Promise<void> {
@@ -118,7 +145,7 @@ export class Controller {
     const started = this.#clock.now();
     let result: 'success' | 'error' | 'terminal' | 'requeue';
     try {
-      const outcome = await this.#reconcile(key, { log, retries });
+      const outcome = await this.#reconcile(key, { log, retries, signal: this.#stopping.signal });
       this.queue.forget(key);
       if (outcome?.requeueAfterMs !== undefined && outcome.requeueAfterMs >= 0) {
         this.queue.addAfter(key, outcome.requeueAfterMs);

@@ -11,3 +11,4 @@ export * from './http.ts';
 export * from './metrics.ts';
 export * from './log.ts';
 export * from './shutdown.ts';
+export * from './leadership.ts';

@@ -1,3 +1,5 @@
+import type { Clock } from './clock.ts';
+import { realClock } from './clock.ts';
 import { errorMessage } from './errors.ts';
 import type { Logger } from './log.ts';
 import { silentLogger } from './log.ts';
@@ -9,8 +11,12 @@ export interface ShutdownStep {
 
 export interface ShutdownOptions {
   logger?: Logger;
-  /** Whole-sequence deadline; the process exits with 1 if steps overrun it. */
+  /**
+   * Whole-sequence deadline; the process exits with 1 if steps overrun it and
+   * the steps not yet run never run (a lease not released expires by itself).
+   */
   deadlineMs?: number;
+  clock?: Clock;
   signals?: NodeJS.Signals[];
   exit?: (code: number) => void;
 }
@@ -26,6 +32,8 @@ export class Shutdown {
   readonly #log: Logger;
   readonly #deadlineMs: number;
   readonly #exit: (code: number) => void;
+  readonly #clock: Clock;
+  #expired = false;
   #running: Promise<void> | undefined;
   readonly #handlers = new Map<NodeJS.Signals, () => void>();
 
@@ -33,6 +41,7 @@ export class Shutdown {
     this.#log = opts.logger ?? silentLogger();
     this.#deadlineMs = opts.deadlineMs ?? 25_000;
     this.#exit = opts.exit ?? ((code) => process.exit(code));
+    this.#clock = opts.clock ?? realClock;
     for (const sig of opts.signals ?? ['SIGTERM', 'SIGINT']) {
       const handler = (): void => {
         if (this.#running !== undefined) {
@@ -73,11 +82,11 @@ export class Shutdown {
   }
 
   async #runSteps(code: number): Promise<void> {
-    const deadline = setTimeout(() => {
+    const deadline = this.#clock.setTimeout(() => {
+      this.#expired = true;
       this.#log.error('shutdown deadline passed, exiting', { deadlineMs: this.#deadlineMs });
       this.#exit(1);
     }, this.#deadlineMs);
-    deadline.unref();
     for (const step of this.#steps) {
       try {
         await step.run();
@@ -85,8 +94,13 @@ export class Shutdown {
       } catch (err) {
         this.#log.warn('shutdown step failed', { step: step.name, error: errorMessage(err) });
       }
+      // Past the deadline the process has exited; where exit is only recorded (tests), later steps still must not run.
+      if (this.#expired) {
+        this.dispose();
+        return;
+      }
     }
-    clearTimeout(deadline);
+    this.#clock.clearTimeout(deadline);
     this.dispose();
     this.#exit(code);
   }

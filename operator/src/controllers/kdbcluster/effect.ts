@@ -1,8 +1,9 @@
 import type { KdbCluster, KdbClusterStatus, PoolStatus, ScaleInRecord } from '../../api/kdbcluster.ts';
 import type { Aws } from '../../aws/index.ts';
 import type { EventRecorder, KubeApi, KubeObject, V1PersistentVolume, V1PersistentVolumeClaim } from '../../kube/index.ts';
-import { Resources, isAlreadyExists } from '../../kube/index.ts';
-import type { Action, ActionOf } from '../../planner/types.ts';
+import { Resources, isAlreadyExists, isConflict } from '../../kube/index.ts';
+import type { Action, ActionOf, PodPrecondition } from '../../planner/types.ts';
+import { errorMessage } from '../../runtime/errors.ts';
 import type { Logger } from '../../runtime/log.ts';
 import type { OperatorMetrics } from '../../runtime/metrics.ts';
 import { mergeJob } from '../../specs/merge-job.ts';
@@ -23,6 +24,30 @@ export interface EffectDeps {
   now?: () => number;
   /** Called after an EFS change so the next observe reads it fresh. */
   onEfsChanged?: () => void;
+  /** Aborted once leadership is lost or shutdown began: no irreversible step may start after that. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Steps a standby that took over could not undo or would repeat on a stale
+ * plan: each is skipped, with the rest of the plan, once the stop signal is up.
+ */
+export const isIrreversible = (a: Action): boolean =>
+  a.kind === 'TerminateInstanceInGroup' ||
+  a.kind === 'DeleteRdbPod' ||
+  a.kind === 'SetDesiredCapacity' ||
+  (a.kind === 'SetInstanceProtection' && !a.protect);
+
+/**
+ * A scale-in victim's pod is no longer the one the plan saw (the API server
+ * refused the delete's uid/resourceVersion precondition with 409): nothing
+ * was deleted, and the reconcile fails so the next pass plans from what is there.
+ */
+export class PodChangedError extends Error {
+  override readonly name = 'PodChangedError';
+  constructor(pod: string, seen: PodPrecondition) {
+    super(`RDB pod ${pod} changed since the plan (saw uid ${seen.uid}, resourceVersion ${seen.resourceVersion}): not deleted; re-planning`);
+  }
 }
 
 /**
@@ -46,6 +71,15 @@ export class Effector {
       if (a.kind === 'RequeueAfter') {
         requeueAfterMs = a.ms;
         continue;
+      }
+      if (this.#d.signal?.aborted && isIrreversible(a)) {
+        // The next leader plans afresh; a recorded scale-in step resumes there.
+        this.#d.log.info('stop signal: skipping an irreversible step and the rest of the plan', {
+          action: a.kind,
+          ...summary(a),
+          reason: errorMessage(this.#d.signal.reason),
+        });
+        return {};
       }
       this.#d.log.debug('action', { action: a.kind, ...summary(a) });
       await this.#apply(a);
@@ -114,9 +148,20 @@ export class Effector {
         }
         return;
       }
-      case 'DeleteRdbPod':
-        await api.delete({ ...Resources.Pod, namespace: this.#ns, name: a.pod });
+      case 'DeleteRdbPod': {
+        const ref = { ...Resources.Pod, namespace: this.#ns, name: a.pod };
+        if (a.reason !== 'ScaleIn') {
+          await api.delete(ref);
+          return;
+        }
+        try {
+          await api.delete(ref, { uid: a.precondition.uid, resourceVersion: a.precondition.resourceVersion });
+        } catch (e) {
+          if (isConflict(e)) throw new PodChangedError(a.pod, a.precondition);
+          throw e;
+        }
         return;
+      }
       case 'CordonNode':
       case 'UncordonNode':
         await api.mergePatch({ ...Resources.Node, name: a.node }, { spec: { unschedulable: a.kind === 'CordonNode' } });

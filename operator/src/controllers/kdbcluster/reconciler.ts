@@ -88,6 +88,7 @@ export const kdbClusterReconciler =
         ...(d.metrics ? { metrics: d.metrics } : {}),
         agentServiceAccount: d.agentServiceAccount,
         onEfsChanged: () => d.observer.forgetEfs(),
+        signal: ctx.signal,
       },
       cluster,
     );
@@ -100,7 +101,7 @@ export const kdbClusterReconciler =
       // Re-plan from a fresh observation: AWS reads now say 'unknown' or succeed.
       d.aws.autoScaling.invalidate();
       const retry = await new Effector(
-        { api: d.api, aws: d.aws, events: d.events, log: ctx.log, agentServiceAccount: d.agentServiceAccount },
+        { api: d.api, aws: d.aws, events: d.events, log: ctx.log, agentServiceAccount: d.agentServiceAccount, signal: ctx.signal },
         cluster,
       ).run(withoutAwsWork(actions.filter((a) => a.kind !== 'UpdateStatus')));
       return { requeueAfterMs: Math.min(retry.requeueAfterMs ?? 15_000, 15_000) };
