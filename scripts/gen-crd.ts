@@ -15,6 +15,7 @@ import {
   KdbClusterSpec,
   KdbClusterStatus,
   PLURAL,
+  ROOT_VALIDATIONS,
   SHORT_NAMES,
   SINGULAR,
 } from '../operator/src/api/kdbcluster.ts';
@@ -49,6 +50,8 @@ export const openApiSchema = (): JsonSchema => {
       spec: spec,
       status: status,
     },
+    // At the root CEL can read metadata.name: the names derived from it must stay valid.
+    ...ROOT_VALIDATIONS,
   }) as JsonSchema;
 };
 

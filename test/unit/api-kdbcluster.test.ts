@@ -15,7 +15,10 @@ describe('KdbCluster spec validation: bad specs', () => {
   });
 
   test.each(badSpecs.map((b) => [b.name, b] as const))('%s', (_name, bad) => {
-    const r = parseKdbClusterSpec(bad.spec);
+    const r =
+      bad.clusterName === undefined
+        ? parseKdbClusterSpec(bad.spec)
+        : parseKdbCluster({ apiVersion: 'kdb-operator.dev/v1alpha1', kind: 'KdbCluster', metadata: { name: bad.clusterName }, spec: bad.spec });
     expect(r.ok).toBe(false);
     if (r.ok) return;
     expect(r.errors.length).toBeGreaterThan(0);

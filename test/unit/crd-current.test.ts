@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { CRD_PATH, buildCrd, openApiSchema, renderCrd } from '../../scripts/gen-crd.ts';
 import { NotStructuralError, toStructural } from '../../scripts/crd/structural.ts';
+import { crossFieldRules, transitionRules } from '../../operator/src/api/rules.ts';
 
 type Node = { [k: string]: unknown };
 
@@ -73,12 +74,42 @@ describe('generated CRD', () => {
     expect(pools.items['x-kubernetes-validations'].map((r: any) => r.rule)).toEqual([
       'self.scaleThreshold < self.rollThreshold',
       'self.minRdbs <= self.maxRdbs',
+      transitionRules.poolAutoScalingGroupName.cel,
     ]);
     for (const rule of [...pools['x-kubernetes-validations'], ...pools.items['x-kubernetes-validations']]) {
-      expect(rule.message).toMatch(/rdbPools\[\]\.\w+ must/);
+      expect(rule.message).toMatch(/rdbPools\[\]\.\w+ (must|cannot)/);
     }
     expect(pools.items.properties.scaleThreshold).toMatchObject({ type: 'integer', minimum: 1, maximum: 99, default: 60 });
     expect(spec.properties.storage.properties.efs.properties.fileSystemId.pattern).toBe('^fs-[0-9a-f]{8,40}$');
+  });
+
+  test('every rule of api/rules.ts is in the CRD exactly once, with its message', () => {
+    const found: { rule: string; message: string }[] = [];
+    const collect = (n: unknown): void => {
+      if (Array.isArray(n)) return n.forEach(collect);
+      if (typeof n !== 'object' || n === null) return;
+      for (const [k, v] of Object.entries(n)) {
+        if (k === 'x-kubernetes-validations') found.push(...(v as { rule: string; message: string }[]));
+        else collect(v);
+      }
+    };
+    collect(openApiSchema());
+    const rules = [...Object.values(crossFieldRules), ...Object.values(transitionRules)];
+    for (const r of rules) {
+      expect(found.filter((f) => f.rule === r.cel && f.message === r.message)).toHaveLength(1);
+    }
+    // transition rules share one expression (self == oldSelf), so count by message
+    expect(new Set(found.map((f) => f.message)).size).toBe(rules.length);
+    expect(found).toHaveLength(rules.length);
+  });
+
+  test('transition rules are the only rules reading oldSelf, and every one does', () => {
+    for (const r of Object.values(transitionRules)) expect(r.cel).toContain('oldSelf');
+    for (const r of Object.values(crossFieldRules)) expect(r.cel).not.toContain('oldSelf');
+  });
+
+  test('the CRD stays small: the time zone list costs about 10 kB', () => {
+    expect(renderCrd().length).toBeLessThan(64 * 1024);
   });
 
   test.each([

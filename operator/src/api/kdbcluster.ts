@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { RdbState } from './rdb-status.ts';
-import { crossFieldRules, kubeValidations } from './rules.ts';
+import { QUANTITY } from './quantity.ts';
+import { CLUSTER_NAME_MAX, MIN_RDB_MEMORY, crossFieldRules, kubeValidations, transitionRules } from './rules.ts';
 
 /**
  * The KdbCluster API (kdb-operator.dev/v1alpha1). This file is the single
@@ -27,9 +28,7 @@ const listMap = (key: string) => ({ 'x-kubernetes-list-type': 'map', 'x-kubernet
 
 /** RFC 1123 label, as Kubernetes requires for names used in pod names. */
 export const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-/** Kubernetes resource.Quantity, the same pattern the API server uses for int-or-string quantities. */
-export const QUANTITY =
-  /^(\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$/;
+export { QUANTITY };
 export const HH_MM = /^([01][0-9]|2[0-3]):[0-5][0-9]$/;
 /** IANA-ish zone name (UTC, Europe/London, America/Argentina/Buenos_Aires, Etc/GMT+5). */
 export const IANA_ZONE = /^[A-Za-z][A-Za-z0-9_+-]*(\/[A-Za-z0-9_+-]+){0,2}$/;
@@ -39,10 +38,15 @@ export const Q_NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
 export const ABS_PATH = /^\/.*$/;
 /** A quantity without a sign: a memory limit cannot be negative. */
 export const POSITIVE_QUANTITY = new RegExp(QUANTITY.source.replace('^(\\+|-)?', '^'));
+/** Syms reach the RDB joined by commas (KDB_SYMS), and the RDB trims each one. */
+export const SYM = /^[^,\s]+$/;
 
 /** Bounds that keep CEL rule cost inside the API server's budget and names inside pod-name limits. */
 export const LIMITS = {
   pools: 16,
+  /** See CLUSTER_NAME_MAX: what the tickerplant StatefulSet's pod labels allow. */
+  clusterName: CLUSTER_NAME_MAX,
+  /** Pod names `<cluster>-<pool>-rdb-<ordinal>` stay far below 253 characters. */
   poolName: 30,
   tables: 64,
   columns: 128,
@@ -179,7 +183,7 @@ const Tables = z
   .min(1, 'tables must list at least one table; leave tables out for the default trade and quote tables')
   .max(LIMITS.tables, `tables must have at most ${LIMITS.tables} entries`)
   .superRefine(crossFieldRules.uniqueTableNames.check)
-  .meta(kubeValidations(crossFieldRules.uniqueTableNames));
+  .meta(kubeValidations(crossFieldRules.uniqueTableNames, transitionRules.tickerplantTables));
 
 // ---- spec
 
@@ -193,10 +197,12 @@ export const EndOfDay = z.object(
     .string({ error: 'endOfDay.timeZone must be an IANA time zone such as "America/New_York"' })
     .max(LIMITS.nameLength, `endOfDay.timeZone must be at most ${LIMITS.nameLength} characters`)
     .regex(IANA_ZONE, 'endOfDay.timeZone must be an IANA time zone such as "America/New_York" or "UTC"')
+    .superRefine(crossFieldRules.knownTimeZone.check)
+    .meta(kubeValidations(crossFieldRules.knownTimeZone))
     .default('America/New_York'),
   },
   { error: 'tickerplant.endOfDay must be an object {time: "HH:MM", timeZone: "Area/City"}' },
-);
+).meta(kubeValidations(transitionRules.endOfDay));
 export type EndOfDay = z.infer<typeof EndOfDay>;
 
 export const TickerplantSpec = z
@@ -208,7 +214,8 @@ export const TickerplantSpec = z
       .int('tickerplant.port must be a whole number from 1024 to 65535 (default 5010)')
       .min(1024, 'tickerplant.port must be from 1024 to 65535: the tickerplant runs unprivileged (default 5010)')
       .max(65535, 'tickerplant.port must be from 1024 to 65535 (default 5010)')
-      .default(5010),
+      .default(5010)
+      .meta(kubeValidations(transitionRules.tickerplantPort)),
     resources: Resources.optional(),
     nodeGroup: dnsLabel('tickerplant.nodeGroup', LIMITS.nameLength).default('tickerplant'),
     endOfDay: EndOfDay.prefault({}),
@@ -230,15 +237,20 @@ export const RdbPoolSpec = z
     {
     name: dnsLabel('rdbPools[].name', LIMITS.poolName),
     image: image('rdbPools[].image', 'ghcr.io/kdb-operator/sim:0.1.0'),
-    nodeGroup: dnsLabel('rdbPools[].nodeGroup', LIMITS.nameLength).default('rdb'),
+    nodeGroup: dnsLabel('rdbPools[].nodeGroup', LIMITS.nameLength)
+      .default('rdb')
+      .meta(kubeValidations(transitionRules.poolNodeGroup)),
     autoScalingGroupName: z
       .string({ error: 'rdbPools[].autoScalingGroupName must be an ASG name; leave it out to find the ASG by its eks:nodegroup-name tag' })
       .min(1, 'rdbPools[].autoScalingGroupName must not be empty; leave it out to find the ASG by its eks:nodegroup-name tag')
       .max(255, 'rdbPools[].autoScalingGroupName must be at most 255 characters')
       .optional(),
-    memory: Quantity('rdbPools[].memory', POSITIVE_QUANTITY).describe(
-      'Memory limit of each RDB container (a Kubernetes quantity such as "1Gi"); thresholds are percent of it.',
-    ),
+    memory: Quantity('rdbPools[].memory', POSITIVE_QUANTITY)
+      .superRefine(crossFieldRules.rdbMemoryFloor.check)
+      .meta({ 'x-kubernetes-int-or-string': true, ...kubeValidations(crossFieldRules.rdbMemoryFloor, transitionRules.poolMemoryGrows) })
+      .describe(
+        `Memory limit of each RDB container (a Kubernetes quantity such as "1Gi", at least ${MIN_RDB_MEMORY.quantity}); thresholds are percent of it.`,
+      ),
     scaleThreshold: percent('rdbPools[].scaleThreshold', 60).describe(
       'Percent of memory at which the live RDB asks for the next server (the paper uses 60).',
     ),
@@ -250,13 +262,20 @@ export const RdbPoolSpec = z
         error: 'rdbPools[].tables must be a list of table names; leave it empty for all tables',
       })
       .max(LIMITS.tables, `rdbPools[].tables must have at most ${LIMITS.tables} entries`)
-      .default([]),
+      .default([])
+      .meta(kubeValidations(transitionRules.poolTables)),
     syms: z
-      .array(z.string().min(1).max(LIMITS.symLength, `rdbPools[].syms entries must be at most ${LIMITS.symLength} characters`), {
-        error: 'rdbPools[].syms must be a list of symbols; leave it empty for all symbols',
-      })
+      .array(
+        z
+          .string()
+          .min(1, 'rdbPools[].syms entries must not be empty')
+          .max(LIMITS.symLength, `rdbPools[].syms entries must be at most ${LIMITS.symLength} characters`)
+          .regex(SYM, 'rdbPools[].syms entries must be single symbols without commas or whitespace: list each symbol as its own entry'),
+        { error: 'rdbPools[].syms must be a list of symbols; leave it empty for all symbols' },
+      )
       .max(LIMITS.syms, `rdbPools[].syms must have at most ${LIMITS.syms} entries`)
-      .default([]),
+      .default([])
+      .meta(kubeValidations(transitionRules.poolSyms)),
     minRdbs: z
       .number({ error: 'rdbPools[].minRdbs must be a whole number from 1 to 1000 (default 1)' })
       .int('rdbPools[].minRdbs must be a whole number (default 1)')
@@ -280,7 +299,7 @@ export const RdbPoolSpec = z
     crossFieldRules.scaleBelowRoll.check(pool, ctx);
     crossFieldRules.minNotAboveMax.check(pool, ctx);
   })
-  .meta(kubeValidations(crossFieldRules.scaleBelowRoll, crossFieldRules.minNotAboveMax))
+  .meta(kubeValidations(crossFieldRules.scaleBelowRoll, crossFieldRules.minNotAboveMax, transitionRules.poolAutoScalingGroupName))
   .describe('One RDB queue of the tickerplant (the paper\'s cluster), on its own node group.');
 export type RdbPoolSpec = z.infer<typeof RdbPoolSpec>;
 
@@ -288,16 +307,18 @@ export const EfsSpec = z.object(
   {
   fileSystemId: z
     .string({ error: 'storage.efs.fileSystemId is required: the id of your EFS file system, e.g. "fs-0123456789abcdef0"' })
-    .regex(EFS_ID, 'storage.efs.fileSystemId must be an EFS id: "fs-" and hex digits, e.g. "fs-0123456789abcdef0"'),
+    .regex(EFS_ID, 'storage.efs.fileSystemId must be an EFS id: "fs-" and hex digits, e.g. "fs-0123456789abcdef0"')
+    .meta(kubeValidations(transitionRules.fileSystemId)),
   accessPoint: z
     .object({
       create: z
         .boolean({ error: 'storage.efs.accessPoint.create must be true or false (default false)' })
-        .default(false),
+        .default(false)
+        .meta(kubeValidations(transitionRules.accessPointCreate)),
     })
     .prefault({}),
-  logPath: absPath('storage.efs.logPath', '/tplog'),
-  hdbPath: absPath('storage.efs.hdbPath', '/hdb'),
+  logPath: absPath('storage.efs.logPath', '/tplog').meta(kubeValidations(transitionRules.logPath)),
+  hdbPath: absPath('storage.efs.hdbPath', '/hdb').meta(kubeValidations(transitionRules.hdbPath)),
   reclaimPolicy: z
     .enum(['Retain', 'Delete'], { error: 'storage.efs.reclaimPolicy must be "Retain" or "Delete" (default "Retain")' })
     .default('Retain'),
@@ -344,38 +365,6 @@ export const MergeSpec = z
   .describe('End-of-day merge of the RDBs\' slices into the HDB day partition.');
 export type MergeSpec = z.infer<typeof MergeSpec>;
 
-/** A Secret's name (DNS subdomain) and a key in its data, as the API server checks them. */
-const SECRET_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-const SECRET_KEY = /^[-._a-zA-Z0-9]+$/;
-
-/**
- * Where the q images find the kdb+ licence: a Secret in the cluster's
- * namespace whose key holds the base64 of the licence file. Pods read it by
- * secretKeyRef; the operator itself never reads the Secret.
- */
-export const KdbLicenseSecret = z
-  .object(
-    {
-    name: z
-      .string({ error: 'kdbLicenseSecret.name is required: the Secret in the cluster\'s namespace that holds the licence' })
-      .max(253, 'kdbLicenseSecret.name must be at most 253 characters')
-      .regex(SECRET_NAME, 'kdbLicenseSecret.name must be a Secret name: lower-case letters, digits, \'-\' and \'.\', e.g. "kdb-license"'),
-    key: z
-      .string({ error: 'kdbLicenseSecret.key must be a key of the Secret (default "KDB_LICENSE_B64")' })
-      .max(253, 'kdbLicenseSecret.key must be at most 253 characters')
-      .regex(SECRET_KEY, 'kdbLicenseSecret.key must be a Secret key: letters, digits, \'-\', \'_\' and \'.\' (default "KDB_LICENSE_B64")')
-      .default('KDB_LICENSE_B64')
-      .describe('Key whose value is the base64 of the licence file (kubectl create secret generic kdb-license --from-literal=KDB_LICENSE_B64="$(base64 -w0 kc.lic)").'),
-    file: z
-      .enum(['kc.lic', 'k4.lic'], { error: 'kdbLicenseSecret.file must be "kc.lic" or "k4.lic" (default "kc.lic")' })
-      .default('kc.lic')
-      .describe('Which licence file the value is: kc.lic (KDB_LICENSE_B64) or the classic k4.lic (KDB_K4LICENSE_B64).'),
-    },
-    { error: 'kdbLicenseSecret must be an object {name, key, file}; leave it out for images that need no licence' },
-  )
-  .describe('Secret with the kdb+ licence for the q images (tickerplant, RDBs, merge); leave it out for the reference image.');
-export type KdbLicenseSecret = z.infer<typeof KdbLicenseSecret>;
-
 export const KdbClusterSpec = z
   .object(
     {
@@ -390,7 +379,6 @@ export const KdbClusterSpec = z
     storage: StorageSpec,
     agent: AgentSpec.prefault({}),
     merge: MergeSpec.prefault({}),
-    kdbLicenseSecret: KdbLicenseSecret.optional(),
     },
     { error: 'spec must be an object with rdbPools and storage' },
   )
@@ -529,12 +517,16 @@ export const ObjectMeta = z.looseObject({
   annotations: z.record(z.string(), z.string()).optional(),
 });
 
-export const KdbCluster = z.object({
-  apiVersion: z.literal(API_GROUP_VERSION, { error: `apiVersion must be "${API_GROUP_VERSION}"` }),
-  kind: z.literal(KIND, { error: `kind must be "${KIND}"` }),
-  metadata: ObjectMeta,
-  spec: KdbClusterSpec,
-  status: KdbClusterStatus.optional(),
-});
+export const KdbCluster = z
+  .object({
+    apiVersion: z.literal(API_GROUP_VERSION, { error: `apiVersion must be "${API_GROUP_VERSION}"` }),
+    kind: z.literal(KIND, { error: `kind must be "${KIND}"` }),
+    metadata: ObjectMeta,
+    spec: KdbClusterSpec,
+    status: KdbClusterStatus.optional(),
+  })
+  .superRefine(crossFieldRules.clusterNameFits.check);
+/** The CRD root's rules (scripts/gen-crd.ts builds the root by hand: metadata is the API server's). */
+export const ROOT_VALIDATIONS = kubeValidations(crossFieldRules.clusterNameFits);
 export type KdbCluster = z.infer<typeof KdbCluster>;
 export type KdbClusterInput = z.input<typeof KdbCluster>;

@@ -1,4 +1,6 @@
 import type { z } from 'zod';
+import { quantityOrUndefined } from './quantity.ts';
+import { TIME_ZONES, isKnownTimeZone } from './time-zones.ts';
 
 /**
  * Cross-field rules of the KdbCluster spec, each written twice on purpose:
@@ -24,9 +26,22 @@ export interface KubeValidation {
   fieldPath?: string;
 }
 
+/**
+ * A rule only the API server can check: it compares an update with the
+ * stored object (CEL `oldSelf`), which a zod parse of one object cannot see.
+ * The API server evaluates it on updates only, and only where the old value
+ * exists; test/integration/operator-crd.test.ts proves each on the real API
+ * server.
+ */
+export interface TransitionRule {
+  cel: string;
+  fieldPath?: string;
+  message: string;
+}
+
 /** The meta block the CRD generator copies into the schema node verbatim. */
 export const kubeValidations = (
-  ...rules: CrossFieldRule<never>[]
+  ...rules: (CrossFieldRule<never> | TransitionRule)[]
 ): { 'x-kubernetes-validations': KubeValidation[] } => ({
   'x-kubernetes-validations': rules.map((r) => ({
     rule: r.cel,
@@ -62,6 +77,30 @@ const duplicates = (names: string[]): Set<string> => {
   return dup;
 };
 
+/**
+ * The longest KdbCluster name whose derived names all stay valid
+ * (operator/src/specs/names.ts; test/unit/api-names.test.ts recomputes it):
+ * the tickerplant StatefulSet `<name>-tickerplant` may have at most 52
+ * characters, because the StatefulSet controller labels its pods
+ * `controller-revision-hash: <statefulset>-<hash of up to 10>` and a label
+ * value holds 63; its Service of the same name must be a DNS-1035 label
+ * (a letter first, no dots). Everything else (RDB pods
+ * `<name>-<pool>-rdb-<ordinal>`, merge Jobs `<name>-merge-YYYY-MM-DD`, PVs
+ * `kdb-<namespace>-<name>-efs`, the cluster label) fits with room to spare.
+ */
+export const CLUSTER_NAME_MAX = 40;
+const CLUSTER_NAME_RE2 = '^[a-z]([-a-z0-9]*[a-z0-9])?$';
+const CLUSTER_NAME = new RegExp(CLUSTER_NAME_RE2);
+
+/**
+ * The smallest RDB memory limit: the reference RDB (Node.js) needs about
+ * 64Mi idle and its baseline is at most half the limit
+ * (images/sim/src/config.ts defaultBaseline), so below 128Mi it has no room
+ * for data and is OOM-killed at start; a kdb+ RDB fares no better. "0" or
+ * "1m" (a milli-byte) is a typo, not a size.
+ */
+export const MIN_RDB_MEMORY = { quantity: '128Mi', bytes: 128 * 2 ** 20 } as const;
+
 const MSG = {
   scaleBelowRoll:
     'rdbPools[].scaleThreshold must be below rollThreshold: the next RDB needs time to start before the live one rolls (e.g. 60 and 80)',
@@ -75,6 +114,10 @@ const MSG = {
     'tickerplant.tables[].columns must start with time (timespan or timestamp) and sym (symbol), as kdb+tick requires',
   poolTablesExist:
     'rdbPools[].tables must only name tables defined in tickerplant.tables: fix the name or add the table',
+  knownTimeZone:
+    'tickerplant.endOfDay.timeZone must be an IANA time zone of the tz database, spelled exactly, such as "America/New_York", "Europe/London", "Asia/Tokyo" or "UTC"',
+  rdbMemoryFloor: `rdbPools[].memory must be at least ${MIN_RDB_MEMORY.quantity}: an RDB needs about 64Mi idle plus room for the day's data (e.g. "1Gi")`,
+  clusterName: `metadata.name of a KdbCluster must be at most ${CLUSTER_NAME_MAX} characters, lower-case letters, digits and '-', starting with a letter: it names the tickerplant StatefulSet and Service (<name>-tickerplant), whose pod labels hold 63 characters`,
 } as const;
 
 export const crossFieldRules = {
@@ -148,4 +191,99 @@ export const crossFieldRules = {
       });
     },
   },
+  knownTimeZone: {
+    cel: `self in [${TIME_ZONES.map((z) => `'${z}'`).join(', ')}]`,
+    message: MSG.knownTimeZone,
+    check: (tz: string, ctx: z.RefinementCtx) => {
+      if (!isKnownTimeZone(tz)) issue(ctx, [], MSG.knownTimeZone);
+    },
+  },
+  rdbMemoryFloor: {
+    // memory is int-or-string: string() makes both one quantity.
+    cel: `!isQuantity(string(self)) || quantity(string(self)).compareTo(quantity('${MIN_RDB_MEMORY.quantity}')) >= 0`,
+    message: MSG.rdbMemoryFloor,
+    check: (memory: unknown, ctx: z.RefinementCtx) => {
+      const bytes = quantityOrUndefined(memory);
+      // Not a quantity (or negative): the field's own error says so.
+      if (bytes === undefined || bytes < 0) return;
+      if (bytes < MIN_RDB_MEMORY.bytes) issue(ctx, [], MSG.rdbMemoryFloor);
+    },
+  },
+  clusterNameFits: {
+    cel: `self.metadata.name.size() <= ${CLUSTER_NAME_MAX} && self.metadata.name.matches('${CLUSTER_NAME_RE2}')`,
+    message: MSG.clusterName,
+    check: (c: { metadata: { name: string } }, ctx: z.RefinementCtx) => {
+      const name = c.metadata.name;
+      if (name.length > CLUSTER_NAME_MAX || !CLUSTER_NAME.test(name)) issue(ctx, ['metadata', 'name'], MSG.clusterName);
+    },
+  },
 } satisfies Record<string, CrossFieldRule<never>>;
+
+/** A field that keeps the value it was created with. */
+const unchanged = (message: string): TransitionRule => ({ cel: 'self == oldSelf', message });
+
+/**
+ * Changes a running cluster cannot take, refused by the API server. Each
+ * message names the field and says what to do instead. What is left mutable
+ * is safe to change: images, resources, batchMs, thresholds (they apply to
+ * new RDBs; see the README), minRdbs/maxRdbs, merge, reclaimPolicy, and the
+ * set of pools (a removed pool drains; a renamed pool is a removed one plus
+ * a new one, since pools are keyed by name).
+ */
+export const transitionRules = {
+  // The tickerplant would open a new, empty log: message numbers restart at
+  // 0, and the running RDBs' windows point into the old log.
+  fileSystemId: unchanged(
+    'storage.efs.fileSystemId cannot change on a running cluster: the tickerplant log and the HDB are on the old file system. Copy the data and create a new KdbCluster, or change it back',
+  ),
+  accessPointCreate: unchanged(
+    'storage.efs.accessPoint.create cannot change on a running cluster: it moves the cluster\'s folder, so the tickerplant would start an empty log and renumber messages. Create a new KdbCluster instead, or change it back',
+  ),
+  logPath: unchanged(
+    'storage.efs.logPath cannot change on a running cluster: the tickerplant would start an empty log and renumber messages from 0 under the running RDBs. Create a new KdbCluster with the new path instead, or change it back',
+  ),
+  hdbPath: unchanged(
+    'storage.efs.hdbPath cannot change on a running cluster: RDBs flush and the merge writes to the path they were started with, so days would be split across two HDBs. Create a new KdbCluster with the new path instead, or change it back',
+  ),
+  // Running RDBs have the port in their environment and could never reconnect.
+  tickerplantPort: unchanged(
+    'tickerplant.port cannot change on a running cluster: the running RDBs connect to the port they were started with. Create a new KdbCluster instead, or change it back',
+  ),
+  // The log holds messages of the old schema that replacements replay, and
+  // the HDB's partitions would differ in columns from one day to the next.
+  tickerplantTables: unchanged(
+    'tickerplant.tables cannot change on a running cluster: the tickerplant log and the HDB hold rows of the old schema that RDBs replay. Create a new KdbCluster (new logPath and hdbPath) for a new schema, or change it back',
+  ),
+  // A new zone or time moves the trading day under the running day: it can
+  // go back to a day already flushed and merged (a second slice after the
+  // merge is a hole in the HDB) or skip one.
+  endOfDay: unchanged(
+    'tickerplant.endOfDay cannot change on a running cluster: it would move the trading day under the RDBs, and a day already merged could get more rows. Create a new KdbCluster with the new end of day instead, or change it back',
+  ),
+  // The pool's RDB servers are in that group: scale-in would look for them
+  // in the new one and never remove them.
+  poolNodeGroup: unchanged(
+    'rdbPools[].nodeGroup cannot change on a running pool: its RDB servers are in the old node group and could never be scaled in. Add a new pool on the other node group and remove this one: it drains at end of day',
+  ),
+  poolAutoScalingGroupName: {
+    cel: 'has(self.autoScalingGroupName) == has(oldSelf.autoScalingGroupName) && (!has(self.autoScalingGroupName) || self.autoScalingGroupName == oldSelf.autoScalingGroupName)',
+    fieldPath: '.autoScalingGroupName',
+    message:
+      'rdbPools[].autoScalingGroupName cannot be set, changed or removed on a running pool: its RDB servers are in the group it was created with. Add a new pool with the other group and remove this one: it drains at end of day',
+  },
+  // A replacement replays a lost RDB's window: with other tables or syms it
+  // would hold another slice than the one lost, a hole in the HDB.
+  poolTables: unchanged(
+    'rdbPools[].tables cannot change on a running pool: a replacement RDB must replay exactly what a lost one subscribed to. Add a new pool with the new tables and remove this one: it drains at end of day',
+  ),
+  poolSyms: unchanged(
+    'rdbPools[].syms cannot change on a running pool: a replacement RDB must replay exactly what a lost one subscribed to. Add a new pool with the new syms and remove this one: it drains at end of day',
+  ),
+  // A replacement replays a whole lost window, which filled the old limit up
+  // to rollThreshold: with less memory it is killed before it holds it.
+  poolMemoryGrows: {
+    cel: '!isQuantity(string(self)) || !isQuantity(string(oldSelf)) || quantity(string(self)).compareTo(quantity(string(oldSelf))) >= 0',
+    message:
+      'rdbPools[].memory can only grow on a running pool: a replacement RDB replays a lost RDB\'s whole window and needs its memory. For smaller RDBs add a new pool and remove this one: it drains at end of day',
+  },
+} satisfies Record<string, TransitionRule>;
