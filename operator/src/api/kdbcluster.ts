@@ -365,6 +365,38 @@ export const MergeSpec = z
   .describe('End-of-day merge of the RDBs\' slices into the HDB day partition.');
 export type MergeSpec = z.infer<typeof MergeSpec>;
 
+/** A Secret's name (DNS subdomain) and a key in its data, as the API server checks them. */
+const SECRET_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const SECRET_KEY = /^[-._a-zA-Z0-9]+$/;
+
+/**
+ * Where the q images find the kdb+ licence: a Secret in the cluster's
+ * namespace whose key holds the base64 of the licence file. Pods read it by
+ * secretKeyRef; the operator itself never reads the Secret.
+ */
+export const KdbLicenseSecret = z
+  .object(
+    {
+    name: z
+      .string({ error: 'kdbLicenseSecret.name is required: the Secret in the cluster\'s namespace that holds the licence' })
+      .max(253, 'kdbLicenseSecret.name must be at most 253 characters')
+      .regex(SECRET_NAME, 'kdbLicenseSecret.name must be a Secret name: lower-case letters, digits, \'-\' and \'.\', e.g. "kdb-license"'),
+    key: z
+      .string({ error: 'kdbLicenseSecret.key must be a key of the Secret (default "KDB_LICENSE_B64")' })
+      .max(253, 'kdbLicenseSecret.key must be at most 253 characters')
+      .regex(SECRET_KEY, 'kdbLicenseSecret.key must be a Secret key: letters, digits, \'-\', \'_\' and \'.\' (default "KDB_LICENSE_B64")')
+      .default('KDB_LICENSE_B64')
+      .describe('Key whose value is the base64 of the licence file (kubectl create secret generic kdb-license --from-literal=KDB_LICENSE_B64="$(base64 -w0 kc.lic)").'),
+    file: z
+      .enum(['kc.lic', 'k4.lic'], { error: 'kdbLicenseSecret.file must be "kc.lic" or "k4.lic" (default "kc.lic")' })
+      .default('kc.lic')
+      .describe('Which licence file the value is: kc.lic (KDB_LICENSE_B64) or the classic k4.lic (KDB_K4LICENSE_B64).'),
+    },
+    { error: 'kdbLicenseSecret must be an object {name, key, file}; leave it out for images that need no licence' },
+  )
+  .describe('Secret with the kdb+ licence for the q images (tickerplant, RDBs, merge); leave it out for the reference image.');
+export type KdbLicenseSecret = z.infer<typeof KdbLicenseSecret>;
+
 export const KdbClusterSpec = z
   .object(
     {
@@ -379,6 +411,7 @@ export const KdbClusterSpec = z
     storage: StorageSpec,
     agent: AgentSpec.prefault({}),
     merge: MergeSpec.prefault({}),
+    kdbLicenseSecret: KdbLicenseSecret.optional(),
     },
     { error: 'spec must be an object with rdbPools and storage' },
   )
