@@ -1,7 +1,7 @@
 import type { OrdinalCounter, PoolContext } from './context.ts';
 import { ev } from './events.ts';
 import { isActive, isLive, isTakingOver, isWaiting, rdbPodName } from './rdbs.ts';
-import type { Action, CapacityLimit, ClusterEvent } from './types.ts';
+import type { Action, CapacityLimit, ClusterEvent, ObservedRdbPod } from './types.ts';
 
 /**
  * Scale-out is declarative: it looks at the pods, not at a counter. Once the
@@ -28,6 +28,16 @@ export interface ScaleOutInput {
   asgRoom: number;
 }
 
+/**
+ * The live RDB rolls at the roll threshold it was started with, not at the
+ * spec's (thresholds reach new RDBs only): scale out at the lower of the
+ * spec's scaleThreshold and the live RDB's own, which is below its own roll
+ * threshold. A raised scaleThreshold then never lets it roll with nothing
+ * queued; a lowered one scales out earlier.
+ */
+export const scaleThresholdFor = (specThreshold: number, live: Pick<ObservedRdbPod, 'thresholds'> | undefined): number =>
+  Math.min(specThreshold, live?.thresholds?.scale ?? specThreshold);
+
 export const planScaleOut = (ctx: PoolContext, ordinals: OrdinalCounter, input: ScaleOutInput): ScaleOutPlan => {
   const none: ScaleOutPlan = { actions: [], events: [], created: [], capacityLimit: undefined, capacityMessage: undefined };
   if (!ctx.allowCreate) return none;
@@ -44,7 +54,8 @@ export const planScaleOut = (ctx: PoolContext, ordinals: OrdinalCounter, input: 
   // for the night.
   const liveDay = live?.rdb?.day;
   const endOfDayUnderWay = liveDay !== undefined && ctx.obs.pods.some((p) => p.rdb?.flushedDays.includes(liveDay) === true);
-  const scale = live !== undefined && memory >= pool.scaleThreshold && waiting.length === 0 && !endOfDayUnderWay;
+  const threshold = scaleThresholdFor(pool.scaleThreshold, live);
+  const scale = live !== undefined && memory >= threshold && waiting.length === 0 && !endOfDayUnderWay;
   const noLive = live === undefined && waiting.length === 0 && !active.some(isTakingOver);
   const forMin = Math.max(0, pool.minRdbs - count);
   const want = Math.max(forMin, scale || noLive ? 1 : 0);
@@ -63,7 +74,7 @@ export const planScaleOut = (ctx: PoolContext, ordinals: OrdinalCounter, input: 
     const name = rdbPodName(ctx.cluster, pool.name, ordinal);
     actions.push({ kind: 'EnsureRdbPod', pool: pool.name, name, ordinal });
     created.push(name);
-    if (i === 0 && scale && live) events.push(ev.scaleOut(pool.name, name, live.name, memory, pool.scaleThreshold));
+    if (i === 0 && scale && live) events.push(ev.scaleOut(pool.name, name, live.name, memory, threshold));
     else events.push(ev.rdbCreated(pool.name, name, i < forMin ? `minRdbs is ${pool.minRdbs}` : 'no live RDB and none waiting'));
   }
   const capacityMessage =

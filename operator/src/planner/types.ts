@@ -94,6 +94,12 @@ export interface ObservedRdbPod {
   deletionTimestamp?: string;
   /** The lost RDB whose window this pod replays (KDB_REPLACES). */
   replaces?: string;
+  /**
+   * The thresholds the RDB was started with (KDB_SCALE_THRESHOLD and
+   * KDB_ROLL_THRESHOLD in its environment): it rolls at its own, whatever
+   * the spec says now; absent for pods that do not carry them.
+   */
+  thresholds?: { scale: number; roll: number };
   /** What the agent reported on the pod; absent until the RDB first reports. */
   rdb?: RdbReport;
 }

@@ -2,6 +2,7 @@ import { ANNOTATION, CONDITION, type RdbSummary } from '../../agent/report.ts';
 import type { V1Pod } from '../../kube/index.ts';
 import type { ObservedRdbPod, PodPhase, RdbReport } from '../../planner/types.ts';
 import { ANNOTATION as OWNED } from '../../specs/names.ts';
+import { rdbThresholdsOf } from './rdb-thresholds.ts';
 
 const isTrue = (pod: V1Pod, type: string): boolean =>
   pod.status?.conditions?.some((c) => c.type === type && c.status === 'True') ?? false;
@@ -52,6 +53,7 @@ export const observeRdbPod = (pod: V1Pod): ObservedRdbPod => {
     phase: rdbTerminated(pod) ? 'Failed' : ((pod.status?.phase as PodPhase | undefined) ?? 'Pending'),
     ...(pod.metadata?.deletionTimestamp ? { deletionTimestamp: pod.metadata.deletionTimestamp } : {}),
     ...(replaces ? { replaces } : {}),
+    ...rdbThresholdsOf(pod),
     ...(rdb ? { rdb } : {}),
   };
 };
