@@ -3,7 +3,11 @@
 # runs q with the role's script: tick.q (tickerplant) or rdb.q (RDB).
 #   KDB_LICENSE_B64    base64 of kc.lic  (kdb+ personal/commercial, newer)
 #   KDB_K4LICENSE_B64  base64 of k4.lic  (classic)
+# QLIC must be writable: the pods the operator makes have a read-only root file
+# system and an emptyDir at /tmp, so QLIC is /tmp/kdb-licence. Never set -x here:
+# the trace would print the licence.
 set -eu
+umask 077
 : "${QLIC:=/tmp/kdb-licence}"
 export QLIC
 mkdir -p "$QLIC"
@@ -16,6 +20,9 @@ elif [ ! -f "$QLIC/kc.lic" ] && [ ! -f "$QLIC/k4.lic" ]; then
   exit 2
 fi
 chmod 600 "$QLIC"/*.lic
+# q needs only the file: the licence leaves the environment, so nothing that
+# reads q's env (getenv over IPC, /proc/<pid>/environ) can see it.
+unset KDB_LICENSE_B64 KDB_K4LICENSE_B64
 # q reads local time from TZ: the end of day and the trading day follow KDB_TZ.
 export TZ="${KDB_TZ:-UTC}"
 role="${1:-tickerplant}"

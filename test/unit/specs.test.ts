@@ -134,3 +134,77 @@ describe('end-of-day merge Job', () => {
     expect(JSON.stringify(r.error?.issues)).toContain('merge.nodeGroup');
   });
 });
+
+describe('restricted pods and the kdb+ licence', () => {
+  const licensed = KdbCluster.parse({ ...cluster, spec: { ...cluster.spec, kdbLicenseSecret: { name: 'kdb-license' } } });
+  /** Every pod the operator makes, as the API server sees it. */
+  const podSpecs = (c: KdbCluster) => ({
+    tickerplant: tickerplantStatefulSet(c).spec!.template.spec!,
+    rdb: rdbPod({ cluster: c, pool: c.spec.rdbPools[0]!, ordinal: 1, agentServiceAccount: 'kdb-rdb-agent' }).spec!,
+    merge: mergeJob(c, '2026-03-02', 'x').spec!.template.spec!,
+  });
+
+  test.each(Object.entries(podSpecs(cluster)))('%s: non-root with RuntimeDefault seccomp; every container without privileges on a read-only root', (_name, spec) => {
+    expect(spec.securityContext).toEqual({
+      runAsNonRoot: true,
+      runAsUser: 1000,
+      runAsGroup: 1000,
+      fsGroup: 1000,
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
+    expect(spec.hostNetwork ?? false).toBe(false);
+    for (const c of [...(spec.initContainers ?? []), ...spec.containers]) {
+      expect({ container: c.name, ...c.securityContext }).toEqual({
+        container: c.name,
+        allowPrivilegeEscalation: false,
+        capabilities: { drop: ['ALL'] },
+        readOnlyRootFilesystem: true,
+        runAsNonRoot: true,
+      });
+      expect(c.ports?.some((p) => p.hostPort !== undefined) ?? false).toBe(false);
+    }
+  });
+
+  test.each(Object.entries(podSpecs(cluster)))('%s: the data container has an emptyDir for scratch at /tmp', (name, spec) => {
+    const main = spec.containers.find((c) => c.name === (name === 'tickerplant' ? 'tickerplant' : name))!;
+    const mount = main.volumeMounts?.find((m) => m.mountPath === '/tmp');
+    expect(mount).toBeDefined();
+    expect(spec.volumes?.find((v) => v.name === mount!.name)?.emptyDir).toBeDefined();
+    // Nothing but restricted volume types (no hostPath).
+    for (const v of spec.volumes ?? []) expect(v.hostPath).toBeUndefined();
+  });
+
+  test('without kdbLicenseSecret no licence env is set', () => {
+    for (const spec of Object.values(podSpecs(cluster))) {
+      for (const c of spec.containers) expect(c.env?.some((e) => /LICENSE|QLIC/.test(e.name)) ?? false).toBe(false);
+    }
+  });
+
+  test.each(Object.entries(podSpecs(licensed)))('%s: the licence comes by secretKeyRef only, QLIC on the scratch emptyDir', (name, spec) => {
+    const main = spec.containers.find((c) => c.name === (name === 'tickerplant' ? 'tickerplant' : name))!;
+    const lic = main.env?.find((e) => e.name === 'KDB_LICENSE_B64');
+    expect(lic).toEqual({ name: 'KDB_LICENSE_B64', valueFrom: { secretKeyRef: { name: 'kdb-license', key: 'KDB_LICENSE_B64' } } });
+    expect(main.env?.find((e) => e.name === 'QLIC')?.value).toBe('/tmp/kdb-licence');
+    // No container carries a licence as a literal, and only the q container gets it at all.
+    for (const c of spec.containers) {
+      for (const e of c.env ?? []) if (/LICENSE/.test(e.name)) expect(e.value).toBeUndefined();
+      if (c !== main) expect(c.env?.some((e) => /LICENSE/.test(e.name)) ?? false).toBe(false);
+    }
+  });
+
+  test('a k4.lic Secret under its own key goes to KDB_K4LICENSE_B64', () => {
+    const k4 = KdbCluster.parse({ ...cluster, spec: { ...cluster.spec, kdbLicenseSecret: { name: 'kx', key: 'k4', file: 'k4.lic' } } });
+    const envs = tickerplantStatefulSet(k4).spec!.template.spec!.containers[0]!.env!;
+    expect(envs.find((e) => e.name === 'KDB_K4LICENSE_B64')?.valueFrom?.secretKeyRef).toEqual({ name: 'kx', key: 'k4' });
+    expect(envs.some((e) => e.name === 'KDB_LICENSE_B64')).toBe(false);
+  });
+
+  test('a bad licence Secret reference is refused with the field named', () => {
+    const bad = (s: unknown) =>
+      (KdbCluster.safeParse({ ...cluster, spec: { ...cluster.spec, kdbLicenseSecret: s } }).error?.issues ?? []).map((i) => i.message).join('; ');
+    expect(bad({ name: 'Not_A_Name' })).toContain('kdbLicenseSecret.name must be a Secret name');
+    expect(bad({})).toContain('kdbLicenseSecret.name is required');
+    expect(bad({ name: 'kdb', file: 'x.lic' })).toContain('kdbLicenseSecret.file must be "kc.lic" or "k4.lic"');
+    expect(bad({ name: 'kdb', key: 'a/b' })).toContain('kdbLicenseSecret.key must be a Secret key');
+  });
+});

@@ -1,8 +1,9 @@
 import type { KdbCluster } from '../api/kdbcluster.ts';
 import type { V1Job } from '../kube/types.ts';
-import { resourceRequirements } from './env.ts';
+import { licenseEnv, resourceRequirements } from './env.ts';
 import { ANNOTATION, LABEL, clusterLabels, pvcName } from './names.ts';
 import { ownedMetadata } from './owner.ts';
+import { restrictedContainerSecurityContext, restrictedPodSecurityContext, scratchMount, scratchVolume } from './security.ts';
 import { EFS_MOUNT, efsPaths } from './storage.ts';
 
 /** Finished merge Jobs stay a week for `kubectl logs`, then go; status keeps the outcome. */
@@ -31,6 +32,7 @@ export const mergeJob = (c: KdbCluster, day: string, name: string): V1Job => {
         spec: {
           restartPolicy: 'Never',
           automountServiceAccountToken: false,
+          securityContext: restrictedPodSecurityContext(),
           nodeSelector: { [LABEL.nodeGroup]: merge.nodeGroup ?? c.spec.tickerplant.nodeGroup },
           containers: [
             {
@@ -41,12 +43,14 @@ export const mergeJob = (c: KdbCluster, day: string, name: string): V1Job => {
                 { name: 'KDB_MERGE_DAY', value: day },
                 { name: 'KDB_STAGING_DIR', value: paths.stagingDir },
                 { name: 'KDB_HDB_DIR', value: paths.hdbDir },
+                ...licenseEnv(c.spec.kdbLicenseSecret),
               ],
+              securityContext: restrictedContainerSecurityContext(),
               resources: merge.resources ? resourceRequirements(merge.resources) : { requests: { memory: '256Mi', cpu: '100m' } },
-              volumeMounts: [{ name: 'efs', mountPath: EFS_MOUNT }],
+              volumeMounts: [{ name: 'efs', mountPath: EFS_MOUNT }, scratchMount()],
             },
           ],
-          volumes: [{ name: 'efs', persistentVolumeClaim: { claimName: pvcName(c) } }],
+          volumes: [{ name: 'efs', persistentVolumeClaim: { claimName: pvcName(c) } }, scratchVolume()],
         },
       },
     },

@@ -12,7 +12,8 @@ import {
 } from './names.ts';
 import { ownedMetadata } from './owner.ts';
 import { EFS_MOUNT, efsPaths } from './storage.ts';
-import { fieldEnv } from './env.ts';
+import { fieldEnv, licenseEnv } from './env.ts';
+import { restrictedContainerSecurityContext, restrictedPodSecurityContext, scratchMount, scratchVolume } from './security.ts';
 
 export const STATUS_DIR = '/var/run/kdb';
 export const STATUS_FILE = `${STATUS_DIR}/status.json`;
@@ -71,6 +72,7 @@ export const rdbPod = ({ cluster: c, pool, ordinal, replaces, agentServiceAccoun
       terminationGracePeriodSeconds: 30,
       serviceAccountName: agentServiceAccount,
       automountServiceAccountToken: false,
+      securityContext: restrictedPodSecurityContext(),
       containers: [
         {
           name: 'rdb',
@@ -96,12 +98,15 @@ export const rdbPod = ({ cluster: c, pool, ordinal, replaces, agentServiceAccoun
             { name: 'KDB_LOG_DIR', value: paths.logDir },
             { name: 'KDB_QUERY_PORT', value: String(RDB_QUERY_PORT) },
             ...(replaces ? [{ name: 'KDB_REPLACES', value: replaces }] : []),
+            ...licenseEnv(c.spec.kdbLicenseSecret),
           ],
+          securityContext: restrictedContainerSecurityContext(),
           ports: [{ name: 'query', containerPort: RDB_QUERY_PORT }],
           resources: { requests: { memory, cpu: '100m' }, limits: { memory } },
           volumeMounts: [
             { name: 'efs', mountPath: EFS_MOUNT },
             { name: 'status', mountPath: STATUS_DIR },
+            scratchMount(),
           ],
         },
         {
@@ -112,6 +117,7 @@ export const rdbPod = ({ cluster: c, pool, ordinal, replaces, agentServiceAccoun
             ...fieldEnv,
             { name: 'KDB_STATUS_FILE', value: STATUS_FILE },
           ],
+          securityContext: restrictedContainerSecurityContext(),
           resources: { requests: { memory: '64Mi', cpu: '20m' }, limits: { memory: '256Mi' } },
           volumeMounts: [
             { name: 'status', mountPath: STATUS_DIR, readOnly: true },
@@ -122,6 +128,7 @@ export const rdbPod = ({ cluster: c, pool, ordinal, replaces, agentServiceAccoun
       volumes: [
         { name: 'efs', persistentVolumeClaim: { claimName: pvcName(c) } },
         { name: 'status', emptyDir: { medium: 'Memory', sizeLimit: '1Mi' } },
+        scratchVolume(),
         {
           // Only the agent mounts the token: the RDB process needs no Kubernetes credentials.
           name: 'kube-api-access',

@@ -3,7 +3,8 @@ import type { V1Service, V1StatefulSet } from '../kube/types.ts';
 import { LABEL, clusterLabels, pvcName, tickerplantName } from './names.ts';
 import { ownedMetadata } from './owner.ts';
 import { EFS_MOUNT, efsPaths } from './storage.ts';
-import { fieldEnv, resourceRequirements } from './env.ts';
+import { fieldEnv, licenseEnv, resourceRequirements } from './env.ts';
+import { restrictedContainerSecurityContext, restrictedPodSecurityContext, scratchMount, scratchVolume } from './security.ts';
 
 const tpLabels = (c: KdbCluster): Record<string, string> => ({ ...clusterLabels(c), [LABEL.role]: 'tickerplant' });
 
@@ -45,6 +46,7 @@ export const tickerplantStatefulSet = (c: KdbCluster): V1StatefulSet => {
           nodeSelector: { [LABEL.nodeGroup]: tp.nodeGroup },
           terminationGracePeriodSeconds: 30,
           automountServiceAccountToken: false,
+          securityContext: restrictedPodSecurityContext(),
           containers: [
             {
               name: 'tickerplant',
@@ -60,13 +62,15 @@ export const tickerplantStatefulSet = (c: KdbCluster): V1StatefulSet => {
                 { name: 'KDB_EOD_TIME', value: tp.endOfDay.time },
                 { name: 'KDB_TZ', value: tp.endOfDay.timeZone },
                 { name: 'KDB_BATCH_MS', value: String(tp.batchMs) },
+                ...licenseEnv(c.spec.kdbLicenseSecret),
               ],
+              securityContext: restrictedContainerSecurityContext(),
               readinessProbe: { tcpSocket: { port: tp.port }, periodSeconds: 2 },
               ...(tp.resources ? { resources: resourceRequirements(tp.resources) } : {}),
-              volumeMounts: [{ name: 'efs', mountPath: EFS_MOUNT }],
+              volumeMounts: [{ name: 'efs', mountPath: EFS_MOUNT }, scratchMount()],
             },
           ],
-          volumes: [{ name: 'efs', persistentVolumeClaim: { claimName: pvcName(c) } }],
+          volumes: [{ name: 'efs', persistentVolumeClaim: { claimName: pvcName(c) } }, scratchVolume()],
         },
       },
     },
