@@ -11,6 +11,7 @@ import { autoscaling, awsClientConfig } from '../lib/aws.ts';
 import { calls, clearFaults, setFaults, type AwsCall } from '../lib/faults.ts';
 import { adminKubeConfig, k8s, watchPods } from '../lib/kube.ts';
 import { readStackAws, repoRoot, stackDir } from '../lib/stack.ts';
+import { closedDay, farEndOfDay } from './day-clock.ts';
 
 const run = promisify(execFile);
 
@@ -163,9 +164,8 @@ export const applyYaml = async (yaml: string): Promise<void> => {
   });
 };
 
-export const clusterYaml = (o: DayOptions, fileSystemId: string): string => {
-  // End of day is triggered by hand; the scheduled one is put half a day away.
-  const eodHour = String((new Date().getUTCHours() + 12) % 24).padStart(2, '0');
+export const clusterYaml = (o: DayOptions, fileSystemId: string, now = new Date()): string => {
+  const eod = farEndOfDay(now);
   return `apiVersion: ${KDB_GROUP}/v1alpha1
 kind: KdbCluster
 metadata:
@@ -173,7 +173,7 @@ metadata:
   namespace: ${o.namespace}
 spec:
   tickerplant:
-    endOfDay: { time: "${eodHour}:00", timeZone: UTC }
+    endOfDay: { time: "${eod}", timeZone: UTC }
   rdbPools:
     - name: main
       memory: ${o.rdbMemoryMi}Mi
@@ -306,7 +306,7 @@ export const runTradingDay = async (o: DayOptions): Promise<{ summary: DaySummar
     await run(process.execPath, [join(repoRoot, 'images/sim/src/main.ts'), 'feed', '--host', tpIp, '--port', '5010',
       '--rows', String(o.rows), '--day-ms', String(o.dayMs), '--seed', String(o.seed), '--syms', o.syms.join(','),
       '--report', reportFile], { maxBuffer: 16 << 20 });
-    const feed = JSON.parse(readFileSync(reportFile, 'utf8')) as { day: string; rows: number; tables: Record<string, { rows: number; checksum: string }> };
+    const feed = JSON.parse(readFileSync(reportFile, 'utf8')) as { tickerplantDay: string; rows: number; tables: Record<string, { rows: number; checksum: string }> };
     // Ask the RDBs themselves (their query port): the agent reports rows only with a whole-percent memory move.
     const heldRows = async (): Promise<number> => {
       let n = 0;
@@ -322,10 +322,14 @@ export const runTradingDay = async (o: DayOptions): Promise<{ summary: DaySummar
       const n = await heldRows();
       return n >= feed.rows ? n : undefined;
     }, 60_000);
-    const day = feed.day;
     say(`feed done: ${feed.rows} rows published, ${rowsInRdbsBeforeEndOfDay} held by RDBs; end of day`);
 
-    await run(process.execPath, [join(repoRoot, 'images/sim/src/main.ts'), 'eod', '--host', tpIp, '--port', '5010']);
+    // The day that ends is the one the tickerplant says it closed: never the
+    // wall clock's date, which is the next trading day once the local time is
+    // past the end-of-day time.
+    const eod = await run(process.execPath, [join(repoRoot, 'images/sim/src/main.ts'), 'eod', '--host', tpIp, '--port', '5010']);
+    const day = closedDay(JSON.parse(eod.stdout) as { day: string }, feed);
+    say(`the tickerplant closed trading day ${day}`);
     await waitFor('the pool to shrink back to one RDB and one instance', async () => {
       const s = samples.at(-1);
       const alive = [...pods.values()].filter((p) => !p.deleted);

@@ -15,7 +15,7 @@ const USAGE = `usage: node images/sim/src/main.ts <command> [options]
   tickerplant                      env: KDB_TP_PORT KDB_LOG_DIR KDB_STATE_DIR KDB_SCHEMA KDB_EOD_TIME KDB_TZ KDB_BATCH_MS KDB_TRUNCATE_CORRUPT_LOG POD_IP
   rdb                              env: KDB_RDB_NAME KDB_POOL KDB_TP_HOST KDB_TP_PORT KDB_TABLES KDB_SYMS KDB_SCALE_THRESHOLD KDB_ROLL_THRESHOLD
                                         KDB_MEMORY_LIMIT_BYTES KDB_BASELINE_BYTES KDB_STATUS_FILE KDB_HDB_DIR KDB_STAGING_DIR KDB_QUERY_PORT KDB_REPLACES POD_IP
-  feed [--host H] [--port P] [--syms A,B] [--rows N] [--seed S] [--batch ROWS] [--day-ms MS] [--day YYYY-MM-DD] [--tz ZONE]
+  feed [--host H] [--port P] [--syms A,B] [--rows N] [--seed S] [--batch ROWS] [--day-ms MS] [--day YYYY-MM-DD (default: the tickerplant's trading day)] [--tz ZONE]
        [--profile 6:1.3,7:3.2,...] [--tp-stamps] [--report FILE]
   merge --day YYYY-MM-DD [--expect N] [--staging DIR] [--hdb DIR]   (env KDB_MERGE_DAY KDB_STAGING_DIR KDB_HDB_DIR)
   eod --host H --port P            end of day now (admin message to the tickerplant)
@@ -92,7 +92,7 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
       seed: int(v.seed, 'seed'),
       batch: Math.max(1, int(v.batch, 'batch')),
       dayMs: int(v['day-ms'], 'day-ms'),
-      day: v.day ?? new Date().toISOString().slice(0, 10),
+      ...(v.day ? { day: v.day } : {}),
       tz: v.tz,
       ...(v.profile ? { profile: parseProfile(v.profile) } : {}),
       tickerplantStamps: v['tp-stamps'],

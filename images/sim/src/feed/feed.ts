@@ -3,7 +3,13 @@ import { TableChecksum, type TableSum } from '../checksum.ts';
 import { encodeControl, encodeUpdate, FrameReader, parseControl } from '../protocol/framing.ts';
 import { daySpan, generateDay, type DayOptions } from './generator.ts';
 
-export interface FeedOptions extends DayOptions {
+export interface FeedOptions extends Omit<DayOptions, 'day'> {
+  /**
+   * The day the generated rows are stamped with. Left out, it is the
+   * tickerplant's own trading day, asked for before the first row: the wall
+   * clock's date is not the trading day once the local time is past end of day.
+   */
+  day?: string;
   host: string;
   port: number;
   /** Rows per update message (per table). */
@@ -17,7 +23,10 @@ export interface FeedOptions extends DayOptions {
 }
 
 export interface FeedReport {
+  /** The day the rows were generated for. */
   day: string;
+  /** The tickerplant's trading day when the last message was logged: the day the rows belong to in the HDB. */
+  tickerplantDay: string;
   seed: number;
   syms: string[];
   rows: number;
@@ -29,6 +38,12 @@ export interface FeedReport {
   /** The tickerplant's message count of the day once everything sent was logged. */
   tickerplantCount: number;
   elapsedMs: number;
+}
+
+interface Synced {
+  day: string;
+  count: number;
+  refused: number;
 }
 
 /**
@@ -44,21 +59,32 @@ export const runFeed = async (o: FeedOptions): Promise<FeedReport> => {
     socket.once('error', reject);
   });
   const errors: string[] = [];
-  let synced: ((m: { count: number; refused: number }) => void) | null = null;
+  let synced: ((m: Synced) => void) | null = null;
   let failed: ((e: Error) => void) | null = null;
   const reader = new FrameReader();
   socket.on('data', (chunk) => {
     for (const f of reader.push(chunk)) {
       const m = parseControl(f.body);
       if (m.op === 'error') errors.push(String(m.message));
-      else if (m.op === 'synced') synced?.({ count: Number(m.count), refused: Number(m.refused) });
+      else if (m.op === 'synced') synced?.({ day: String(m.day), count: Number(m.count), refused: Number(m.refused) });
     }
   });
   socket.on('error', (e) => failed?.(e));
   socket.on('close', () => failed?.(new Error('tickerplant closed the connection')));
+  const sync = (id: number): Promise<Synced> =>
+    new Promise<Synced>((resolve, reject) => {
+      synced = resolve;
+      failed = reject;
+      socket.write(encodeControl({ op: 'sync', id }));
+    }).finally(() => {
+      synced = null;
+      failed = null;
+    });
 
+  const day = o.day ?? (await sync(0)).day;
+  const dayOptions = { ...o, day };
   const started = Date.now();
-  const span = daySpan(o);
+  const span = daySpan(dayOptions);
   const stamps = o.tickerplantStamps ?? false;
   const tables: Record<string, { cols: unknown[][]; sum: TableChecksum; messages: number }> = {};
   let messages = 0;
@@ -79,7 +105,7 @@ export const runFeed = async (o: FeedOptions): Promise<FeedReport> => {
     t.cols = t.cols.map(() => []);
     await pace(ok);
   };
-  for (const row of generateDay(o)) {
+  for (const row of generateDay(dayOptions)) {
     if (o.dayMs > 0) {
       const due = started + ((Number(row.values[0]) - span.start) / (span.end - span.start)) * o.dayMs;
       const wait = due - Date.now();
@@ -97,15 +123,11 @@ export const runFeed = async (o: FeedOptions): Promise<FeedReport> => {
   }
   for (const name of Object.keys(tables)) await flush(name);
 
-  const result = await new Promise<{ count: number; refused: number }>((resolve, reject) => {
-    synced = resolve;
-    failed = reject;
-    socket.write(encodeControl({ op: 'sync', id: 1 }));
-  });
-  failed = null;
+  const result = await sync(1);
   socket.end();
   return {
-    day: o.day,
+    day,
+    tickerplantDay: result.day,
     seed: o.seed,
     syms: [...o.syms],
     rows,

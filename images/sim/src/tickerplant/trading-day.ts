@@ -59,20 +59,49 @@ export const parseHhMm = (s: string): number | null => {
   return m ? Number(m[1]) * 60 + Number(m[2]) : null;
 };
 
+/**
+ * The trading day at an instant. A day ends at the FIRST instant its local
+ * clock shows the end-of-day time: on the night the clocks go back, a 01:30
+ * end of day comes round twice, and the second one must not reopen the day
+ * that already ended (the day never goes back).
+ */
 export const tradingDayAt = (ms: number, eodMinutes: number, tz: string): string => {
   const lt = localTime(ms, tz);
   const eod = eodMinutes === 0 ? 24 * 60 : eodMinutes;
-  return lt.minutes < eod ? lt.date : addDays(lt.date, 1);
+  if (lt.minutes >= eod) return addDays(lt.date, 1);
+  const end = eodMinutes === 0 ? localToEpoch(addDays(lt.date, 1), 0, tz) : localToEpoch(lt.date, eodMinutes, tz);
+  return ms >= end ? addDays(lt.date, 1) : lt.date;
 };
 
-/** Epoch ms of a local wall-clock time in a zone (the first match around DST changes). */
+/** The local wall clock at an instant (whole seconds), as if it were UTC. */
+const wallMs = (ms: number, tz: string): number => {
+  const lt = localTime(ms, tz);
+  return Date.parse(`${lt.date}T00:00:00Z`) + lt.minutes * 60_000 + lt.seconds * 1000;
+};
+
+const DAY_MS = 86_400_000;
+
+/**
+ * Epoch ms of a local wall-clock time in a zone. When the clocks go back and
+ * the time happens twice, the first; when they jump over it, the instant of
+ * the jump (the first instant the clock shows a later time).
+ */
 export const localToEpoch = (day: string, minutes: number, tz: string): number => {
-  const guess = Date.parse(`${day}T00:00:00Z`) + minutes * 60_000;
-  let t = guess;
-  for (let k = 0; k < 3; k++) {
-    const lt = localTime(t, tz);
-    const asUtc = Date.parse(`${lt.date}T00:00:00Z`) + lt.minutes * 60_000 + lt.seconds * 1000;
-    t += guess - asUtc;
+  const wall = Date.parse(`${day}T00:00:00Z`) + minutes * 60_000;
+  // A zone changes its offset at most once in two days: the offsets a day
+  // either side are the only candidates.
+  const offsets = [...new Set([wallMs(wall - DAY_MS, tz) - (wall - DAY_MS), wallMs(wall + DAY_MS, tz) - (wall + DAY_MS)])];
+  const candidates = offsets.map((o) => wall - o).sort((a, b) => a - b);
+  const exact = candidates.find((t) => wallMs(t, tz) === wall);
+  if (exact !== undefined) return exact;
+  // In the gap of a spring-forward: the wall clock is increasing between the
+  // candidates, so search for the first second it shows a later time.
+  let lo = candidates[0]!;
+  let hi = candidates.at(-1)!;
+  while (hi - lo > 1000) {
+    const mid = lo + Math.floor((hi - lo) / 2000) * 1000;
+    if (wallMs(mid, tz) >= wall) hi = mid;
+    else lo = mid;
   }
-  return t;
+  return hi;
 };
