@@ -1,5 +1,5 @@
 import { runAgent } from './agent/agent.ts';
-import { createKubeClient } from './kube/index.ts';
+import { AGENT_PERMISSIONS, createKubeClient } from './kube/index.ts';
 import { createLogger } from './runtime/log.ts';
 import { runOperator } from './operator.ts';
 
@@ -16,7 +16,7 @@ const main = async (): Promise<void> => {
     const namespace = process.env.POD_NAMESPACE;
     if (!podName || !namespace) throw new Error('POD_NAME and POD_NAMESPACE must be set (downward API fieldRefs metadata.name and metadata.namespace)');
     const log = createLogger({ defaultMeta: { component: 'agent', pod: `${namespace}/${podName}` } });
-    const kube = createKubeClient({ logger: log, qps: 5, burst: 10 });
+    const kube = createKubeClient({ logger: log, qps: 5, burst: 10, permissions: { table: AGENT_PERMISSIONS, name: 'AGENT_PERMISSIONS' } });
     const abort = new AbortController();
     for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => abort.abort());
     await runAgent({

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { createAws } from './aws/index.ts';
 import { kdbClusterController } from './controllers/kdbcluster/index.ts';
-import { createKubeClient } from './kube/index.ts';
+import { OPERATOR_PERMISSIONS, createKubeClient } from './kube/index.ts';
 import { startHealthServer } from './runtime/http.ts';
 import { LeaderElector } from './runtime/leader-election.ts';
 import { drainThenRelease, exitOnLostLeadership } from './runtime/leadership.ts';
@@ -14,7 +14,7 @@ const env = (name: string, fallback: string): string => process.env[name] || fal
 /** The operator process: informers -> work queue -> reconcile, behind leader election. */
 export const runOperator = async (log: Logger): Promise<void> => {
   const metrics = createMetrics({ defaultMetrics: true });
-  const kube = createKubeClient({ logger: log, metrics });
+  const kube = createKubeClient({ logger: log, metrics, permissions: { table: OPERATOR_PERMISSIONS, name: 'OPERATOR_PERMISSIONS' } });
   const aws = createAws(
     {},
     { observer: { onCall: (e) => metrics.awsCallsTotal.inc({ operation: e.operation, outcome: e.outcome }) } },
@@ -49,7 +49,8 @@ export const runOperator = async (log: Logger): Promise<void> => {
   if (env('KDB_LEADER_ELECTION', 'true') === 'true') {
     const identity = env('POD_NAME', `${hostname()}-${process.pid}`);
     elector = new LeaderElector({
-      store: kube.leaseStore(env('POD_NAMESPACE', kube.namespace), 'kdb-operator-leader'),
+      // The chart's Role grants get/update on this one Lease name in the release namespace.
+      store: kube.leaseStore(env('POD_NAMESPACE', kube.namespace), env('KDB_LEADER_ELECTION_LEASE', 'kdb-operator-leader')),
       identity,
       logger: log,
       onStartedLeading: startControllers,

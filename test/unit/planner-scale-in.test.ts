@@ -248,7 +248,8 @@ describe('scale-in: each restart point continues at the recorded step', () => {
       record: rec('Terminate'),
       victim: { podGone: true, protected: false },
       opts: { asg: { min: 2 } },
-      expectKinds: ['RecordScaleInStep', 'UncordonNode'],
+      // The server stays: it gets its scale-in protection back.
+      expectKinds: ['RecordScaleInStep', 'SetInstanceProtection', 'UncordonNode'],
       records: [null],
     },
     {
@@ -271,7 +272,7 @@ describe('scale-in: each restart point continues at the recorded step', () => {
       expect(a).toEqual({ kind: 'SetInstanceProtection', group: expect.any(String), instanceIds: [instanceId(0)], protect: r.protect });
     }
     for (const a of ofKind(actions, 'TerminateInstanceInGroup')) {
-      expect(a).toEqual({ kind: 'TerminateInstanceInGroup', group: expect.any(String), instanceId: instanceId(0), decrement: true });
+      expect(a).toEqual({ kind: 'TerminateInstanceInGroup', group: expect.any(String), instanceId: instanceId(0), decrement: true, node: nodeName(0), pod: podName(0) });
     }
     // A record always comes before the step it names.
     const recIdx = k.lastIndexOf('RecordScaleInStep');

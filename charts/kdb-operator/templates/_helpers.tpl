@@ -19,3 +19,4 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- range .Values.agent.namespaces -}}{{- if not (has . $ns) -}}{{- $ns = append $ns . -}}{{- end -}}{{- end -}}
 {{- join "," $ns -}}
 {{- end -}}
+{{- define "kdb-operator.leaseName" -}}{{ include "kdb-operator.fullname" . }}-leader{{- end -}}

@@ -430,6 +430,8 @@ export const ConditionType = z.enum([
   'CapacityLimited',
   'AwsUnavailable',
   'StorageReady',
+  'NodeGroupUnresolved',
+  'NodeGroupOwnedByAnother',
 ]);
 export type ConditionType = z.infer<typeof ConditionType>;
 

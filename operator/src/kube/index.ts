@@ -13,6 +13,8 @@ import { EventRecorder } from './events.ts';
 import type { InformerOptions } from './informer.ts';
 import { Informer } from './informer.ts';
 import { kubeLeaseStore } from './lease.ts';
+import type { Permission } from './permissions.ts';
+import { guardTransport } from './permissions.ts';
 import type { Transport } from './rest.ts';
 import { RestClient } from './rest.ts';
 import type { KubeObject } from './types.ts';
@@ -31,6 +33,8 @@ export { kubeLeaseStore } from './lease.ts';
 export { RestClient, buildPath, parseRetryAfter } from './rest.ts';
 export type { Transport, TransportRequest, TransportResponse, WatchEvent, RestOptions, RequestOptions, Query, HttpVerb } from './rest.ts';
 export { loadKubeConfig, kubeConfigTransport, SERVICE_ACCOUNT_DIR } from './client.ts';
+export { OPERATOR_PERMISSIONS, AGENT_PERMISSIONS, guardTransport, grantKeys, requestAttributes } from './permissions.ts';
+export type { Permission, Verb, Scope, ResourceRequest } from './permissions.ts';
 export type { KubeConfigOptions, LoadedConfig } from './client.ts';
 
 export interface KubeClientOptions extends KubeConfigOptions {
@@ -43,6 +47,8 @@ export interface KubeClientOptions extends KubeConfigOptions {
   maxRetries?: number;
   /** Use this transport instead of one built from a kubeconfig (tests). */
   transport?: Transport;
+  /** Refuse (403, before sending) every request this table does not grant: see permissions.ts. */
+  permissions?: { table: readonly Permission[]; name: string };
 }
 
 export interface KubeClient {
@@ -69,6 +75,7 @@ export const createKubeClient = (opts: KubeClientOptions = {}): KubeClient => {
     namespace = loaded.namespace;
     log.info('kubernetes client configured', { server: transport.server, source: loaded.source });
   }
+  if (opts.permissions) transport = guardTransport(transport, opts.permissions.table, opts.permissions.name);
   const kubeRequests = opts.metrics?.kubeRequestsTotal;
   const rest = new RestClient({
     transport,

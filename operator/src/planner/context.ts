@@ -1,4 +1,6 @@
 import type { PoolStatus, RdbPoolSpec } from '../api/kdbcluster.ts';
+import { nodeGroupAccess, nodeGroupOwner } from './ownership.ts';
+import type { NodeGroupAccess } from './ownership.ts';
 import { isActive, ordinalOf } from './rdbs.ts';
 import type { Observed, ObservedAsg, ObservedInstance, ObservedNode, ObservedPool, ObservedRdbPod } from './types.ts';
 
@@ -7,9 +9,14 @@ export interface PoolContext {
   cluster: string;
   spec: RdbPoolSpec;
   obs: ObservedPool;
-  /** The ASG when AWS answered and the group exists. */
+  /** The ASG when AWS answered, the group exists and this cluster holds its claim: the only group the pool may change. */
   asg: ObservedAsg | undefined;
+  /** Whose the group is (see ownership.ts). */
+  access: NodeGroupAccess;
+  /** This cluster's claim value ("namespace/name"). */
+  owner: string;
   awsUnknown: boolean;
+  /** No ASG, or several: NodeGroupUnresolved. */
   asgMissing: boolean;
   prev: PoolStatus | undefined;
   now: Date;
@@ -34,16 +41,21 @@ export const poolContexts = (o: Observed, allowCreate: boolean): PoolContext[] =
   const deleting = o.cluster.metadata.deletionTimestamp !== undefined;
   return o.cluster.spec.rdbPools.map((spec) => {
     const obs = o.pools[spec.name] ?? EMPTY_POOL;
+    const owner = nodeGroupOwner(o.cluster);
+    const access = nodeGroupAccess(obs, owner, spec.nodeGroup);
     return {
       cluster: o.cluster.metadata.name,
       spec,
       obs,
-      asg: typeof obs.asg === 'object' ? obs.asg : undefined,
-      awsUnknown: obs.asg === 'unknown',
-      asgMissing: obs.asg === 'missing',
+      asg: access.kind === 'ours' ? access.asg : undefined,
+      access,
+      owner,
+      awsUnknown: access.kind === 'unknown',
+      asgMissing: access.kind === 'unresolved',
       prev: o.cluster.status?.pools.find((p) => p.name === spec.name),
       now: o.now,
-      allowCreate: allowCreate && !deleting,
+      // Pods of a pool on another cluster's group would take the servers that cluster raised for its own RDBs.
+      allowCreate: allowCreate && !deleting && access.kind !== 'ownedByAnother',
       deleting,
       nodes,
       allPods,
@@ -65,6 +77,17 @@ export const nodeOfInstance = (ctx: PoolContext, instanceId: string): ObservedNo
 /** Active RDB pods (any pool) on a node: what terminating its instance would kill. */
 export const activePodsOnNode = (ctx: PoolContext, node: string | undefined): ObservedRdbPod[] =>
   node === undefined ? [] : ctx.allPods.filter((p) => p.node === node && isActive(p));
+
+/**
+ * Everything terminating the node would kill: this cluster's active RDB pods
+ * (by name) and any other pod seen there ("namespace/name"), whoever owns it.
+ */
+export const occupantsOfNode = (ctx: PoolContext, node: string | undefined): string[] =>
+  node === undefined ? [] : [...activePodsOnNode(ctx, node).map((p) => p.name), ...(ctx.nodes.get(node)?.otherPods ?? [])];
+
+/** The pool's ASG as observed, whoever holds it (for status: which group the pool names). */
+export const observedGroupName = (ctx: PoolContext): string | undefined =>
+  ctx.access.kind === 'ours' || ctx.access.kind === 'unclaimed' || ctx.access.kind === 'ownedByAnother' ? ctx.access.asg.name : undefined;
 
 /** Lifecycle states that mean the instance is already on its way out: a scale-in counts as done. */
 export const isLeaving = (i: ObservedInstance): boolean =>

@@ -34,6 +34,19 @@ export const ev = {
   dayMerged: (day: string, job: string) => normal('DayMerged', `${day} is in the HDB (Job ${job})`),
   mergeFailed: (day: string, job: string) =>
     warning('MergeFailed', `Job ${job} could not merge ${day}: see its logs; the slices stay in staging, delete the Job to run it again`),
+  nodeGroupClaimed: (nodeGroup: string, group: string, owner: string) =>
+    normal('NodeGroupClaimed', `node group ${nodeGroup}: claimed ASG ${group} for ${owner} (tag kdb-operator.dev/owner)`),
+  nodeGroupOwnedByAnother: (pool: string, nodeGroup: string, group: string, owner: string) =>
+    warning(
+      'NodeGroupOwnedByAnother',
+      `pool ${pool}: ASG ${group} of node group ${nodeGroup} belongs to KdbCluster ${owner}; this pool creates no RDB and changes nothing of that group: give it a node group of its own`,
+    ),
+  nodeGroupUnresolved: (pool: string, why: string) => warning('NodeGroupUnresolved', `pool ${pool}: ${why}; scaling of this pool waits`),
+  terminateRefused: (group: string, instanceId: string, node: string, pods: readonly string[]) =>
+    warning(
+      'TerminateRefused',
+      `ASG ${group}: instance ${instanceId} not terminated: node ${node} still runs ${pods.join(', ')} (a fresh read; DaemonSet pods aside)`,
+    ),
   degraded: (why: string) => warning('Degraded', why),
   recovered: () => normal('Recovered', 'cluster is no longer degraded'),
 } as const;

@@ -1,5 +1,5 @@
 import type { ScaleInRecord, ScaleInStep } from '../api/kdbcluster.ts';
-import { activePodsOnNode, instanceIdOfPod, instanceOf, isLeaving, nodeOfInstance } from './context.ts';
+import { instanceIdOfPod, instanceOf, isLeaving, nodeOfInstance, occupantsOfNode } from './context.ts';
 import type { PoolContext } from './context.ts';
 import { ev } from './events.ts';
 import { byOrdinal, isActive, isDeleting, isFlushedSpare, isLive } from './rdbs.ts';
@@ -60,8 +60,8 @@ export const scaleInCandidate = (ctx: PoolContext) => {
     const instanceId = instanceIdOfPod(ctx, pod);
     const inst = instanceOf(ctx, instanceId);
     if (!instanceId || !inst || inst.lifecycleState !== 'InService') continue;
-    // Another RDB on the same node (should not happen: one RDB per node) would die with it.
-    if (activePodsOnNode(ctx, pod.node).some((p) => p.name !== pod.name)) continue;
+    // Another RDB on the same node (should not happen: one RDB per node), or any other pod, would die with it.
+    if (occupantsOfNode(ctx, pod.node).some((p) => p !== pod.name)) continue;
     return { pod, instanceId };
   }
   return undefined;
@@ -103,9 +103,16 @@ const finish = (ctx: PoolContext, rec: ScaleInRecord, done: Action[]): ScaleInPl
 
 const abort = (ctx: PoolContext, rec: ScaleInRecord, done: Action[], why: string): ScaleInPlan => {
   const node = rec.node !== undefined ? ctx.nodes.get(rec.node) : undefined;
+  const inst = instanceOf(ctx, rec.instanceId);
+  // planProtection protects instances that host an RDB; a victim whose RDB is
+  // already gone (stopped by a foreign pod on its node) gets it back here.
+  const reprotect: Action[] =
+    ctx.asg && inst && !inst.protectedFromScaleIn && !isLeaving(inst) && !ctx.obs.pods.some((p) => p.node === rec.node)
+      ? [{ kind: 'SetInstanceProtection', group: ctx.asg.name, instanceIds: [rec.instanceId], protect: true }]
+      : [];
   return {
     // Clearing the record lets planProtection protect the instance again in this same plan.
-    actions: [...done, record(ctx, null), ...(node?.unschedulable ? [{ kind: 'UncordonNode', node: node.name } as const] : [])],
+    actions: [...done, record(ctx, null), ...reprotect, ...(node?.unschedulable ? [{ kind: 'UncordonNode', node: node.name } as const] : [])],
     events: [ev.scaleInAborted(ctx.spec.name, rec.rdb, why)],
     record: undefined,
     requeueMs: undefined,
@@ -139,9 +146,9 @@ const continueScaleIn = (ctx: PoolContext, rec: ScaleInRecord, done: Action[]): 
     if (rec.step !== 'Terminate' && node && node.ready) return abort(ctx, rec, done, `instance ${rec.instanceId} is not in ASG ${ctx.asg.name}`);
     return finish(ctx, rec, done);
   }
-  const occupants = activePodsOnNode(ctx, node?.name ?? rec.node);
+  const occupants = occupantsOfNode(ctx, node?.name ?? rec.node);
   if (occupants.length > 0) {
-    return abort(ctx, rec, done, `RDB ${occupants.map((p) => p.name).join(', ')} is running on node ${node?.name ?? rec.node}`);
+    return abort(ctx, rec, done, `pod ${occupants.join(', ')} is running on node ${node?.name ?? rec.node}`);
   }
 
   switch (rec.step) {
@@ -168,6 +175,8 @@ const continueScaleIn = (ctx: PoolContext, rec: ScaleInRecord, done: Action[]): 
           group: ctx.asg.name,
           instanceId: rec.instanceId,
           decrement: true,
+          ...(node !== undefined || rec.node !== undefined ? { node: node?.name ?? rec.node } : {}),
+          pod: rec.rdb,
           ...(rec.flushedAt !== undefined ? { since: rec.flushedAt } : {}),
         },
       ]);

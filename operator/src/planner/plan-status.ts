@@ -2,6 +2,7 @@ import { KdbClusterStatus } from '../api/kdbcluster.ts';
 import type { Phase, PoolStatus, RdbStatusEntry, RolledRdb } from '../api/kdbcluster.ts';
 import { flippedOff, flippedOn, mergeConditions } from './conditions.ts';
 import type { ConditionValue } from './conditions.ts';
+import { observedGroupName } from './context.ts';
 import { ev } from './events.ts';
 import type { MergePlan } from './plan-merge.ts';
 import type { PoolOutcome, PoolsPlan } from './plan-pools.ts';
@@ -57,7 +58,7 @@ const poolStatus = (o: PoolOutcome, capacity: PoolsPlan['capacity']): PoolStatus
       : [],
   );
   const live = active.find(isLive);
-  const asgName = ctx.asg?.name ?? ctx.prev?.autoScalingGroupName ?? ctx.spec.autoScalingGroupName;
+  const asgName = observedGroupName(ctx) ?? ctx.prev?.autoScalingGroupName ?? ctx.spec.autoScalingGroupName;
   const desired = ctx.asg ? capacity.desired.get(ctx.asg.name) : ctx.prev?.desiredCapacity;
   return {
     name: ctx.spec.name,
@@ -95,10 +96,16 @@ export const planStatus = (o: Observed, storage: StoragePlan, tp: TickerplantPla
   const serving = (p: PoolOutcome) => p.ctx.obs.pods.some((x) => isActive(x) && (isLive(x) || isTakingOver(x)));
   const notServing = outcomes.filter((p) => !serving(p)).map((p) => p.pool.name);
 
+  const unresolved = outcomes.filter((p) => p.ctx.access.kind === 'unresolved');
+  const foreign = outcomes.filter((p) => p.ctx.access.kind === 'ownedByAnother');
+
   const problems: string[] = [];
   if (storage.problem) problems.push(storage.problem);
   for (const p of outcomes) {
-    if (p.ctx.asgMissing) problems.push(`pool ${p.pool.name}: no ASG for node group ${p.pool.nodeGroup}`);
+    if (p.ctx.access.kind === 'unresolved') problems.push(`pool ${p.pool.name}: ${p.ctx.access.message}`);
+    if (p.ctx.access.kind === 'ownedByAnother') {
+      problems.push(`pool ${p.pool.name}: ASG ${p.ctx.access.asg.name} of node group ${p.pool.nodeGroup} belongs to KdbCluster ${p.ctx.access.owner}`);
+    }
     if (p.lost.length > 0) problems.push(`pool ${p.pool.name}: lost ${p.lost.map((l) => l.name).join(', ')}`);
   }
   if (wasRunning && tp.exists && !tp.ready) problems.push('tickerplant is not ready');
@@ -149,6 +156,24 @@ export const planStatus = (o: Observed, storage: StoragePlan, tp: TickerplantPla
       awsDown ? 'AWS did not answer: ASG and EFS changes wait, Kubernetes changes go on' : 'AWS answers',
     ),
     storage.condition,
+    cond(
+      'NodeGroupUnresolved',
+      unresolved.length > 0,
+      'Unresolved',
+      'Resolved',
+      unresolved.length > 0
+        ? unresolved.map((p) => `pool ${p.pool.name}: ${p.ctx.access.kind === 'unresolved' ? p.ctx.access.message : ''}`).join('; ')
+        : 'every pool found exactly one ASG',
+    ),
+    cond(
+      'NodeGroupOwnedByAnother',
+      foreign.length > 0,
+      'OwnedByAnother',
+      'Claimed',
+      foreign.length > 0
+        ? foreign.map((p) => `pool ${p.pool.name}: ASG ${observedGroupName(p.ctx)} belongs to ${p.ctx.access.kind === 'ownedByAnother' ? p.ctx.access.owner : ''}`).join('; ')
+        : 'every ASG found is claimed by this cluster or being claimed',
+    ),
   ];
 
   const deleting = o.cluster.metadata.deletionTimestamp !== undefined;
@@ -192,6 +217,14 @@ export const planStatus = (o: Observed, storage: StoragePlan, tp: TickerplantPla
     for (const p of limited) events.push(ev.capacityLimited(p.pool.name, p.capacityMessage ?? ''));
   }
   if (flippedOff(prevConditions, conditions, 'CapacityLimited')) events.push(ev.capacityAvailable());
+  if (flippedOn(prevConditions, conditions, 'NodeGroupUnresolved')) {
+    for (const p of unresolved) if (p.ctx.access.kind === 'unresolved') events.push(ev.nodeGroupUnresolved(p.pool.name, p.ctx.access.message));
+  }
+  if (flippedOn(prevConditions, conditions, 'NodeGroupOwnedByAnother')) {
+    for (const p of foreign) {
+      if (p.ctx.access.kind === 'ownedByAnother') events.push(ev.nodeGroupOwnedByAnother(p.pool.name, p.pool.nodeGroup, p.ctx.access.asg.name, p.ctx.access.owner));
+    }
+  }
   if (flippedOn(prevConditions, conditions, 'Degraded')) events.push(ev.degraded(problems.join('; ')));
   if (flippedOff(prevConditions, conditions, 'Degraded')) events.push(ev.recovered());
 

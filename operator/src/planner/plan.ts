@@ -57,6 +57,8 @@ const requeueMs = (o: Observed, pools: ReturnType<typeof planPools>, settled: bo
   for (const p of pools.outcomes) {
     if (p.requeueMs !== undefined) waits.push(p.requeueMs);
     if (p.ctx.awsUnknown) waits.push(AWS_DOWN_REQUEUE_MS);
+    // A claim written in this pass is read back on the next: the group waits for it.
+    if (p.ctx.access.kind === 'unclaimed') waits.push(PROVISIONING_REQUEUE_MS);
     if (p.created.length > 0 || p.ctx.obs.pods.some((x) => x.node === undefined)) waits.push(SCALING_REQUEUE_MS);
   }
   if (o.storage.efs === 'unknown') waits.push(AWS_DOWN_REQUEUE_MS);

@@ -50,6 +50,8 @@ export interface ObservedStorage {
 export interface ObservedPool {
   /** The pool's ASG; 'unknown' while AWS is unreachable; 'missing' when no group matches. */
   asg: ObservedAsg | 'unknown' | 'missing';
+  /** How the ASG was looked up and which groups matched: set when asg is 'missing' (none, or several: never guessed). */
+  asgLookup?: AsgLookup;
   /** Nodes of the pool's node group. */
   nodes: ObservedNode[];
   /** RDB pods of this pool owned by the cluster (terminating ones included). */
@@ -65,6 +67,17 @@ export interface ObservedAsg {
   instances: ObservedInstance[];
   suspendedProcesses: string[];
   newInstancesProtectedFromScaleIn: boolean;
+  /** The KdbCluster that claimed the group (its kdb-operator.dev/owner tag), if any. */
+  owner?: string;
+}
+
+export interface AsgLookup {
+  /** What was asked, e.g. `tags eks:cluster-name=prod, eks:nodegroup-name=rdb`. */
+  query: string;
+  /** Names of the groups that matched. */
+  matches: string[];
+  /** Why no lookup could be made (e.g. the operator has no EKS cluster name). */
+  problem?: string;
 }
 
 export interface ObservedInstance {
@@ -82,6 +95,12 @@ export interface ObservedNode {
   ready: boolean;
   unschedulable: boolean;
   annotations: Record<string, string>;
+  /**
+   * Pods on the node that are not this cluster's RDB pods and still run
+   * ("namespace/name"; DaemonSet pods left out): another cluster's RDB, our
+   * own tickerplant. Terminating the node would kill them.
+   */
+  otherPods?: string[];
 }
 
 export type PodPhase = 'Pending' | 'Running' | 'Succeeded' | 'Failed' | 'Unknown';
@@ -156,7 +175,10 @@ export type Action =
   /** `since`: when the report that set off this scale-out was written (for the reaction-time metric). */
   | { kind: 'SetDesiredCapacity'; group: string; value: number; observed: number; reason: string; since?: string }
   /** `since`: when the RDB reported its data flushed (for the reaction-time metric). */
-  | { kind: 'TerminateInstanceInGroup'; group: string; instanceId: string; decrement: true; since?: string }
+  /** `node`/`pod`: the victim's node and RDB pod; the effector re-reads the node and refuses while any other pod runs there. */
+  | { kind: 'TerminateInstanceInGroup'; group: string; instanceId: string; decrement: true; since?: string; node?: string; pod?: string }
+  /** Tag the ASG as this cluster's (kdb-operator.dev/owner = owner) unless another cluster's tag is there. */
+  | { kind: 'ClaimNodeGroup'; group: string; owner: string }
   /** Persist the pool's scale-in record (null clears it) before the step it names runs. */
   | { kind: 'RecordScaleInStep'; pool: string; record: ScaleInRecord | null }
   /** Create the day's merge Job unless it exists (`job` is its name, from planner mergeJobName). */

@@ -11,7 +11,10 @@ import { rdbPod, rdbPodDisruptionBudget } from '../../specs/rdb.ts';
 import { pvcName } from '../../specs/names.ts';
 import { clusterFolder, efsPersistentVolume, efsPersistentVolumeClaim } from '../../specs/storage.ts';
 import { tickerplantService, tickerplantStatefulSet } from '../../specs/tickerplant.ts';
-import { clusterKeyOf } from './observe.ts';
+import { ev } from '../../planner/events.ts';
+import { podsBlockingTermination } from '../../planner/occupancy.ts';
+import { nodeGroupOwner } from '../../planner/ownership.ts';
+import { clusterKeyOf, listPodsOnNode, podOnNode } from './observe.ts';
 
 export interface EffectDeps {
   api: KubeApi;
@@ -169,18 +172,26 @@ export class Effector {
       case 'AnnotateNode':
         await api.mergePatch({ ...Resources.Node, name: a.node }, { metadata: { annotations: a.annotations } });
         return;
+      case 'ClaimNodeGroup': {
+        const r = await aws.autoScaling.claimGroup(a.group, a.owner);
+        // Lost to another cluster between observe and now: the next pass sees its tag and keeps off.
+        if (!r.claimed) this.#d.log.warn('node group claimed by another KdbCluster', { group: a.group, owner: r.owner });
+        else if (r.changed) this.#d.log.info('claimed node group', { group: a.group, owner: a.owner });
+        return;
+      }
+      // Every group write names the owner: the facade refuses it on a group whose claim is not ours.
       case 'SuspendAZRebalance':
-        await aws.autoScaling.suspendAZRebalance(a.group);
+        await aws.autoScaling.suspendAZRebalance(a.group, { owner: nodeGroupOwner(c) });
         return;
       case 'ProtectNewInstances':
-        await aws.autoScaling.protectNewInstances(a.group);
+        await aws.autoScaling.protectNewInstances(a.group, { owner: nodeGroupOwner(c) });
         return;
       case 'SetInstanceProtection':
-        await aws.autoScaling.setInstanceProtection(a.group, a.instanceIds, a.protect);
+        await aws.autoScaling.setInstanceProtection(a.group, a.instanceIds, a.protect, { owner: nodeGroupOwner(c) });
         return;
       case 'SetDesiredCapacity': {
         // The facade re-reads the group and never writes below it: a stale plan cannot lower desired.
-        const r = await aws.autoScaling.setDesiredCapacity(a.group, a.value);
+        const r = await aws.autoScaling.setDesiredCapacity(a.group, a.value, { owner: nodeGroupOwner(c) });
         if (r.wrote) {
           this.#d.metrics?.scaleEventsTotal?.inc({ pool: a.group, direction: 'out' });
           this.#observeReaction('out', a.since);
@@ -189,7 +200,22 @@ export class Effector {
         return;
       }
       case 'TerminateInstanceInGroup': {
-        const r = await aws.autoScaling.terminateInstanceInGroup(a.instanceId, { expectedGroup: a.group });
+        // The last look before the one step that cannot be undone: every pod on
+        // the node, all namespaces, read now. Anything but the node's own
+        // agents stops it; the next pass reads the same and aborts the scale-in.
+        if (a.node !== undefined) {
+          const blocking = podsBlockingTermination((await listPodsOnNode(api, a.node)).map(podOnNode), {
+            namespace: this.#ns,
+            name: a.pod ?? '',
+          });
+          if (blocking.length > 0) {
+            this.#d.log.warn('refusing to terminate: node not empty', { group: a.group, instanceId: a.instanceId, node: a.node, pods: blocking });
+            const e = ev.terminateRefused(a.group, a.instanceId, a.node, blocking);
+            await this.#d.events.record(c as KubeObject, e.type, e.reason, e.message);
+            return;
+          }
+        }
+        const r = await aws.autoScaling.terminateInstanceInGroup(a.instanceId, { expectedGroup: a.group, owner: nodeGroupOwner(c) });
         this.#d.metrics?.scaleEventsTotal?.inc({ pool: a.group, direction: 'in' });
         if (r.outcome === 'terminated') this.#observeReaction('in', a.since);
         this.#d.log.info('terminated RDB instance', { group: a.group, instanceId: a.instanceId, outcome: r.outcome });

@@ -5,7 +5,7 @@ import { Controller } from '../../runtime/controller.ts';
 import type { Logger } from '../../runtime/log.ts';
 import type { OperatorMetrics } from '../../runtime/metrics.ts';
 import { LABEL, MANAGED_BY } from '../../specs/names.ts';
-import { Observer } from './observe.ts';
+import { listPodsOnNode, Observer } from './observe.ts';
 import { kdbClusterReconciler } from './reconciler.ts';
 
 export interface KdbClusterControllerOptions {
@@ -14,6 +14,8 @@ export interface KdbClusterControllerOptions {
   log: Logger;
   metrics?: OperatorMetrics;
   agentServiceAccount: string;
+  /** The EKS cluster whose node groups the operator scales (KDB_EKS_CLUSTER_NAME). */
+  eksClusterName?: string;
   workers?: number;
 }
 
@@ -49,7 +51,12 @@ export const kdbClusterController = (o: KdbClusterControllerOptions): KdbCluster
   const jobs = informer<V1Job>(Resources.Job, `${managed},${LABEL.role}=merge`);
   const events = o.kube.eventRecorder({ component: 'kdb-operator' });
 
-  const observer = new Observer({ caches: { pods, nodes, statefulSets, services, pvcs, pvs, jobs }, aws: o.aws });
+  const observer = new Observer({
+    caches: { pods, nodes, statefulSets, services, pvcs, pvs, jobs },
+    aws: o.aws,
+    ...(o.eksClusterName ? { eksClusterName: o.eksClusterName } : {}),
+    podsOnNode: (node) => listPodsOnNode(o.kube.api, node),
+  });
   const controller = new Controller({
     name: 'kdbcluster',
     workers: o.workers ?? 2,
@@ -63,6 +70,7 @@ export const kdbClusterController = (o: KdbClusterControllerOptions): KdbCluster
       events,
       ...(o.metrics ? { metrics: o.metrics } : {}),
       agentServiceAccount: o.agentServiceAccount,
+      ...(o.eksClusterName ? { eksClusterName: o.eksClusterName } : {}),
     }),
   });
 

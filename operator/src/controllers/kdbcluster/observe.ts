@@ -1,9 +1,12 @@
 import type { KdbCluster, RdbPoolSpec } from '../../api/kdbcluster.ts';
 import type { Aws, Group } from '../../aws/index.ts';
-import { AwsUnavailableError, GroupNotFoundError } from '../../aws/index.ts';
-import type { Store, V1Job, V1Node, V1PersistentVolume, V1PersistentVolumeClaim, V1Pod, V1Service, V1StatefulSet } from '../../kube/index.ts';
+import { AwsUnavailableError, GroupNotFoundError, nodeGroupTags, OWNER_TAG } from '../../aws/index.ts';
+import type { KubeApi, Store, V1Job, V1Node, V1PersistentVolume, V1PersistentVolumeClaim, V1Pod, V1Service, V1StatefulSet } from '../../kube/index.ts';
+import { Resources } from '../../kube/index.ts';
+import { blocksTermination, podsBlockingTermination } from '../../planner/occupancy.ts';
+import type { PodOnNode } from '../../planner/occupancy.ts';
 import { parseProviderId } from '../../planner/provider-id.ts';
-import type { EfsObservation, Observed, ObservedAsg, ObservedMergeJob, ObservedNode, ObservedPool } from '../../planner/types.ts';
+import type { AsgLookup, EfsObservation, Observed, ObservedAsg, ObservedMergeJob, ObservedNode, ObservedPool } from '../../planner/types.ts';
 import { LABEL, pvName, pvcName, tickerplantName } from '../../specs/names.ts';
 import { observeRdbPod } from './rdb-report.ts';
 
@@ -20,6 +23,10 @@ export interface Caches {
 export interface ObserveDeps {
   caches: Caches;
   aws: Aws;
+  /** The EKS cluster whose node groups the operator scales (KDB_EKS_CLUSTER_NAME): ASGs are found by it and the node group together. */
+  eksClusterName?: string;
+  /** A fresh read of every pod bound to a node, all namespaces (listPodsOnNode). */
+  podsOnNode?: (node: string) => Promise<V1Pod[]>;
   /** EFS state changes rarely: remembered per file system for this long. */
   efsCacheMs?: number;
 }
@@ -39,8 +46,56 @@ const toObservedAsg = (g: Group): ObservedAsg => ({
   })),
   suspendedProcesses: g.suspendedProcesses,
   newInstancesProtectedFromScaleIn: g.newInstancesProtectedFromScaleIn,
+  ...(g.tags[OWNER_TAG] !== undefined ? { owner: g.tags[OWNER_TAG] } : {}),
 });
 
+export const podOnNode = (p: V1Pod): PodOnNode => {
+  const controller = p.metadata?.ownerReferences?.find((r) => r.controller === true)?.kind;
+  return {
+    namespace: p.metadata?.namespace ?? 'default',
+    name: p.metadata?.name ?? '',
+    ...(p.status?.phase !== undefined ? { phase: p.status.phase } : {}),
+    ...(controller !== undefined ? { controllerKind: controller } : {}),
+    ...(p.metadata?.annotations?.['kubernetes.io/config.mirror'] !== undefined ? { mirror: true } : {}),
+  };
+};
+
+/** Every pod bound to the node, in every namespace, read from the API server now (not a cache). */
+export const listPodsOnNode = async (api: Pick<KubeApi, 'list'>, node: string): Promise<V1Pod[]> =>
+  (await api.list<V1Pod>(Resources.Pod, { fieldSelector: `spec.nodeName=${node}` })).items;
+
+/**
+ * The pool's ASG: the one named in the spec, or the one group tagged with
+ * both the operator's EKS cluster name and the pool's node group. Anything
+ * but exactly one match is reported, never guessed.
+ */
+export const findPoolGroup = async (
+  aws: Aws,
+  pool: Pick<RdbPoolSpec, 'nodeGroup' | 'autoScalingGroupName'>,
+  eksClusterName: string | undefined,
+  fresh: boolean,
+): Promise<{ group?: Group; lookup: AsgLookup }> => {
+  const as = aws.autoScaling;
+  if (pool.autoScalingGroupName !== undefined) {
+    const query = `name ${pool.autoScalingGroupName}`;
+    const group = await as.describeGroup(pool.autoScalingGroupName, { fresh });
+    return group ? { group, lookup: { query, matches: [group.name] } } : { lookup: { query, matches: [] } };
+  }
+  if (eksClusterName === undefined || eksClusterName === '') {
+    return {
+      lookup: {
+        query: `node group ${pool.nodeGroup}`,
+        matches: [],
+        problem: `the operator has no EKS cluster name to find node group ${pool.nodeGroup}'s ASG by: set the chart value eksClusterName (KDB_EKS_CLUSTER_NAME), or name the ASG in rdbPools[].autoScalingGroupName`,
+      },
+    };
+  }
+  const tags = nodeGroupTags(eksClusterName, pool.nodeGroup);
+  const query = `tags ${Object.entries(tags).map(([k, v]) => `${k}=${v}`).join(', ')}`;
+  const groups = await as.findGroupsByTags(tags, { fresh });
+  const lookup = { query, matches: groups.map((g) => g.name) };
+  return groups.length === 1 ? { group: groups[0]!, lookup } : { lookup };
+};
 const observeMergeJob = (j: V1Job): ObservedMergeJob => {
   const failed = j.status?.conditions?.some((c) => c.type === 'Failed' && c.status === 'True') ?? false;
   return {
@@ -84,11 +139,18 @@ export class Observer {
     // earlier cluster of the same name) needs the volumes step again.
     const volumes = pv !== undefined && pvc !== undefined && pvc.status?.phase === 'Bound';
     const pools: Record<string, ObservedPool> = {};
-    const clusterPods = caches.pods
-      .list()
-      .filter((p) => p.metadata?.namespace === ns && p.metadata?.labels?.[LABEL.cluster] === cluster.metadata.name);
+    const allPods = caches.pods.list();
+    const clusterPods = allPods.filter((p) => p.metadata?.namespace === ns && p.metadata?.labels?.[LABEL.cluster] === cluster.metadata.name);
+    // What else the informer sees on each node: other clusters' pods, our own tickerplant and merge pods.
+    const others = new Map<string, string[]>();
+    for (const p of allPods) {
+      const node = p.spec?.nodeName;
+      if (node === undefined || (clusterPods.includes(p) && p.metadata?.labels?.[LABEL.role] === 'rdb')) continue;
+      const on = podOnNode(p);
+      if (blocksTermination(on)) others.set(node, [...(others.get(node) ?? []), `${on.namespace}/${on.name}`]);
+    }
     for (const pool of cluster.spec.rdbPools) {
-      pools[pool.name] = await this.#observePool(cluster, pool, clusterPods);
+      pools[pool.name] = await this.#observePool(cluster, pool, clusterPods, others);
     }
     return {
       cluster,
@@ -106,26 +168,37 @@ export class Observer {
     };
   }
 
-  async #observePool(cluster: KdbCluster, pool: RdbPoolSpec, clusterPods: V1Pod[]): Promise<ObservedPool> {
+  async #observePool(cluster: KdbCluster, pool: RdbPoolSpec, clusterPods: V1Pod[], others: ReadonlyMap<string, string[]>): Promise<ObservedPool> {
     const pods = clusterPods.filter((p) => p.metadata?.labels?.[LABEL.pool] === pool.name).map(observeRdbPod);
     const nodes = this.#deps.caches.nodes
       .list()
       .filter((n) => n.metadata?.labels?.[LABEL.nodeGroup] === pool.nodeGroup)
-      .map(observeNode);
-    const inFlight = cluster.status?.pools.find((p) => p.name === pool.name)?.scaleIn !== undefined;
-    return { asg: await this.#observeAsg(pool, inFlight), nodes, pods };
+      .map((n): ObservedNode => {
+        const o = observeNode(n);
+        const other = others.get(o.name);
+        return other ? { ...o, otherPods: other } : o;
+      });
+    const scaleIn = cluster.status?.pools.find((p) => p.name === pool.name)?.scaleIn;
+    // Past DeletePod the chain heads for a terminate: what runs on the node is
+    // read fresh, in every namespace, not from the managed-pods cache.
+    if (scaleIn?.node !== undefined && scaleIn.step !== 'DeletePod' && this.#deps.podsOnNode) {
+      const fresh = podsBlockingTermination((await this.#deps.podsOnNode(scaleIn.node)).map(podOnNode), {
+        namespace: cluster.metadata.namespace ?? 'default',
+        name: scaleIn.rdb,
+      });
+      const i = nodes.findIndex((n) => n.name === scaleIn.node);
+      if (i >= 0 && fresh.length > 0) nodes[i] = { ...nodes[i]!, otherPods: [...new Set([...(nodes[i]!.otherPods ?? []), ...fresh])].sort() };
+    }
+    return { ...(await this.#observeAsg(pool, scaleIn !== undefined)), nodes, pods };
   }
 
-  async #observeAsg(pool: RdbPoolSpec, fresh: boolean): Promise<ObservedPool['asg']> {
-    const as = this.#deps.aws.autoScaling;
+  async #observeAsg(pool: RdbPoolSpec, fresh: boolean): Promise<Pick<ObservedPool, 'asg' | 'asgLookup'>> {
     try {
-      const group = pool.autoScalingGroupName
-        ? await as.describeGroup(pool.autoScalingGroupName, { fresh })
-        : await as.findGroupByTags({ 'eks:nodegroup-name': pool.nodeGroup }, { fresh });
-      return group ? toObservedAsg(group) : 'missing';
+      const { group, lookup } = await findPoolGroup(this.#deps.aws, pool, this.#deps.eksClusterName, fresh);
+      return group ? { asg: toObservedAsg(group) } : { asg: 'missing', asgLookup: lookup };
     } catch (e) {
-      if (e instanceof AwsUnavailableError) return 'unknown';
-      if (e instanceof GroupNotFoundError) return 'missing';
+      if (e instanceof AwsUnavailableError) return { asg: 'unknown' };
+      if (e instanceof GroupNotFoundError) return { asg: 'missing' };
       throw e;
     }
   }

@@ -11,6 +11,7 @@ import { TerminalError } from '../../runtime/errors.ts';
 import type { OperatorMetrics } from '../../runtime/metrics.ts';
 import { FINALIZER } from '../../specs/names.ts';
 import { Effector } from './effect.ts';
+import { releaseNodeGroups } from './node-group-claims.ts';
 import { Observer, clusterKeyOf } from './observe.ts';
 
 export interface ReconcilerDeps {
@@ -21,10 +22,13 @@ export interface ReconcilerDeps {
   events: EventRecorder;
   metrics?: OperatorMetrics;
   agentServiceAccount: string;
+  /** The EKS cluster whose node groups are scaled (finds the groups to release on deletion). */
+  eksClusterName?: string;
   now?: () => Date;
 }
 
 const AWS_ACTIONS = new Set<Action['kind']>([
+  'ClaimNodeGroup',
   'SuspendAZRebalance',
   'ProtectNewInstances',
   'SetInstanceProtection',
@@ -49,7 +53,7 @@ export const withoutAwsWork = (actions: Action[]): Action[] =>
       !(a.kind === 'EmitEvent' && AWS_EVENT_REASONS.has(a.event.reason)),
   );
 
-const AWS_EVENT_REASONS = new Set(['DesiredCapacityRaised', 'ScaleInStarted', 'ScaleInStep', 'ScaledIn']);
+const AWS_EVENT_REASONS = new Set(['DesiredCapacityRaised', 'ScaleInStarted', 'ScaleInStep', 'ScaledIn', 'NodeGroupClaimed']);
 
 /** observe -> plan -> effect, for one KdbCluster key. */
 export const kdbClusterReconciler =
@@ -114,6 +118,7 @@ export const kdbClusterReconciler =
  * and the PV stay otherwise.
  */
 const finalize = async (d: ReconcilerDeps, cluster: KdbCluster, ctx: ReconcileContext): Promise<void> => {
+  await releaseNodeGroups({ aws: d.aws, events: d.events, eksClusterName: d.eksClusterName, log: ctx.log }, cluster, cluster as KubeObject);
   const efs = cluster.spec.storage.efs;
   if (efs.reclaimPolicy !== 'Delete' || !efs.accessPoint.create) return;
   const aps = await d.aws.efs.listAccessPoints(efs.fileSystemId, clusterKeyOf(cluster));
