@@ -251,6 +251,7 @@ describe('scale-in: each restart point continues at the recorded step', () => {
       // The server stays: it gets its scale-in protection back.
       expectKinds: ['RecordScaleInStep', 'SetInstanceProtection', 'UncordonNode'],
       records: [null],
+      protect: true,
     },
     {
       name: 'Terminate, AWS unreachable: wait, no terminate',
