@@ -26,6 +26,8 @@ export const runOperator = async (log: Logger): Promise<void> => {
     log,
     metrics,
     agentServiceAccount: env('KDB_AGENT_SERVICE_ACCOUNT', 'kdb-rdb-agent'),
+    // Node groups are found by EKS cluster and node group together; without it only rdbPools[].autoScalingGroupName works.
+    eksClusterName: env('KDB_EKS_CLUSTER_NAME', ''),
   });
 
   const http = await startHealthServer({

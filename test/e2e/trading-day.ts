@@ -150,6 +150,7 @@ export const installOperator = async (namespace: string, agentNamespaces: string
   await helm('upgrade', '--install', 'kdb-operator', join(repoRoot, 'charts/kdb-operator'), '-n', namespace,
     '--set', 'aws.endpoint=http://127.0.0.1:14566', '--set', 'aws.credentialsSecret=aws-credentials',
     '--set', 'nodeSelector.eks\\.amazonaws\\.com/nodegroup=system', '--set', 'logLevel=debug',
+    '--set', `eksClusterName=${readStackAws().clusterName}`,
     '--set', `agent.namespaces={${agentNamespaces.join(',')}}`, '--wait', '--timeout', '180s');
 };
 

@@ -40,7 +40,7 @@ export const OPERATOR_PERMISSIONS: readonly Permission[] = [
     implied: true,
     why: 'owned objects carry ownerReferences with blockOwnerDeletion; the OwnerReferencesPermissionEnforcement admission plugin (OpenShift, hardened clusters) checks this verb',
   },
-  { group: '', resource: 'pods', verbs: ['list', 'watch'], scope: 'cluster', why: 'the pod informer (managed-by label)' },
+  { group: '', resource: 'pods', verbs: ['list', 'watch'], scope: 'cluster', why: 'the pod informer (managed-by label); observe/effect: every pod on a node before a terminate (fieldSelector spec.nodeName)' },
   { group: '', resource: 'pods', verbs: ['create', 'delete'], scope: 'cluster', why: 'effect.ts: EnsureRdbPod, DeleteRdbPod' },
   { group: '', resource: 'nodes', verbs: ['list', 'watch'], scope: 'cluster', why: 'the node informer' },
   { group: '', resource: 'nodes', verbs: ['patch'], scope: 'cluster', why: 'effect.ts: CordonNode, UncordonNode, AnnotateNode (merge patch)' },

@@ -59,10 +59,12 @@ export const rdbPod = ({ cluster: c, pool, ordinal, replaces, agentServiceAccoun
     spec: {
       nodeSelector: { [LABEL.nodeGroup]: pool.nodeGroup },
       // One RDB per server, as in the paper: a server's memory is the RDB's.
+      // Every namespace (namespaceSelector {}): another cluster's RDB on the
+      // same server would share its memory and die with its scale-in.
       affinity: {
         podAntiAffinity: {
           requiredDuringSchedulingIgnoredDuringExecution: [
-            { labelSelector: { matchLabels: { [LABEL.role]: 'rdb' } }, topologyKey: 'kubernetes.io/hostname' },
+            { labelSelector: { matchLabels: { [LABEL.role]: 'rdb' } }, namespaceSelector: {}, topologyKey: 'kubernetes.io/hostname' },
           ],
         },
       },
