@@ -1,0 +1,236 @@
+// The chart's admission policy on the real API server: an RDB agent's token,
+// bound to its pod, may write its reports on that pod and nothing else. Also
+// the operator's RBAC as the chart installs it. The chart is installed as a
+// release of its own (unique name and namespaces, no CRD, no operator pod) and
+// uninstalled after, beside whatever the e2e installed.
+import { execFile } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { ANNOTATION, CONDITION } from '../../operator/src/agent/report.ts';
+import { KubeApiError, RestClient, RestKubeApi, Resources, kubeConfigTransport, type KubeApi, type V1Pod } from '../../operator/src/kube/index.ts';
+import { adminKubeConfig, k8s } from '../lib/kube.ts';
+import { repoRoot, stackDir } from '../lib/stack.ts';
+import { binDir, waitFor } from '../e2e/trading-day.ts';
+
+const run = promisify(execFile);
+const kubeconfig = join(stackDir(), 'kubeconfig');
+const tool = async (name: 'helm' | 'kubectl', ...args: string[]): Promise<string> =>
+  (await run(join(await binDir(), name), ['--kubeconfig', kubeconfig, ...args], { maxBuffer: 16 << 20 })).stdout;
+
+const suffix = `${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`;
+const release = `adm-${suffix}`;
+const releaseNs = `adm-sys-${suffix}`;
+const ns = `adm-rdb-${suffix}`;
+const AGENT = 'kdb-rdb-agent';
+const policy = `${release}-agent-reports`;
+
+const kc = adminKubeConfig();
+const core = kc.makeApiClient(k8s.CoreV1Api);
+const admin: KubeApi = new RestKubeApi(new RestClient({ transport: kubeConfigTransport(kc), maxRetries: 0 }));
+const admission = kc.makeApiClient(k8s.AdmissionregistrationV1Api);
+
+/** The project's own client (the agent's), authenticating with a bearer token. */
+const apiWithToken = (token: string): KubeApi => {
+  const cluster = kc.getCurrentCluster()!;
+  const tkc = new k8s.KubeConfig();
+  tkc.loadFromOptions({
+    clusters: [cluster],
+    users: [{ name: 'agent', token }],
+    contexts: [{ name: 'agent', cluster: cluster.name, user: 'agent' }],
+    currentContext: 'agent',
+  });
+  return new RestKubeApi(new RestClient({ transport: kubeConfigTransport(tkc), maxRetries: 0 }));
+};
+
+const tokenFor = async (pod?: V1Pod): Promise<string> => {
+  const out = await core.createNamespacedServiceAccountToken({
+    name: AGENT,
+    namespace: ns,
+    body: {
+      apiVersion: 'authentication.k8s.io/v1',
+      kind: 'TokenRequest',
+      spec: {
+        audiences: [],
+        expirationSeconds: 600,
+        ...(pod ? { boundObjectRef: { apiVersion: 'v1', kind: 'Pod', name: pod.metadata!.name!, uid: pod.metadata!.uid! } } : {}),
+      },
+    },
+  });
+  if (!out.status?.token) throw new Error('TokenRequest returned no token');
+  return out.status.token;
+};
+
+// Pods that never run (no node matches): the policy is about writes to the objects.
+const podBody = (name: string, serviceAccountName: string, role: string): V1Pod => ({
+  apiVersion: 'v1',
+  kind: 'Pod',
+  metadata: { name, namespace: ns, labels: { 'kdb-operator.dev/cluster': 'markets', 'kdb-operator.dev/role': role }, annotations: { 'example.com/owner': 'team' } },
+  spec: {
+    serviceAccountName,
+    automountServiceAccountToken: false,
+    nodeSelector: { 'kdb-operator.dev/test': 'no-such-node' },
+    containers: [{ name: 'rdb', image: 'kdb-rdb:1' }],
+  },
+});
+
+let podA: V1Pod;
+let podB: V1Pod;
+let tickerplant: V1Pod;
+let asA: KubeApi;
+const refusals: Record<string, string> = {};
+
+const podRef = (name: string) => ({ ...Resources.Pod, namespace: ns, name });
+const read = async (name: string): Promise<V1Pod> => {
+  const p = await admin.get<V1Pod>(podRef(name));
+  if (!p) throw new Error(`pod ${ns}/${name} is gone`);
+  return p;
+};
+
+/** The call must fail with the API server's refusal; returns and records its message. */
+const refused = async (what: string, call: Promise<unknown>, by: RegExp): Promise<string> => {
+  const err = await call.then(() => undefined, (e: unknown) => e);
+  if (err === undefined) throw new Error(`${what}: the API server accepted it`);
+  expect(err).toBeInstanceOf(KubeApiError);
+  const e = err as KubeApiError;
+  expect(e.statusCode).toBe(403);
+  expect(e.message).toMatch(by);
+  refusals[what] = e.message;
+  return e.message;
+};
+
+beforeAll(async () => {
+  await core.createNamespace({ body: { metadata: { name: ns } } });
+  await tool('helm', 'install', release, join(repoRoot, 'charts/kdb-operator'), '-n', releaseNs, '--create-namespace', '--skip-crds',
+    '--set', 'replicas=0', '--set', `agent.namespaces={${ns}}`, '--wait', '--timeout', '60s');
+  podA = await admin.create(podBody('markets-main-rdb-1', AGENT, 'rdb'));
+  podB = await admin.create(podBody('markets-main-rdb-2', AGENT, 'rdb'));
+  tickerplant = await admin.create(podBody('markets-tickerplant-0', 'default', 'tickerplant'));
+  asA = apiWithToken(await tokenFor(podA));
+  // The policy reaches the API server's admission through an informer: wait until it refuses.
+  await waitFor('the admission policy to be in force', async () =>
+    (await asA.mergePatch(podRef(podA.metadata!.name!), { metadata: { annotations: { 'example.com/probe': suffix } } }).then(() => false, (e: KubeApiError) => e.statusCode === 403)) || undefined,
+  30_000);
+}, 120_000);
+
+afterAll(async () => {
+  const out = join(repoRoot, 'out', 'agent-admission');
+  mkdirSync(out, { recursive: true });
+  writeFileSync(join(out, 'refusals.json'), `${JSON.stringify(refusals, null, 2)}\n`);
+  console.log(`refused on the real API server (${Object.keys(refusals).length}):\n${Object.entries(refusals).map(([k, v]) => `- ${k}: ${v}`).join('\n')}`);
+  await tool('helm', 'uninstall', release, '-n', releaseNs, '--wait', '--timeout', '60s').catch(() => undefined);
+  await core.deleteNamespace({ name: ns }).catch(() => undefined);
+  await core.deleteNamespace({ name: releaseNs }).catch(() => undefined);
+}, 120_000);
+
+describe('the RDB agent with a token bound to its pod', () => {
+  test('the chart installed a type-checked policy and its binding (admissionregistration.k8s.io/v1)', async () => {
+    const vap = await waitFor('the policy type-checked', async () => {
+      const p = await admission.readValidatingAdmissionPolicy({ name: policy });
+      return p.status?.observedGeneration === p.metadata?.generation ? p : undefined;
+    }, 30_000);
+    expect(vap.status?.typeChecking?.expressionWarnings ?? []).toEqual([]);
+    const binding = await admission.readValidatingAdmissionPolicyBinding({ name: policy });
+    expect(binding.spec?.validationActions).toEqual(['Deny']);
+  });
+
+  test('writes its reports on its own pod: the three annotations, then its conditions', async () => {
+    const name = podA.metadata!.name!;
+    const reported = new Date().toISOString();
+    const patched = await asA.mergePatch<V1Pod>(podRef(name), {
+      metadata: { annotations: { [ANNOTATION.memoryPercent]: '42', [ANNOTATION.rdbStatus]: '{"state":"live"}', [ANNOTATION.reportedAt]: reported } },
+    });
+    const conds = [
+      { type: CONDITION.live, status: 'True' as const, reason: 'Live', message: 'live' },
+      { type: CONDITION.dataFlushed, status: 'False' as const, reason: 'Live', message: 'not flushed' },
+    ];
+    const res = await asA.setPodConditions(patched, conds);
+    expect(res.changed).toBe(true);
+    // And a second report: a change of its own condition is a write too.
+    await asA.setPodConditions(res.pod, [{ ...conds[0]!, status: 'False', reason: 'Rolled' }]);
+    const now = await read(name);
+    expect(now.metadata?.annotations?.[ANNOTATION.memoryPercent]).toBe('42');
+    expect(now.metadata?.annotations?.[ANNOTATION.reportedAt]).toBe(reported);
+    expect(now.status?.conditions?.find((c) => c.type === CONDITION.live)?.status).toBe('False');
+    expect(now.status?.conditions?.find((c) => c.type === CONDITION.dataFlushed)?.status).toBe('False');
+  });
+
+  test("cannot write another RDB pod's reports, or the tickerplant's", async () => {
+    const b = podB.metadata!.name!;
+    await refused('pod B annotations', asA.mergePatch(podRef(b), { metadata: { annotations: { [ANNOTATION.memoryPercent]: '99' } } }), /may patch only its own pod, not .*markets-main-rdb-2/);
+    await refused('pod B DataFlushed=True', asA.setPodConditions(await read(b), [{ type: CONDITION.dataFlushed, status: 'True', reason: 'Flushed' }]), /may patch only its own pod/);
+    const tp = tickerplant.metadata!.name!;
+    await refused('tickerplant annotations', asA.mergePatch(podRef(tp), { metadata: { annotations: { [ANNOTATION.rdbStatus]: '{}' } } }), /may patch only its own pod, not .*markets-tickerplant-0/);
+    await refused('tickerplant image', asA.strategicMergePatch(podRef(tp), { spec: { containers: [{ name: 'rdb', image: 'evil:1' }] } }), /may patch only its own pod/);
+    expect((await read(b)).metadata?.annotations?.[ANNOTATION.memoryPercent]).toBeUndefined();
+    expect((await read(b)).status?.conditions?.find((c) => c.type === CONDITION.dataFlushed)).toBeUndefined();
+    expect((await read(tp)).spec?.containers[0]?.image).toBe('kdb-rdb:1');
+  });
+
+  test('cannot change its own labels, image, other annotations, other conditions or status fields', async () => {
+    const a = podA.metadata!.name!;
+    await refused('own label change', asA.mergePatch(podRef(a), { metadata: { labels: { 'kdb-operator.dev/role': 'tickerplant' } } }), /may not change its pod's labels/);
+    await refused('own label removal', asA.mergePatch(podRef(a), { metadata: { labels: { 'kdb-operator.dev/cluster': null } } }), /may not change its pod's labels/);
+    await refused('own label removal through pods/status', asA.mergePatch(podRef(a), { metadata: { labels: { 'kdb-operator.dev/cluster': null } } }, { subresource: 'status' }), /labels/);
+    await refused('own image', asA.strategicMergePatch(podRef(a), { spec: { containers: [{ name: 'rdb', image: 'evil:1' }] } }), /may not change its pod's spec/);
+    await refused('another annotation', asA.mergePatch(podRef(a), { metadata: { annotations: { 'example.com/owner': 'mallory' } } }), /may change only the annotations .*refused: example.com\/owner/);
+    await refused('removing another annotation', asA.mergePatch(podRef(a), { metadata: { annotations: { 'example.com/owner': null } } }), /refused: example.com\/owner/);
+    await refused('a finalizer', asA.mergePatch(podRef(a), { metadata: { finalizers: ['example.com/hold'] } }), /finalizers or owner references/);
+    const pod = await read(a);
+    await refused('Ready condition', asA.setPodConditions(pod, [{ type: 'Ready', status: 'True', reason: 'Forged' }]), /only pod conditions of type kdb-operator.dev\/\*/);
+    await refused('own condition plus phase', asA.strategicMergePatch(podRef(a), { status: { phase: 'Failed', conditions: [{ type: CONDITION.live, status: 'True' }] } }, { subresource: 'status' }), /only its conditions/);
+    const after = await read(a);
+    expect(after.metadata?.labels).toEqual(podA.metadata?.labels);
+    expect(after.spec?.containers[0]?.image).toBe('kdb-rdb:1');
+    expect(after.metadata?.annotations?.['example.com/owner']).toBe('team');
+    expect(after.status?.conditions?.find((c) => c.type === 'Ready')).toBeUndefined();
+    expect(after.status?.phase).toBe('Pending');
+  });
+
+  test('a token not bound to a pod writes nothing', async () => {
+    const unbound = apiWithToken(await tokenFor());
+    await refused('unbound token, own annotations', unbound.mergePatch(podRef(podA.metadata!.name!), { metadata: { annotations: { [ANNOTATION.memoryPercent]: '1' } } }), /not bound to a pod/);
+  });
+
+  test('other users are not subject to the policy: an admin still edits labels', async () => {
+    const p = await admin.mergePatch<V1Pod>(podRef(podB.metadata!.name!), { metadata: { labels: { 'example.com/checked': 'yes' } } });
+    expect(p.metadata?.labels?.['example.com/checked']).toBe('yes');
+  });
+});
+
+describe("the operator's RBAC as the chart installs it", () => {
+  const operator = `system:serviceaccount:${releaseNs}:${release}`;
+  const can = async (...args: string[]): Promise<boolean> =>
+    (await tool('kubectl', 'auth', 'can-i', ...args, '--as', operator).catch((e: { stdout?: string }) => e.stdout ?? '')).trim() === 'yes';
+
+  test('its own Lease in its namespace only: get/update by name, create; no other Lease anywhere', async () => {
+    expect(await can('get', `leases/${release}-leader`, '-n', releaseNs)).toBe(true);
+    expect(await can('update', `leases/${release}-leader`, '-n', releaseNs)).toBe(true);
+    expect(await can('create', 'leases', '-n', releaseNs)).toBe(true);
+    expect(await can('update', 'leases/kube-scheduler', '-n', releaseNs)).toBe(false);
+    expect(await can('update', 'leases/some-node', '-n', 'kube-node-lease')).toBe(false);
+    expect(await can('update', `leases/${release}-leader`, '-n', 'kube-system')).toBe(false);
+    expect(await can('create', 'leases', '-n', 'kube-system')).toBe(false);
+  });
+
+  test('no whole-KdbCluster update, no volume delete, no secrets', async () => {
+    expect(await can('update', 'kdbclusters.kdb-operator.dev', '-A')).toBe(false);
+    expect(await can('patch', 'kdbclusters.kdb-operator.dev/status', '-A')).toBe(true);
+    expect(await can('delete', 'persistentvolumes')).toBe(false);
+    expect(await can('get', 'secrets', '-A')).toBe(false);
+    expect(await can('delete', 'pods', '-n', ns)).toBe(true);
+  });
+
+  test('server-side apply creates a missing object with patch alone (why the Role has no create for applied kinds)', async () => {
+    const svc = JSON.stringify({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'applied-tp', namespace: ns }, spec: { ports: [{ port: 5010 }] } });
+    const pdb = JSON.stringify({ apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: { name: 'applied-pdb', namespace: ns }, spec: { maxUnavailable: 0, selector: { matchLabels: { a: 'b' } } } });
+    expect(await can('create', 'services', '-n', ns)).toBe(false);
+    for (const doc of [svc, pdb]) {
+      const child = execFile(join(await binDir(), 'kubectl'), ['--kubeconfig', kubeconfig, 'apply', '--server-side', '--field-manager', 'kdb-operator', '--as', operator, '-f', '-']);
+      child.stdin!.end(doc);
+      await new Promise<void>((resolve, reject) => child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`kubectl apply --server-side as the operator failed (${code})`)))));
+    }
+    expect((await core.readNamespacedService({ name: 'applied-tp', namespace: ns })).metadata?.managedFields?.[0]?.manager).toBe('kdb-operator');
+  });
+});
