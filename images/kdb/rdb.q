@@ -31,6 +31,7 @@
 .rdb.used:{.rdb.baseline+sum .rdb.rb*count each value each .rdb.tables};
 .rdb.rows:{.rdb.tables!count each value each .rdb.tables};
 
+/ Days go out as YYYY-MM-DD (.c.day): the agent refuses q's 2026.03.02 form (operator/src/api/rdb-status.ts).
 .rdb.status:{
   w:`firstI`lastI`lastProcessed!(.rdb.firstI;$[null .rdb.lastI;(::);.rdb.lastI];.rdb.lastProcessed);
   d:`version`name`pool`state`memory`window`rows`day`flushed`updatedAt!(1;.rdb.name;.rdb.pool;.rdb.state;
@@ -81,18 +82,24 @@
 
 / End of day: the finished day's rows go to <staging>/<day>/<name>.kdb (one file: a dictionary of
 / tables, syms not enumerated so RDBs never race on a shared sym file), written temp + sync + rename.
+/ The live RDB never reports `flushed`: to the operator that means "holds nothing and is done", and
+/ the pool's live RDB would be deleted and its server terminated in that moment. It goes
+/ live -> flushing -> live (the next day), reporting the flush in `flushed`, as the TypeScript RDB does.
+/ Windows close as lastI, else the last message applied: lastProcessed^lastI (x^y fills a null y with x).
 .rdb.eod:{[d;nd]
   was:.rdb.state;
   if[(was=`flushed) or .rdb.done; :()];
+  goesOn:was in `live`replaying;
   if[.rdb.holding and d=.rdb.day;
     .rdb.set`flushing;
     dir:.rdb.staging,"/",.c.day d; system "mkdir -p ",dir;
     path:dir,"/",string[.rdb.name],".kdb";
-    .c.setAtomic[path;`day`rdb`pool`window`tables!(d;.rdb.name;.rdb.pool;(.rdb.firstI;.rdb.lastI^.rdb.lastProcessed);.rdb.tables!value each .rdb.tables)];
+    .c.setAtomic[path;`day`rdb`pool`window`tables!(d;.rdb.name;.rdb.pool;(.rdb.firstI;.rdb.lastProcessed^.rdb.lastI);.rdb.tables!value each .rdb.tables)];
     n:sum count each value each .rdb.tables;
     .rdb.flushed,:enlist `day`rows`path!(.c.day d;n;path);
-    .rdb.clear[]; .rdb.lastI:.rdb.lastI^.rdb.lastProcessed; .rdb.set`flushed];
-  $[was in `live`replaying; [.rdb.day:nd; .rdb.firstI:0; .rdb.lastI:0N; .rdb.lastProcessed:0; .rdb.set`live];
+    .rdb.clear[];
+    if[not goesOn; .rdb.lastI:.rdb.lastProcessed^.rdb.lastI; .rdb.set`flushed]];
+  $[goesOn; [.rdb.day:nd; .rdb.firstI:0; .rdb.lastI:0N; .rdb.lastProcessed:0; .rdb.set`live];
     was=`queued; [.rdb.day:nd; .rdb.status[]];
     [.rdb.holding:0b; .rdb.done:1b]]};
 

@@ -1,4 +1,6 @@
-import type { RdbStatusFile } from '../api/rdb-status.ts';
+import { MAX_MEMORY_PERCENT, SUMMARY_FLUSHED_DAYS, type RdbStatusFile, type RdbSummary } from '../api/rdb-status.ts';
+
+export type { RdbSummary };
 
 /**
  * What the agent publishes on its own pod, derived from the RDB status file.
@@ -26,16 +28,6 @@ export interface PodConditionReport {
   message: string;
 }
 
-export interface RdbSummary {
-  state: RdbStatusFile['state'];
-  day: string;
-  firstI: number;
-  lastI: number | null;
-  lastProcessed: number;
-  rows: number;
-  flushedDays: string[];
-}
-
 export interface AgentReport {
   conditions: PodConditionReport[];
   memoryPercent: number;
@@ -52,16 +44,25 @@ const cond = (type: string, on: boolean, reason: string, message: string): PodCo
 const reasonFor = (state: RdbStatusFile['state']): string =>
   state.charAt(0).toUpperCase() + state.slice(1);
 
+/** Capped where the operator's schema stops believing it: a runaway RDB still reports, as full. */
 export const memoryPercentOf = (s: RdbStatusFile): number =>
-  Math.floor((s.memory.usedBytes * 100) / s.memory.limitBytes);
+  Math.min(MAX_MEMORY_PERCENT, Math.floor((s.memory.usedBytes * 100) / s.memory.limitBytes));
+
+/**
+ * Flushed means "this RDB holds no data that is not already on the shared
+ * volume", and only a finished RDB can say it: state `flushed`, zero rows,
+ * and a closed window. An RDB whose window is still open (lastI null) is the
+ * live subscriber, whatever state it writes (q once wrote `flushed` for a
+ * moment at end of day before `live`), and the operator would delete it and
+ * terminate its server. A live RDB that flushed yesterday holds today's data.
+ */
+export const holdsNothing = (s: RdbStatusFile, rows: number): boolean =>
+  s.state === 'flushed' && rows === 0 && s.window.lastI !== null;
 
 export const reportFor = (s: RdbStatusFile): AgentReport => {
   const rows = Object.values(s.rows).reduce((a, b) => a + b, 0);
-  const flushedDays = s.flushed.map((f) => f.day);
-  // Flushed means "this RDB holds no data that is not already on the shared
-  // volume": only the `flushed` state with zero rows held qualifies. A live
-  // RDB that flushed yesterday holds today's data and is not flushed.
-  const holdsNothing = s.state === 'flushed' && rows === 0;
+  const flushedDays = s.flushed.slice(-SUMMARY_FLUSHED_DAYS).map((f) => f.day);
+  const flushed = holdsNothing(s, rows);
   const lastFlush = s.flushed.at(-1);
   const window = `(${s.window.firstI}, ${s.window.lastI ?? 'open'}]`;
   return {
@@ -85,11 +86,13 @@ export const reportFor = (s: RdbStatusFile): AgentReport => {
       ),
       cond(
         CONDITION.dataFlushed,
-        holdsNothing,
-        holdsNothing ? 'Flushed' : 'HoldsData',
-        holdsNothing
+        flushed,
+        flushed ? 'Flushed' : s.window.lastI === null && s.state === 'flushed' ? 'WindowOpen' : 'HoldsData',
+        flushed
           ? `flushed ${lastFlush ? `${lastFlush.rows} rows of ${lastFlush.day} to ${lastFlush.path}` : 'nothing (held no rows)'}`
-          : `holds ${rows} rows of ${s.day}`,
+          : s.window.lastI === null && s.state === 'flushed'
+            ? `reports flushed with its window still open (${s.window.firstI}, open]: counted as the live RDB, not flushed`
+            : `holds ${rows} rows of ${s.day}`,
       ),
     ],
   };

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { RdbStatusFile } from '../api/rdb-status.ts';
 
 export type ReadResult =
@@ -6,14 +6,39 @@ export type ReadResult =
   | { kind: 'missing' }
   | { kind: 'invalid'; error: string };
 
+/** A status file is a few hundred bytes; a long-lived RDB's flush history keeps it far below this. */
+export const MAX_STATUS_FILE_BYTES = 1024 * 1024;
+
+/** Validates a decoded status file; a refusal names the field (what the agent logs). */
+export const parseStatusFile = (json: unknown): { ok: true; status: RdbStatusFile } | { ok: false; error: string } => {
+  const parsed = RdbStatusFile.safeParse(json);
+  if (parsed.success) return { ok: true, status: parsed.data };
+  const issue = parsed.error.issues[0];
+  return { ok: false, error: `${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'}` };
+};
+
 /**
  * The RDB writes the file by rename, so a read sees a whole old or a whole new
- * file; an invalid one is a data-plane bug, reported but never acted on.
+ * file; an invalid one is a data-plane bug, reported but never acted on. The
+ * read is bounded: a runaway writer cannot make the agent load gigabytes.
  */
 export const readStatusFile = async (path: string): Promise<ReadResult> => {
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    const fh = await open(path, 'r');
+    try {
+      const buf = Buffer.alloc(MAX_STATUS_FILE_BYTES + 1);
+      let n = 0;
+      for (;;) {
+        const r = await fh.read(buf, n, buf.length - n, n);
+        if (r.bytesRead === 0) break;
+        n += r.bytesRead;
+        if (n > MAX_STATUS_FILE_BYTES) return { kind: 'invalid', error: `(root): larger than ${MAX_STATUS_FILE_BYTES} bytes` };
+      }
+      text = buf.subarray(0, n).toString('utf8');
+    } finally {
+      await fh.close();
+    }
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'missing' };
     throw e;
@@ -24,10 +49,6 @@ export const readStatusFile = async (path: string): Promise<ReadResult> => {
   } catch (e) {
     return { kind: 'invalid', error: `not JSON: ${(e as Error).message}` };
   }
-  const parsed = RdbStatusFile.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    return { kind: 'invalid', error: `${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'}` };
-  }
-  return { kind: 'ok', status: parsed.data };
+  const r = parseStatusFile(json);
+  return r.ok ? { kind: 'ok', status: r.status } : { kind: 'invalid', error: r.error };
 };

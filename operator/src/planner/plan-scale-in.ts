@@ -130,7 +130,11 @@ const continueScaleIn = (ctx: PoolContext, rec: ScaleInRecord, done: Action[]): 
       // Checked again at every pass: the pod may have changed since the record was written.
       if (!isFlushedSpare(pod)) return abort(ctx, rec, done, 'the RDB is live or holds unflushed data');
       const cordon: Action[] = node && !node.unschedulable ? [{ kind: 'CordonNode', node: node.name }] : [];
-      return wait(rec, [...done, ...cordon, { kind: 'DeleteRdbPod', pool: ctx.spec.name, pod: pod.name, reason: 'ScaleIn' }]);
+      // The delete holds only for the pod as seen here: one that changed since
+      // (a new report, a new pod of the same name) is re-planned, not deleted.
+      if (pod.uid === undefined || pod.resourceVersion === undefined) return wait(rec, [...done, ...cordon]);
+      const precondition = { uid: pod.uid, resourceVersion: pod.resourceVersion };
+      return wait(rec, [...done, ...cordon, { kind: 'DeleteRdbPod', pool: ctx.spec.name, pod: pod.name, reason: 'ScaleIn', precondition }]);
     }
     return advance(ctx, rec, 'ConfirmInstance', done);
   }

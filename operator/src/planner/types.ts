@@ -107,6 +107,9 @@ export type PodPhase = 'Pending' | 'Running' | 'Succeeded' | 'Failed' | 'Unknown
 
 export interface ObservedRdbPod {
   name: string;
+  /** metadata.uid and metadata.resourceVersion as observed: a scale-in delete is conditional on both. */
+  uid?: string;
+  resourceVersion?: string;
   /** spec.nodeName; absent while waiting for a node. */
   node?: string;
   phase: PodPhase;
@@ -119,8 +122,18 @@ export interface ObservedRdbPod {
    * the spec says now; absent for pods that do not carry them.
    */
   thresholds?: { scale: number; roll: number };
-  /** What the agent reported on the pod; absent until the RDB first reports. */
+  /** What the agent reported on the pod; absent until the RDB first reports, or when its report is invalid. */
   rdb?: RdbReport;
+  /** Why the pod's report was refused (it then counts as no report): what the Warning Event says. */
+  invalidReport?: InvalidRdbReport;
+}
+
+export interface InvalidRdbReport {
+  /** The annotation and the field in it, e.g. `kdb-operator.dev/rdb-status: day`. */
+  field: string;
+  message: string;
+  /** Digest of the annotation values refused: one Warning per distinct bad report. */
+  fingerprint: string;
 }
 
 /** The agent's pod conditions and annotations, decoded. */
@@ -154,6 +167,11 @@ export interface ClusterEvent {
 
 export type DeleteReason = 'ScaleIn' | 'Lost';
 
+export interface PodPrecondition {
+  uid: string;
+  resourceVersion: string;
+}
+
 /**
  * What the effectors do, in list order. A failed action stops the list: the
  * ones after it may depend on it (a scale-in step is recorded before it runs).
@@ -164,7 +182,9 @@ export type Action =
   | { kind: 'EnsureTickerplant'; reason: string }
   /** `name` is rdbPodName(cluster, pool, ordinal); the builder takes the ordinal. */
   | { kind: 'EnsureRdbPod'; pool: string; name: string; ordinal: number; replaces?: string }
-  | { kind: 'DeleteRdbPod'; pool: string; pod: string; reason: DeleteReason }
+  | { kind: 'DeleteRdbPod'; pool: string; pod: string; reason: 'Lost' }
+  /** The victim exactly as the plan saw it: a pod changed since (new uid or resourceVersion) is not deleted. */
+  | { kind: 'DeleteRdbPod'; pool: string; pod: string; reason: 'ScaleIn'; precondition: PodPrecondition }
   | { kind: 'CordonNode'; node: string }
   | { kind: 'UncordonNode'; node: string }
   | { kind: 'AnnotateNode'; node: string; annotations: Record<string, string> }

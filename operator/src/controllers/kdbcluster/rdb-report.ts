@@ -1,39 +1,77 @@
-import { ANNOTATION, CONDITION, type RdbSummary } from '../../agent/report.ts';
+import { createHash } from 'node:crypto';
+import { ANNOTATION, CONDITION } from '../../agent/report.ts';
+import { parseReportAnnotations, type ParsedReportAnnotations } from '../../api/rdb-status.ts';
 import type { V1Pod } from '../../kube/index.ts';
-import type { ObservedRdbPod, PodPhase, RdbReport } from '../../planner/types.ts';
+import type { InvalidRdbReport, ObservedRdbPod, PodPhase, RdbReport } from '../../planner/types.ts';
 import { ANNOTATION as OWNED } from '../../specs/names.ts';
 import { rdbThresholdsOf } from './rdb-thresholds.ts';
 
 const isTrue = (pod: V1Pod, type: string): boolean =>
   pod.status?.conditions?.some((c) => c.type === type && c.status === 'True') ?? false;
 
-const summaryOf = (pod: V1Pod): RdbSummary | undefined => {
-  const raw = pod.metadata?.annotations?.[ANNOTATION.rdbStatus];
-  if (!raw) return undefined;
-  try {
-    return JSON.parse(raw) as RdbSummary;
-  } catch {
-    return undefined;
-  }
+const FIELD_ANNOTATION = {
+  rdbStatus: ANNOTATION.rdbStatus,
+  memoryPercent: ANNOTATION.memoryPercent,
+  reportedAt: ANNOTATION.reportedAt,
+} as const;
+
+export type ReportRead = { kind: 'none' } | { kind: 'ok'; report: RdbReport } | { kind: 'invalid'; invalid: InvalidRdbReport };
+
+const fingerprint = (values: readonly (string | undefined)[]): string =>
+  createHash('sha256').update(JSON.stringify(values)).digest('hex').slice(0, 16);
+
+/**
+ * The conditions say "flushed" and "live"; the summary says what the RDB
+ * holds. DataFlushed counts only when both agree that the RDB is finished
+ * with a closed window and nothing left: a forged or half-written report
+ * (annotations written, conditions not yet) never makes a live RDB a
+ * scale-in victim.
+ */
+const reportOf = (pod: V1Pod, a: ParsedReportAnnotations): RdbReport => {
+  const s = a.summary;
+  const live = isTrue(pod, CONDITION.live);
+  const finished = s.state === 'flushed' && s.rows === 0 && s.lastI !== null && !live;
+  return {
+    state: s.state,
+    live,
+    rolled: isTrue(pod, CONDITION.rolled),
+    dataFlushed: isTrue(pod, CONDITION.dataFlushed) && finished,
+    flushedDays: s.flushedDays,
+    day: s.day,
+    memoryPercent: a.memoryPercent,
+    window: { firstI: s.firstI, lastI: s.lastI },
+    ...(a.reportedAt !== undefined ? { reportedAt: a.reportedAt } : {}),
+  };
 };
 
-/** What the agent published on the pod, decoded for the planner; undefined until it first reports. */
-export const rdbReportOf = (pod: V1Pod): RdbReport | undefined => {
-  const summary = summaryOf(pod);
-  if (!summary) return undefined;
-  const memory = Number(pod.metadata?.annotations?.[ANNOTATION.memoryPercent]);
-  const reportedAt = pod.metadata?.annotations?.[ANNOTATION.reportedAt];
+/**
+ * What the agent published on the pod, checked against the one schema the
+ * agent writes with. Reports are input, not truth: a report that does not
+ * parse is no report at all (the pod then counts as one that has said
+ * nothing yet, which the planner treats as possibly holding data).
+ */
+export const readRdbReport = (pod: V1Pod): ReportRead => {
+  const ann = pod.metadata?.annotations ?? {};
+  const rdbStatus = ann[ANNOTATION.rdbStatus];
+  if (rdbStatus === undefined) return { kind: 'none' };
+  const memoryPercent = ann[ANNOTATION.memoryPercent];
+  const reportedAt = ann[ANNOTATION.reportedAt];
+  const r = parseReportAnnotations({ rdbStatus, memoryPercent, reportedAt });
+  if (r.ok) return { kind: 'ok', report: reportOf(pod, r.value) };
   return {
-    state: summary.state,
-    live: isTrue(pod, CONDITION.live),
-    rolled: isTrue(pod, CONDITION.rolled),
-    dataFlushed: isTrue(pod, CONDITION.dataFlushed),
-    flushedDays: summary.flushedDays,
-    day: summary.day,
-    ...(Number.isFinite(memory) ? { memoryPercent: memory } : {}),
-    window: { firstI: summary.firstI, lastI: summary.lastI },
-    ...(reportedAt ? { reportedAt } : {}),
+    kind: 'invalid',
+    invalid: {
+      field: `${FIELD_ANNOTATION[r.field]}${r.path ? `: ${r.path}` : ''}`,
+      message: r.message,
+      fingerprint: fingerprint([rdbStatus, memoryPercent, reportedAt]),
+    },
   };
+};
+
+/** What the agent published on the pod, decoded for the planner; undefined until it first reports or while its report is invalid. */
+export const rdbReportOf = (pod: V1Pod): RdbReport | undefined => {
+  const r = readRdbReport(pod);
+  return r.kind === 'ok' ? r.report : undefined;
 };
 
 /**
@@ -45,15 +83,18 @@ const rdbTerminated = (pod: V1Pod): boolean =>
   pod.status?.containerStatuses?.some((c) => c.name === 'rdb' && c.state?.terminated !== undefined) ?? false;
 
 export const observeRdbPod = (pod: V1Pod): ObservedRdbPod => {
-  const rdb = rdbReportOf(pod);
+  const read = readRdbReport(pod);
   const replaces = pod.metadata?.annotations?.[OWNED.replaces];
   return {
     name: pod.metadata?.name ?? '',
+    ...(pod.metadata?.uid ? { uid: pod.metadata.uid } : {}),
+    ...(pod.metadata?.resourceVersion ? { resourceVersion: pod.metadata.resourceVersion } : {}),
     ...(pod.spec?.nodeName ? { node: pod.spec.nodeName } : {}),
     phase: rdbTerminated(pod) ? 'Failed' : ((pod.status?.phase as PodPhase | undefined) ?? 'Pending'),
     ...(pod.metadata?.deletionTimestamp ? { deletionTimestamp: pod.metadata.deletionTimestamp } : {}),
     ...(replaces ? { replaces } : {}),
     ...rdbThresholdsOf(pod),
-    ...(rdb ? { rdb } : {}),
+    ...(read.kind === 'ok' ? { rdb: read.report } : {}),
+    ...(read.kind === 'invalid' ? { invalidReport: read.invalid } : {}),
   };
 };

@@ -1,5 +1,5 @@
 import type { KdbCluster } from '../../api/kdbcluster.ts';
-import { formatFieldErrors, parseKdbCluster } from '../../api/validate.ts';
+import { formatFieldErrors, parseKdbCluster, type FieldError } from '../../api/validate.ts';
 import type { Aws } from '../../aws/index.ts';
 import { AwsUnavailableError } from '../../aws/index.ts';
 import type { EventRecorder, KubeApi, KubeObject, Store } from '../../kube/index.ts';
@@ -13,6 +13,8 @@ import { FINALIZER } from '../../specs/names.ts';
 import { Effector } from './effect.ts';
 import { releaseNodeGroups } from './node-group-claims.ts';
 import { Observer, clusterKeyOf } from './observe.ts';
+import { InvalidReportWarnings } from './report-warnings.ts';
+import { INVALID_STATUS, mayRunWhileStatusUnreadable, readStoredStatus, unreadableStatusWrite } from './stored-status.ts';
 
 export interface ReconcilerDeps {
   api: KubeApi;
@@ -60,14 +62,22 @@ export const kdbClusterReconciler =
   (d: ReconcilerDeps) =>
   async (key: string, ctx: ReconcileContext): Promise<ReconcileOutcome | void> => {
     const obj = d.clusters.get(key);
-    if (!obj) return;
-    const parsed = parseKdbCluster(structuredClone(obj));
+    if (!obj) {
+      reportWarningsOf(d).forget(key);
+      return;
+    }
+    // The spec is the user's and is refused whole; the status is the
+    // operator's memory and is read on its own: one that does not parse
+    // degrades the cluster instead of stopping its reconcile.
+    const { status: rawStatus, ...object } = structuredClone(obj) as KubeObject & { status?: unknown };
+    const parsed = parseKdbCluster(object);
     if (!parsed.ok) {
       const message = `invalid KdbCluster: ${formatFieldErrors(parsed.errors)}`;
       await d.events.warning(obj, 'InvalidSpec', message);
       throw new TerminalError(message);
     }
-    let cluster: KdbCluster = parsed.value;
+    const stored = readStoredStatus(rawStatus);
+    let cluster: KdbCluster = { ...parsed.value, ...(stored.status ? { status: stored.status } : {}) };
     const ref = { ...Resources.KdbCluster, namespace: cluster.metadata.namespace ?? 'default', name: cluster.metadata.name };
 
     if (cluster.metadata.deletionTimestamp) {
@@ -82,7 +92,10 @@ export const kdbClusterReconciler =
     }
 
     const observed = await d.observer.observe(cluster, (d.now ?? (() => new Date()))());
-    const actions = plan(observed);
+    for (const w of reportWarningsOf(d).next(key, observed)) await d.events.warning(obj, w.reason, w.message);
+    const planned = plan(observed);
+    const actions = stored.errors.length === 0 ? planned : planned.filter(mayRunWhileStatusUnreadable);
+    if (stored.errors.length > 0) await degradeForUnreadableStatus(d, obj, cluster, rawStatus, stored.errors, planned, observed.now, ctx);
     const effector = new Effector(
       {
         api: d.api,
@@ -111,6 +124,48 @@ export const kdbClusterReconciler =
       return { requeueAfterMs: Math.min(retry.requeueAfterMs ?? 15_000, 15_000) };
     }
   };
+
+/** Invalid-report memory per reconciler: one Warning per bad report, kept across passes. */
+const reportWarnings = new WeakMap<ReconcilerDeps, InvalidReportWarnings>();
+const reportWarningsOf = (d: ReconcilerDeps): InvalidReportWarnings => {
+  let w = reportWarnings.get(d);
+  if (!w) reportWarnings.set(d, (w = new InvalidReportWarnings()));
+  return w;
+};
+
+/** Degraded naming the unreadable field; written and announced once, not every pass. */
+const degradeForUnreadableStatus = async (
+  d: ReconcilerDeps,
+  obj: KubeObject,
+  cluster: KdbCluster,
+  rawStatus: unknown,
+  errors: FieldError[],
+  planned: Action[],
+  now: Date,
+  ctx: ReconcileContext,
+): Promise<void> => {
+  const computed = planned.find((a) => a.kind === 'UpdateStatus')?.status.conditions;
+  const w = unreadableStatusWrite({
+    clusterName: cluster.metadata.name,
+    errors,
+    rawStatus,
+    base: computed ?? cluster.status?.conditions ?? [],
+    now,
+    generation: cluster.metadata.generation,
+  });
+  if (w.changed) {
+    await d.api.mergePatch(
+      { ...Resources.KdbCluster, namespace: cluster.metadata.namespace ?? 'default', name: cluster.metadata.name },
+      { metadata: { resourceVersion: cluster.metadata.resourceVersion }, status: w.status },
+      { subresource: 'status' },
+    );
+  }
+  if (w.announce) {
+    const message = w.status.conditions.find((c) => c.type === 'Degraded')?.message ?? '';
+    ctx.log.warn('KdbCluster status cannot be read; scale-in and merges wait', { errors: formatFieldErrors(errors) });
+    await d.events.warning(obj, INVALID_STATUS, message);
+  }
+};
 
 /**
  * Deletion: owned objects go through garbage collection. An access point the
