@@ -503,6 +503,19 @@ export const PoolStatus = z.object({
   scaleIn: ScaleInRecord.optional(),
   /** Next RDB pod ordinal: names are never reused within a pool's life, so the tickerplant never sees one name twice. */
   nextOrdinal: z.number().int().nonnegative().optional(),
+  /**
+   * Set while the pool is no longer in the spec but still has RDBs: they stay
+   * until they flushed `day` (the last trading day the pool serves) and are
+   * then scaled in; see planner/plan-drain.ts.
+   */
+  draining: z
+    .object({
+      since: z.string().max(64),
+      day: z.string().max(10).optional(),
+      /** Every RDB flushed `day`: what is left is removed. Once set it stays (nothing can add to that day again). */
+      done: z.boolean().optional(),
+    })
+    .optional(),
 });
 export type PoolStatus = z.infer<typeof PoolStatus>;
 

@@ -1,6 +1,8 @@
 import type { PoolStatus, RdbPoolSpec } from '../api/kdbcluster.ts';
 import { nodeGroupAccess, nodeGroupOwner } from './ownership.ts';
 import type { NodeGroupAccess } from './ownership.ts';
+import { drainingPools } from './plan-drain.ts';
+import type { DrainState, DrainingPool } from './plan-drain.ts';
 import { isActive, ordinalOf } from './rdbs.ts';
 import type { Observed, ObservedAsg, ObservedInstance, ObservedNode, ObservedPool, ObservedRdbPod } from './types.ts';
 
@@ -8,6 +10,8 @@ import type { Observed, ObservedAsg, ObservedInstance, ObservedNode, ObservedPoo
 export interface PoolContext {
   cluster: string;
   spec: RdbPoolSpec;
+  /** Set for a pool no longer in the spec: it drains (see plan-drain.ts). */
+  draining?: DrainState;
   obs: ObservedPool;
   /** The ASG when AWS answered, the group exists and this cluster holds its claim: the only group the pool may change. */
   asg: ObservedAsg | undefined;
@@ -39,7 +43,12 @@ export const poolContexts = (o: Observed, allowCreate: boolean): PoolContext[] =
     allPods.push(...p.pods);
   }
   const deleting = o.cluster.metadata.deletionTimestamp !== undefined;
-  return o.cluster.spec.rdbPools.map((spec) => {
+  // Pools of the spec, then removed pools that still have RDBs: they drain.
+  const pools: { spec: RdbPoolSpec; draining?: DrainingPool }[] = [
+    ...o.cluster.spec.rdbPools.map((spec) => ({ spec })),
+    ...drainingPools(o).map((d) => ({ spec: d.spec, draining: d })),
+  ];
+  const ctxs = pools.map(({ spec }) => {
     const obs = o.pools[spec.name] ?? EMPTY_POOL;
     const owner = nodeGroupOwner(o.cluster);
     const access = nodeGroupAccess(obs, owner, spec.nodeGroup);
@@ -60,6 +69,11 @@ export const poolContexts = (o: Observed, allowCreate: boolean): PoolContext[] =
       nodes,
       allPods,
     };
+  });
+  return ctxs.map((ctx, i): PoolContext => {
+    const d = pools[i]?.draining;
+    // A draining pool creates only replacements, and only while its last day is owed and its pods said how to build one.
+    return d ? { ...ctx, draining: d.draining, allowCreate: ctx.allowCreate && d.canBuild && !d.draining.done } : ctx;
   });
 };
 

@@ -1,7 +1,8 @@
 import type { MergeRecord } from '../api/kdbcluster.ts';
 import { ev } from './events.ts';
-import { isDeleting, owesWindow } from './rdbs.ts';
-import type { Action, ClusterEvent, Observed, ObservedMergeJob, ObservedRdbPod } from './types.ts';
+import { mayStillAdd, poolsServingDay } from './plan-drain.ts';
+import { isDeleting } from './rdbs.ts';
+import type { Action, ClusterEvent, Observed, ObservedMergeJob } from './types.ts';
 
 /**
  * End of day, the part the paper left open: each RDB flushed its slice of
@@ -49,23 +50,12 @@ export const mergeJobName = (cluster: string, day: string): string => {
   return `${cluster.slice(0, keep).replace(/-+$/, '')}-${fnv1a(cluster)}${suffix}`;
 };
 
-/** Whether this RDB can still add rows to `day`'s slices. */
-const mayStillAdd = (p: ObservedRdbPod, day: string): boolean => {
-  // A replacement owes a lost RDB's window, of whatever day, until it has
-  // replayed it: the day it reports is not the day of what it owes.
-  if (owesWindow(p)) return true;
-  // Silent so far: one that has run may have taken part in the day; one still
-  // waiting for a node has held nothing.
-  if (!p.rdb) return p.node !== undefined;
-  if (p.rdb.flushedDays.includes(day)) return false;
-  return p.rdb.day === undefined || p.rdb.day <= day;
-};
-
 /** The first reason `day` cannot be merged yet, or undefined when every slice is in. */
 export const mergeBlocker = (o: Observed, day: string): string | undefined => {
-  for (const spec of o.cluster.spec.rdbPools) {
-    const pool = o.pools[spec.name];
-    if (!pool) return `pool ${spec.name} not observed yet`;
+  // A pool removed from the spec still owes the days it served (plan-drain.ts).
+  for (const name of poolsServingDay(o, day)) {
+    const pool = o.pools[name];
+    if (!pool) return `pool ${name} not observed yet`;
     // A pod on its way out either flushed (scale-in) or has a replacement (lost), which counts instead.
     const holder = pool.pods.find((p) => !isDeleting(p) && mayStillAdd(p, day));
     if (holder) return `RDB ${holder.name} has not flushed ${day}`;

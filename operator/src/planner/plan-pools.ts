@@ -52,15 +52,19 @@ export const planPools = (o: Observed, allowCreate: boolean): PoolsPlan => {
     const asgRoom = ctx.asg ? ctx.asg.max - (load.get(ctx.asg.name) ?? 0) - repl.created.length : Number.POSITIVE_INFINITY;
     const out = planScaleOut(ctx, ordinals, { alreadyCreated: repl.created.length, asgRoom });
     if (ctx.asg) load.set(ctx.asg.name, (load.get(ctx.asg.name) ?? 0) + repl.created.length + out.created.length);
+    // A drained pool's RDBs hold only days after its last one, which nothing
+    // needs: one lost then is not replaced, and not remembered as lost.
+    const drained = ctx.draining?.done === true;
+    const lost = drained ? [] : repl.lost;
     return {
       ctx,
       pool: ctx.spec,
       protection: planProtection(ctx, scaleIn.record),
-      pods: [...repl.actions, ...out.actions],
+      pods: [...repl.actions, ...out.actions].map((a) => (ctx.draining && a.kind === 'EnsureRdbPod' ? { ...a, poolSpec: ctx.spec } : a)),
       scaleInActions: scaleIn.actions,
       events: [...repl.events, ...out.events, ...scaleIn.events],
       created: [...repl.created, ...out.created],
-      lost: repl.lost,
+      lost,
       scaleIn: scaleIn.record,
       capacityLimit: out.capacityLimit,
       capacityMessage: out.capacityMessage,

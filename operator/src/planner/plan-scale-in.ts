@@ -2,7 +2,8 @@ import type { ScaleInRecord, ScaleInStep } from '../api/kdbcluster.ts';
 import { instanceIdOfPod, instanceOf, isLeaving, nodeOfInstance, occupantsOfNode } from './context.ts';
 import type { PoolContext } from './context.ts';
 import { ev } from './events.ts';
-import { byOrdinal, isActive, isDeleting, isFlushedSpare, isLive } from './rdbs.ts';
+import { removable } from './plan-drain.ts';
+import { byOrdinal, isActive, isDeleting } from './rdbs.ts';
 import type { Action, ClusterEvent } from './types.ts';
 
 /**
@@ -56,7 +57,7 @@ export const scaleInCandidate = (ctx: PoolContext) => {
   // its server (ready for the next scale-out) rather than lose it for nothing.
   if (ctx.asg.desired <= ctx.asg.min) return undefined;
   for (const pod of [...active].sort(byOrdinal(ctx.cluster, ctx.spec.name))) {
-    if (!isFlushedSpare(pod) || isLive(pod)) continue;
+    if (!removable(ctx, pod)) continue;
     const instanceId = instanceIdOfPod(ctx, pod);
     const inst = instanceOf(ctx, instanceId);
     if (!instanceId || !inst || inst.lifecycleState !== 'InService') continue;
@@ -128,7 +129,7 @@ const continueScaleIn = (ctx: PoolContext, rec: ScaleInRecord, done: Action[]): 
     if (pod && isDeleting(pod)) return wait(rec, done);
     if (pod) {
       // Checked again at every pass: the pod may have changed since the record was written.
-      if (!isFlushedSpare(pod)) return abort(ctx, rec, done, 'the RDB is live or holds unflushed data');
+      if (!removable(ctx, pod)) return abort(ctx, rec, done, 'the RDB is live or holds unflushed data');
       const cordon: Action[] = node && !node.unschedulable ? [{ kind: 'CordonNode', node: node.name }] : [];
       // The delete holds only for the pod as seen here: one that changed since
       // (a new report, a new pod of the same name) is re-planned, not deleted.

@@ -40,7 +40,8 @@ export const scaleThresholdFor = (specThreshold: number, live: Pick<ObservedRdbP
 
 export const planScaleOut = (ctx: PoolContext, ordinals: OrdinalCounter, input: ScaleOutInput): ScaleOutPlan => {
   const none: ScaleOutPlan = { actions: [], events: [], created: [], capacityLimit: undefined, capacityMessage: undefined };
-  if (!ctx.allowCreate) return none;
+  // A draining pool only keeps what it has (replacements are planReplacements').
+  if (!ctx.allowCreate || ctx.draining) return none;
   const pool = ctx.spec;
   const active = ctx.obs.pods.filter(isActive);
   const live = active.find(isLive);

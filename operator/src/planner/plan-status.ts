@@ -70,6 +70,9 @@ const poolStatus = (o: PoolOutcome, capacity: PoolsPlan['capacity']): PoolStatus
     rdbs,
     ...(o.scaleIn ? { scaleIn: o.scaleIn } : {}),
     nextOrdinal: o.nextOrdinal,
+    ...(ctx.draining
+      ? { draining: { since: ctx.draining.since, ...(ctx.draining.day !== undefined ? { day: ctx.draining.day } : {}), ...(ctx.draining.done ? { done: true } : {}) } }
+      : {}),
   };
 };
 
@@ -94,7 +97,8 @@ export const planStatus = (o: Observed, storage: StoragePlan, tp: TickerplantPla
   const created = outcomes.flatMap((p) => p.created);
   const scalingIn = outcomes.filter((p) => p.scaleIn !== undefined);
   const serving = (p: PoolOutcome) => p.ctx.obs.pods.some((x) => isActive(x) && (isLive(x) || isTakingOver(x)));
-  const notServing = outcomes.filter((p) => !serving(p)).map((p) => p.pool.name);
+  // A draining pool (removed from the spec) serves no queue of its own any more.
+  const notServing = outcomes.filter((p) => !p.ctx.draining && !serving(p)).map((p) => p.pool.name);
 
   const unresolved = outcomes.filter((p) => p.ctx.access.kind === 'unresolved');
   const foreign = outcomes.filter((p) => p.ctx.access.kind === 'ownedByAnother');

@@ -1,4 +1,4 @@
-import type { KdbCluster, KdbClusterStatus, ScaleInRecord } from '../api/kdbcluster.ts';
+import type { KdbCluster, KdbClusterStatus, RdbPoolSpec, ScaleInRecord } from '../api/kdbcluster.ts';
 import type { RdbState } from '../api/rdb-status.ts';
 
 /**
@@ -56,6 +56,12 @@ export interface ObservedPool {
   nodes: ObservedNode[];
   /** RDB pods of this pool owned by the cluster (terminating ones included). */
   pods: ObservedRdbPod[];
+  /**
+   * For a pool no longer in the spec (draining): the pool as its pods were
+   * built (image, memory, node group, tables, syms, thresholds), so a lost
+   * RDB of it can still be replaced. Absent for pools of the spec.
+   */
+  removedPoolSpec?: RdbPoolSpec;
 }
 
 /** Shaped like operator/src/aws Group, so the controller can pass it through. */
@@ -181,7 +187,8 @@ export type Action =
   | { kind: 'EnsureStorageVolumes'; fileSystemId: string; accessPointId?: string }
   | { kind: 'EnsureTickerplant'; reason: string }
   /** `name` is rdbPodName(cluster, pool, ordinal); the builder takes the ordinal. */
-  | { kind: 'EnsureRdbPod'; pool: string; name: string; ordinal: number; replaces?: string }
+  /** `poolSpec`: for a draining pool (not in the spec any more), the pool to build the pod from. */
+  | { kind: 'EnsureRdbPod'; pool: string; name: string; ordinal: number; replaces?: string; poolSpec?: RdbPoolSpec }
   | { kind: 'DeleteRdbPod'; pool: string; pod: string; reason: 'Lost' }
   /** The victim exactly as the plan saw it: a pod changed since (new uid or resourceVersion) is not deleted. */
   | { kind: 'DeleteRdbPod'; pool: string; pod: string; reason: 'ScaleIn'; precondition: PodPrecondition }

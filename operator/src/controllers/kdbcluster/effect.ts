@@ -133,7 +133,8 @@ export class Effector {
         await api.apply(tickerplantStatefulSet(c) as KubeObject);
         return;
       case 'EnsureRdbPod': {
-        const pool = c.spec.rdbPools.find((p) => p.name === a.pool);
+        // A draining pool is no longer in the spec: the plan carries it (a replacement of its lost RDB).
+        const pool = c.spec.rdbPools.find((p) => p.name === a.pool) ?? a.poolSpec;
         if (!pool) return;
         await api.apply(rdbPodDisruptionBudget(c, pool) as KubeObject);
         try {

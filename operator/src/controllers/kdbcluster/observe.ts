@@ -9,6 +9,7 @@ import { parseProviderId } from '../../planner/provider-id.ts';
 import type { AsgLookup, EfsObservation, Observed, ObservedAsg, ObservedMergeJob, ObservedNode, ObservedPool } from '../../planner/types.ts';
 import { LABEL, pvName, pvcName, tickerplantName } from '../../specs/names.ts';
 import { observeRdbPod } from './rdb-report.ts';
+import { removedPools } from './removed-pools.ts';
 
 export interface Caches {
   pods: Store<V1Pod>;
@@ -151,6 +152,11 @@ export class Observer {
     }
     for (const pool of cluster.spec.rdbPools) {
       pools[pool.name] = await this.#observePool(cluster, pool, clusterPods, others);
+    }
+    // Pools removed from the spec drain: observed as their pods were built.
+    for (const removed of removedPools(cluster, clusterPods)) {
+      const observed = await this.#observePool(cluster, removed.spec, clusterPods, others);
+      pools[removed.spec.name] = removed.fromPod ? { ...observed, removedPoolSpec: removed.spec } : observed;
     }
     return {
       cluster,

@@ -1,0 +1,135 @@
+import type { PoolStatus, RdbPoolSpec } from '../api/kdbcluster.ts';
+import type { PoolContext } from './context.ts';
+import { heldData, isActive, isDeleting, isFlushedSpare, owesWindow } from './rdbs.ts';
+import type { Observed, ObservedPool, ObservedRdbPod } from './types.ts';
+
+/**
+ * A pool removed from the spec drains instead of vanishing: its RDBs hold
+ * the day's rows of its tables and syms, which the HDB needs. While draining:
+ * - no scale-out and no new RDB for minRdbs (there is no spec to scale);
+ * - a lost RDB is still replaced, from the pool as its pods were built
+ *   (ObservedPool.removedPoolSpec), because its window is part of the day;
+ * - flushed RDBs are scaled in through the normal chain, one at a time;
+ * - the day's merge waits for the pool's RDBs (mergeBlocker).
+ *
+ * The trading day the pool serves last (`day`) is the newest day its RDBs
+ * reported when the drain was first seen, kept in status.pools[].draining.
+ * Once every RDB of the pool flushed that day (or was lost with a replacement
+ * that flushed it), the drain is done: every RDB left is removed through the
+ * chain, the live one too, since what it took in after that day belongs to a
+ * pool that no longer exists. When no pod, scale-in or lost window is left,
+ * the pool is gone from status.
+ */
+export interface DrainState {
+  /** When the operator first saw the pool gone from the spec. */
+  since: string;
+  /** The last trading day the pool serves; undefined while none of its RDBs has reported one. */
+  day: string | undefined;
+  /** Every RDB of the pool flushed `day`: all that is left may be removed. */
+  done: boolean;
+}
+
+/** Whether this RDB can still add rows to `day`'s slices (shared with the merge: see plan-merge.ts). */
+export const mayStillAdd = (p: ObservedRdbPod, day: string): boolean => {
+  // A replacement owes a lost RDB's window, of whatever day, until it has
+  // replayed it: the day it reports is not the day of what it owes.
+  if (owesWindow(p)) return true;
+  // Silent so far: one that has run may have taken part in the day; one still
+  // waiting for a node has held nothing.
+  if (!p.rdb) return p.node !== undefined;
+  if (p.rdb.flushedDays.includes(day)) return false;
+  return p.rdb.day === undefined || p.rdb.day <= day;
+};
+
+const newestDay = (pods: readonly ObservedRdbPod[]): string | undefined => {
+  let day: string | undefined;
+  for (const p of pods) if (p.rdb?.day !== undefined && (day === undefined || p.rdb.day > day)) day = p.rdb.day;
+  return day;
+};
+
+const hasLost = (prev: PoolStatus | undefined): boolean => prev?.rdbs.some((r) => r.state === 'lost') ?? false;
+
+/**
+ * A removed pool whose pods are all gone still needs planning while status
+ * remembers a scale-in in flight or an RDB that vanished holding data of a
+ * day the pool still owes (it must be replaced).
+ */
+export const remembersWork = (ps: PoolStatus): boolean =>
+  ps.scaleIn !== undefined || (ps.draining?.done !== true && ps.rdbs.some(heldData)) || hasLost(ps);
+
+export const drainState = (obs: ObservedPool, prev: PoolStatus | undefined, now: Date): DrainState => {
+  const day = prev?.draining?.day ?? newestDay(obs.pods);
+  const pods = obs.pods.filter((p) => !isDeleting(p));
+  const done =
+    prev?.draining?.done === true ||
+    (day !== undefined
+      ? !pods.some((p) => mayStillAdd(p, day)) && !hasLost(prev)
+      : // No RDB ever reported a day: done only if none of them ever ran.
+        pods.every((p) => p.rdb === undefined && p.node === undefined) && !hasLost(prev));
+  return { since: prev?.draining?.since ?? now.toISOString(), day, done };
+};
+
+/** The pool a removed pool's contexts plan with when its pods told nothing: enough to drain, never to build a pod. */
+const unknownPool = (name: string, prev: PoolStatus | undefined): RdbPoolSpec => ({
+  name,
+  image: '',
+  nodeGroup: '',
+  ...(prev?.autoScalingGroupName !== undefined ? { autoScalingGroupName: prev.autoScalingGroupName } : {}),
+  memory: 0,
+  scaleThreshold: 60,
+  rollThreshold: 80,
+  tables: [],
+  syms: [],
+  minRdbs: 0,
+  maxRdbs: 0,
+  suspendAZRebalance: true,
+});
+
+export interface DrainingPool {
+  spec: RdbPoolSpec;
+  draining: DrainState;
+  /** A replacement pod can be built (the pool's pods said what it was). */
+  canBuild: boolean;
+}
+
+/**
+ * Pools to plan that are no longer in the spec: observed with pods, or
+ * remembered in status with a scale-in in flight or a lost window.
+ */
+export const drainingPools = (o: Observed): DrainingPool[] => {
+  const inSpec = new Set(o.cluster.spec.rdbPools.map((p) => p.name));
+  const names = new Set<string>();
+  for (const [name, pool] of Object.entries(o.pools)) if (!inSpec.has(name) && pool.pods.length > 0) names.add(name);
+  for (const ps of o.cluster.status?.pools ?? []) {
+    if (!inSpec.has(ps.name) && remembersWork(ps)) names.add(ps.name);
+  }
+  return [...names].sort().map((name) => {
+    const obs = o.pools[name];
+    const prev = o.cluster.status?.pools.find((p) => p.name === name);
+    const known = obs?.removedPoolSpec;
+    return {
+      // minRdbs 0: a draining pool keeps no RDB for its own sake.
+      spec: known ? { ...known, name, minRdbs: 0 } : unknownPool(name, prev),
+      draining: drainState(obs ?? { asg: 'unknown', nodes: [], pods: [] }, prev, o.now),
+      canBuild: known !== undefined,
+    };
+  });
+};
+
+/**
+ * Whether the scale-in chain may remove this RDB: a flushed spare, or, once
+ * its pool's drain is done, any RDB of it that is running and owes no window.
+ */
+export const removable = (ctx: Pick<PoolContext, 'draining'>, p: ObservedRdbPod): boolean =>
+  isFlushedSpare(p) || (ctx.draining?.done === true && isActive(p) && p.node !== undefined && !owesWindow(p));
+
+/**
+ * The pools whose RDBs may still hold `day`: every pool of the spec, and the
+ * draining ones that serve it (a drain whose last day is unknown serves any).
+ */
+export const poolsServingDay = (o: Observed, day: string): string[] => [
+  ...o.cluster.spec.rdbPools.map((p) => p.name),
+  ...drainingPools(o)
+    .filter((d) => d.draining.day === undefined || d.draining.day >= day)
+    .map((d) => d.spec.name),
+];
