@@ -80,9 +80,12 @@ const recording = (opts: { conflictOnCreate?: boolean } = {}) => {
   return { transport, requests };
 };
 
+// Every grant the paths below exercised, per table: compared with the table at the end.
+const runs: Array<{ table: readonly Permission[]; used: Set<string> }> = [];
 const guarded = (table: readonly Permission[], opts?: { conflictOnCreate?: boolean }) => {
   const inner = recording(opts);
   const guard = guardTransport(inner.transport, table, 'TABLE');
+  runs.push({ table, used: guard.used });
   return { api: new RestKubeApi(new RestClient({ transport: guard, maxRetries: 0 })), sent: inner.requests, used: guard.used };
 };
 
@@ -140,6 +143,7 @@ describe('the KubeApi paths the processes use stay inside their tables', () => {
 
   test('operator: the controller\'s informers list and watch inside the table', async () => {
     const guard = guardTransport(recording().transport, OPERATOR_PERMISSIONS, 'OPERATOR_PERMISSIONS');
+    runs.push({ table: OPERATOR_PERMISSIONS, used: guard.used });
     const kube = createKubeClient({ transport: guard, permissions: { table: OPERATOR_PERMISSIONS, name: 'OPERATOR_PERMISSIONS' } });
     // Informers never call AWS; the reconciler (not run here) does.
     const { informers } = kdbClusterController({ kube, aws: {} as Aws, log: silentLogger(), agentServiceAccount: 'kdb-rdb-agent' });
@@ -167,4 +171,11 @@ describe('the KubeApi paths the processes use stay inside their tables', () => {
     await api.setPodConditions(pod, [{ type: 'kdb-operator.dev/Live', status: 'True' }]);
     expect([...used].sort()).toEqual(['/pods/status:patch', '/pods:get', '/pods:patch']);
   });
+
+  test.each([['OPERATOR_PERMISSIONS', OPERATOR_PERMISSIONS], ['AGENT_PERMISSIONS', AGENT_PERMISSIONS]] as const)(
+    '%s: every grant is exercised by one of the paths above (none is left over)', (_name, table) => {
+      const used = new Set(runs.filter((r) => r.table === table).flatMap((r) => [...r.used]));
+      expect([...grantKeys(table.filter((p) => !p.implied))].filter((k) => !used.has(k))).toEqual([]);
+    },
+  );
 });
