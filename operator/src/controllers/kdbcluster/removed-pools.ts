@@ -1,3 +1,4 @@
+import { LIMITS } from '../../api/kdbcluster.ts';
 import type { KdbCluster, RdbPoolSpec } from '../../api/kdbcluster.ts';
 import type { V1Pod } from '../../kube/index.ts';
 import { remembersWork } from '../../planner/plan-drain.ts';
@@ -44,7 +45,8 @@ export const poolSpecFromPod = (pod: V1Pod, autoScalingGroupName: string | undef
     tables: list(env('KDB_TABLES')),
     syms: list(env('KDB_SYMS')),
     minRdbs: 0,
-    maxRdbs: 0,
+    // The PDB of a replacement's pool is applied with minAvailable maxRdbs: the most, so no eviction is ever allowed.
+    maxRdbs: LIMITS.rdbsPerPool,
     suspendAZRebalance: true,
   };
 };
