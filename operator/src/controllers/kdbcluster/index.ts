@@ -16,6 +16,8 @@ export interface KdbClusterControllerOptions {
   agentServiceAccount: string;
   /** The EKS cluster whose node groups the operator scales (KDB_EKS_CLUSTER_NAME). */
   eksClusterName?: string;
+  /** Reconcile only the KdbClusters of this namespace (default: all); pods and nodes are still watched everywhere. */
+  clusterNamespace?: string;
   workers?: number;
 }
 
@@ -41,7 +43,7 @@ export const kdbClusterController = (o: KdbClusterControllerOptions): KdbCluster
   const managed = `${LABEL.managedBy}=${MANAGED_BY}`;
   const informer = <T extends KubeObject>(resource: (typeof Resources)[keyof typeof Resources], labelSelector?: string) =>
     o.kube.informer<T>({ resource, ...(labelSelector ? { labelSelector } : {}) });
-  const clusters = informer<KubeObject>(Resources.KdbCluster);
+  const clusters = o.kube.informer<KubeObject>({ resource: Resources.KdbCluster, ...(o.clusterNamespace ? { namespace: o.clusterNamespace } : {}) });
   const pods = informer<V1Pod>(Resources.Pod, managed);
   const nodes = informer<V1Node>(Resources.Node);
   const statefulSets = informer<V1StatefulSet>(Resources.StatefulSet, managed);
