@@ -1,5 +1,6 @@
 import { watch } from 'node:fs';
 import { dirname } from 'node:path';
+import { RdbSummary } from '../api/rdb-status.ts';
 import type { KubeApi, V1Pod } from '../kube/index.ts';
 import { Resources } from '../kube/index.ts';
 import type { Logger } from '../runtime/log.ts';
@@ -68,6 +69,14 @@ export const runAgent = async (opts: AgentOptions): Promise<void> => {
         if (read.kind === 'missing') continue;
         const report = reportFor(read.status);
         if (!reportChanged(published, report)) continue;
+        // The operator parses the annotation with this schema: never publish what it would refuse.
+        const checked = RdbSummary.safeParse(report.summary);
+        if (!checked.success) {
+          const error = checked.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+          if (error !== lastInvalid) log.warn('RDB report does not fit the annotation schema; not reporting it', { error });
+          lastInvalid = error;
+          continue;
+        }
         await publish(report, read.status.updatedAt);
         log.info('reported RDB state', { state: report.summary.state, memoryPercent: report.memoryPercent, rows: report.summary.rows });
         published = report;
