@@ -33,6 +33,7 @@ const intOrString = (node: JsonSchema, path: string): JsonSchema => {
   out.anyOf = [{ type: 'integer' }, { type: 'string' }];
   // `pattern` outside anyOf applies to the string form only, as for core quantities.
   if (str && typeof str.pattern === 'string') out.pattern = str.pattern;
+  if (str && typeof str.maxLength === 'number') out.maxLength = str.maxLength;
   // Rules on the quantity itself (a floor, a transition rule) see either form.
   if (Array.isArray(node['x-kubernetes-validations'])) out['x-kubernetes-validations'] = node['x-kubernetes-validations'];
   if (!str) fail(path, 'int-or-string node without a string branch');

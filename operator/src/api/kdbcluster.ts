@@ -54,6 +54,7 @@ export const LIMITS = {
   symLength: 64,
   nameLength: 63,
   imageLength: 512,
+  quantityLength: 32,
   pathLength: 1024,
   rdbsPerPool: 1000,
   conditions: 16,
@@ -96,7 +97,11 @@ export const Quantity = (field: string, pattern: RegExp = QUANTITY) =>
   z
     .union(
       [
-        z.string().regex(pattern, `${field} must be a Kubernetes quantity such as "1Gi", "512Mi" or "500m"`),
+        // Bounded: CEL rules parse it as a quantity, and their cost is counted from its length.
+        z
+          .string()
+          .max(LIMITS.quantityLength, `${field} must be at most ${LIMITS.quantityLength} characters`)
+          .regex(pattern, `${field} must be a Kubernetes quantity such as "1Gi", "512Mi" or "500m"`),
         z.number().int().nonnegative(),
       ],
       { error: `${field} must be a Kubernetes quantity such as "1Gi", "512Mi" or "500m"` },
