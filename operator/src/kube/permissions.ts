@@ -28,6 +28,10 @@ export interface Permission {
   implied?: true;
 }
 
+// Measured on the local stack (test/integration/agent-admission.test.ts): an
+// apply PATCH of a missing object is refused without create.
+const SSA_CREATES = 'server-side apply of an object that does not exist yet: the request is a patch, and the API server also checks create';
+
 export const OPERATOR_PERMISSIONS: readonly Permission[] = [
   { group: 'kdb-operator.dev', resource: 'kdbclusters', verbs: ['list', 'watch'], scope: 'cluster', why: 'the KdbCluster informer' },
   { group: 'kdb-operator.dev', resource: 'kdbclusters', verbs: ['get', 'patch'], scope: 'cluster', why: 'KubeApi.addFinalizer/removeFinalizer: get, then a merge patch carrying its resourceVersion' },
@@ -45,7 +49,8 @@ export const OPERATOR_PERMISSIONS: readonly Permission[] = [
   { group: '', resource: 'nodes', verbs: ['list', 'watch'], scope: 'cluster', why: 'the node informer' },
   { group: '', resource: 'nodes', verbs: ['patch'], scope: 'cluster', why: 'effect.ts: CordonNode, UncordonNode, AnnotateNode (merge patch)' },
   { group: '', resource: 'services', verbs: ['list', 'watch'], scope: 'cluster', why: 'the service informer' },
-  { group: '', resource: 'services', verbs: ['patch'], scope: 'cluster', why: 'effect.ts: EnsureTickerplant, server-side apply (creates when absent)' },
+  { group: '', resource: 'services', verbs: ['patch'], scope: 'cluster', why: 'effect.ts: EnsureTickerplant, server-side apply' },
+  { group: '', resource: 'services', verbs: ['create'], scope: 'cluster', implied: true, why: SSA_CREATES },
   { group: '', resource: 'persistentvolumeclaims', verbs: ['list', 'watch'], scope: 'cluster', why: 'the claim informer' },
   { group: '', resource: 'persistentvolumeclaims', verbs: ['create', 'get'], scope: 'cluster', why: 'effect.ts: EnsureStorageVolumes, createIfAbsent' },
   { group: '', resource: 'persistentvolumes', verbs: ['list', 'watch'], scope: 'cluster', why: 'the volume informer' },
@@ -53,10 +58,12 @@ export const OPERATOR_PERMISSIONS: readonly Permission[] = [
   { group: '', resource: 'persistentvolumes', verbs: ['patch'], scope: 'cluster', why: 'effect.ts: EnsureStorageVolumes re-binds a retained volume (JSON patch)' },
   { group: '', resource: 'events', verbs: ['create', 'patch'], scope: 'cluster', why: 'events.ts: a new core/v1 Event, then count bumps by merge patch' },
   { group: 'apps', resource: 'statefulsets', verbs: ['list', 'watch'], scope: 'cluster', why: 'the statefulset informer' },
-  { group: 'apps', resource: 'statefulsets', verbs: ['patch'], scope: 'cluster', why: 'effect.ts: EnsureTickerplant, server-side apply (creates when absent)' },
+  { group: 'apps', resource: 'statefulsets', verbs: ['patch'], scope: 'cluster', why: 'effect.ts: EnsureTickerplant, server-side apply' },
+  { group: 'apps', resource: 'statefulsets', verbs: ['create'], scope: 'cluster', implied: true, why: SSA_CREATES },
   { group: 'batch', resource: 'jobs', verbs: ['list', 'watch'], scope: 'cluster', why: 'the merge Job informer' },
   { group: 'batch', resource: 'jobs', verbs: ['create', 'get'], scope: 'cluster', why: 'effect.ts: EnsureMergeJob, createIfAbsent' },
-  { group: 'policy', resource: 'poddisruptionbudgets', verbs: ['patch'], scope: 'cluster', why: 'effect.ts: EnsureRdbPod, server-side apply (creates when absent)' },
+  { group: 'policy', resource: 'poddisruptionbudgets', verbs: ['patch'], scope: 'cluster', why: 'effect.ts: EnsureRdbPod, server-side apply' },
+  { group: 'policy', resource: 'poddisruptionbudgets', verbs: ['create'], scope: 'cluster', implied: true, why: SSA_CREATES },
   { group: 'coordination.k8s.io', resource: 'leases', verbs: ['get', 'update'], scope: 'leader-lease', why: 'lease.ts: leader election reads and renews its one Lease' },
   { group: 'coordination.k8s.io', resource: 'leases', verbs: ['create'], scope: 'namespace', why: 'lease.ts: the first replica creates the Lease' },
 ];
