@@ -70,7 +70,7 @@ export const drainState = (obs: ObservedPool, prev: PoolStatus | undefined, now:
 };
 
 /** The pool a removed pool's contexts plan with when its pods told nothing: enough to drain, never to build a pod. */
-const unknownPool = (name: string, prev: PoolStatus | undefined): RdbPoolSpec => ({
+export const unknownPool = (name: string, prev: Pick<PoolStatus, 'autoScalingGroupName'> | undefined): RdbPoolSpec => ({
   name,
   image: '',
   nodeGroup: '',

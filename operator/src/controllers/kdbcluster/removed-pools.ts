@@ -1,7 +1,7 @@
 import { LIMITS } from '../../api/kdbcluster.ts';
 import type { KdbCluster, RdbPoolSpec } from '../../api/kdbcluster.ts';
 import type { V1Pod } from '../../kube/index.ts';
-import { remembersWork } from '../../planner/plan-drain.ts';
+import { remembersWork, unknownPool } from '../../planner/plan-drain.ts';
 import { ANNOTATION, LABEL } from '../../specs/names.ts';
 import { rdbThresholdsOf } from './rdb-thresholds.ts';
 
@@ -70,22 +70,6 @@ export const removedPools = (cluster: KdbCluster, clusterPods: readonly V1Pod[])
       const spec = poolSpecFromPod(p, asgName);
       if (spec) return { spec, fromPod: true };
     }
-    return {
-      spec: {
-        name,
-        image: '',
-        nodeGroup: '',
-        ...(asgName !== undefined ? { autoScalingGroupName: asgName } : {}),
-        memory: 0,
-        scaleThreshold: 60,
-        rollThreshold: 80,
-        tables: [],
-        syms: [],
-        minRdbs: 0,
-        maxRdbs: 0,
-        suspendAZRebalance: true,
-      },
-      fromPod: false,
-    };
+    return { spec: unknownPool(name, asgName !== undefined ? { autoScalingGroupName: asgName } : undefined), fromPod: false };
   });
 };
