@@ -8,10 +8,13 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { autoscaling, awsClientConfig } from '../lib/aws.ts';
-import { calls, clearFaults, setFaults, type AwsCall } from '../lib/faults.ts';
+import { calls, clearFaults, setFaults } from '../lib/faults.ts';
 import { adminKubeConfig, k8s, watchPods } from '../lib/kube.ts';
 import { readStackAws, repoRoot, stackDir } from '../lib/stack.ts';
 import { closedDay, farEndOfDay } from './day-clock.ts';
+import { summarize, type DaySummary, type PodRecord, type Sample } from './verdicts.ts';
+
+export type { DaySummary, Sample } from './verdicts.ts';
 
 const run = promisify(execFile);
 
@@ -34,78 +37,7 @@ export interface DayOptions {
   chaos?: { awsThrottleRate?: number; killOperatorAtScaleInSteps?: string[] };
 }
 
-export interface Sample {
-  /** ms since the day started; `at` is the wall clock. */
-  t: number;
-  at: number;
-  desired: number;
-  inService: number;
-  rdbs: number;
-  usedBytes: number;
-  phase: string;
-  live: string;
-}
-
-interface PodRecord {
-  name: string;
-  node?: string;
-  ip?: string;
-  liveAt?: number;
-  crossedScaleAt?: number;
-  flushedAt?: number;
-  flushedDays: string[];
-  /** When the agent first reported each flushed day (the live RDB flushes without DataFlushed: it goes on live). */
-  dayFlushedAt: Record<string, number>;
-  rows: number;
-  memoryPercent: number;
-  state?: string;
-  deleted?: boolean;
-}
-
-export interface DaySummary {
-  day: string;
-  rowsPublished: number;
-  rowsInRdbsBeforeEndOfDay: number;
-  rowsInHdb: number;
-  rowsInRdbs: number;
-  rowsLost: number;
-  rowsDuplicated: number;
-  checksumsMatch: boolean;
-  maxRdbs: number;
-  finalRdbs: number;
-  desiredCapacityTimeline: { t: string; desired: number }[];
-  terminatedInstances: { instanceId: string; rdb: string; flushedAt: string; terminatedAt: string; decrement: boolean }[];
-  unsafeTerminations: number;
-  desiredLoweredBySetDesiredCapacity: number;
-  /** Instances named by more than one successful TerminateInstanceInAutoScalingGroup. */
-  duplicateTerminations: number;
-  operatorKills: string[];
-  throttledAwsCalls: number;
-  scaleOutReactionMs: { median: number; max: number; samples: number[] };
-  scaleInReactionMs: { median: number; max: number; samples: number[] };
-  memoryGbHours: { provisioned: number; used: number };
-  savingsVsSingleNode: number;
-  kubectlGetKdb: string;
-  awsMutations: Record<string, number>;
-  /**
-   * The operator's own kdb_operator_reaction_seconds (the leader pod's, since
-   * its last start), to set beside the figures from the call log.
-   */
-  operatorReaction: Record<'out' | 'in', { count: number; meanMs: number }>;
-  /** The operator's end-of-day merge Job and what it had to wait for. */
-  mergeJob: {
-    name: string;
-    expectedName: string;
-    ownedBy: string[];
-    createdAt: string;
-    lastFlushAt: string;
-    slices: number;
-    rdbsThatFlushed: number;
-  };
-}
-
 const KDB_GROUP = 'kdb-operator.dev';
-const MUTATIONS = new Set(['SetDesiredCapacity', 'TerminateInstanceInAutoScalingGroup', 'SetInstanceProtection', 'UpdateAutoScalingGroup', 'SuspendProcesses', 'ResumeProcesses', 'TerminateInstances']);
 
 export const binDir = async (): Promise<string> =>
   (await run('bash', [join(repoRoot, 'test/stack/build-control-plane.sh'), '--print-dir'])).stdout.trim();
@@ -131,13 +63,6 @@ export const waitFor = async <T>(what: string, probe: () => Promise<T | undefine
     await new Promise((r) => setTimeout(r, everyMs));
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${lastError})` : ''}`);
-};
-
-const median = (xs: number[]): number => {
-  if (xs.length === 0) return 0;
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
 
 /** Install the chart: CRD, RBAC, the operator as a pod on the system node group. */
@@ -384,126 +309,6 @@ export const runTradingDay = async (o: DayOptions): Promise<{ summary: DaySummar
     asg.destroy();
   }
 };
-
-interface SummaryInput {
-  feed: { rows: number; tables: Record<string, { rows: number; checksum: string }> };
-  marker: { tables: Record<string, { rows: number; checksum: string }> };
-  day: string;
-  samples: Sample[];
-  pods: Map<string, PodRecord>;
-  nodeInstance: Map<string, string>;
-  rowsInRdbsBeforeEndOfDay: number;
-  awsCalls: AwsCall[];
-  rdbGroup: string;
-  memBytes: number;
-  kubectlGetKdb: string;
-  operatorKills: string[];
-  mergeJob: DaySummary['mergeJob'];
-  operatorReaction: DaySummary['operatorReaction'];
-  throttled: number;
-}
-
-/** Pure: turns what was recorded into the figures the paper reports, and the safety verdicts. */
-export const summarize = (o: DayOptions, i: SummaryInput): DaySummary => {
-  let lost = 0;
-  let dup = 0;
-  let checksumsMatch = true;
-  for (const [table, pub] of Object.entries(i.feed.tables)) {
-    const hdb = i.marker.tables[table] ?? { rows: 0, checksum: '0' };
-    lost += Math.max(0, pub.rows - hdb.rows);
-    dup += Math.max(0, hdb.rows - pub.rows);
-    if (pub.checksum !== hdb.checksum) checksumsMatch = false;
-  }
-  const rowsInHdb = Object.values(i.marker.tables).reduce((a, t) => a + t.rows, 0);
-  const instancePod = new Map<string, PodRecord>();
-  for (const p of i.pods.values()) if (p.node && i.nodeInstance.get(p.node)) instancePod.set(i.nodeInstance.get(p.node)!, p);
-
-  const terminations = i.awsCalls.filter((c) => c.operation === 'TerminateInstanceInAutoScalingGroup');
-  let unsafe = 0;
-  const terminatedInstances = terminations.map((c) => {
-    const id = String(c.params.InstanceId ?? '');
-    const pod = instancePod.get(id);
-    const at = Date.parse(c.time);
-    const decrement = String(c.params.ShouldDecrementDesiredCapacity) === 'true';
-    if (!pod || pod.flushedAt === undefined || pod.flushedAt > at || !decrement) unsafe++;
-    return {
-      instanceId: id,
-      rdb: pod?.name ?? '(no RDB)',
-      flushedAt: pod?.flushedAt ? new Date(pod.flushedAt).toISOString() : '(never)',
-      terminatedAt: c.time,
-      decrement,
-    };
-  });
-  // A SetDesiredCapacity below the desired seen just before it would be an AWS-chosen victim.
-  let lowered = 0;
-  for (const c of i.awsCalls.filter((x) => x.operation === 'SetDesiredCapacity')) {
-    const at = Date.parse(c.time);
-    const before = [...i.samples].reverse().find((s) => s.at <= at);
-    if (before && Number(c.params.DesiredCapacity) < before.desired) lowered++;
-  }
-  const setDesired = i.awsCalls.filter((c) => c.operation === 'SetDesiredCapacity').map((c) => Date.parse(c.time));
-  // Each raise answers the latest report of a live RDB crossing scaleThreshold before it.
-  const crossings = [...i.pods.values()].map((p) => p.crossedScaleAt).filter((t): t is number => t !== undefined).sort((a, b) => a - b);
-  const scaleOut: number[] = [];
-  for (const call of setDesired) {
-    const cause = crossings.filter((t) => t <= call).at(-1);
-    if (cause !== undefined) scaleOut.push(call - cause);
-  }
-  const scaleIn = terminatedInstances
-    .filter((t) => t.flushedAt !== '(never)')
-    .map((t) => Date.parse(t.terminatedAt) - Date.parse(t.flushedAt));
-
-  // Cost as the paper counts it: provisioned node memory over the day. The
-  // feed plays 06:00-15:00 (9 hours) in dayMs; the rest of the 24 hours the
-  // pool runs its one RDB.
-  const hoursPerMs = 9 / o.dayMs;
-  let provisioned = 0;
-  let used = 0;
-  for (let k = 1; k < i.samples.length; k++) {
-    const dtH = (i.samples[k]!.t - i.samples[k - 1]!.t) * hoursPerMs;
-    provisioned += (i.samples[k - 1]!.inService * i.memBytes * dtH) / 2 ** 30;
-    used += (i.samples[k - 1]!.usedBytes * dtH) / 2 ** 30;
-  }
-  const observedH = ((i.samples.at(-1)?.t ?? 0) - (i.samples[0]?.t ?? 0)) * hoursPerMs;
-  provisioned += (Math.max(0, 24 - observedH) * i.memBytes) / 2 ** 30;
-  const maxRdbs = Math.max(0, ...i.samples.map((s) => s.rdbs));
-  const singleNode = (maxRdbs * i.memBytes * 24) / 2 ** 30;
-
-  const mutations: Record<string, number> = {};
-  for (const c of i.awsCalls) if (MUTATIONS.has(c.operation)) mutations[c.operation] = (mutations[c.operation] ?? 0) + 1;
-  const timeline: { t: string; desired: number }[] = [];
-  for (const s of i.samples) if (timeline.at(-1)?.desired !== s.desired) timeline.push({ t: `${(s.t / 1000).toFixed(1)}s`, desired: s.desired });
-
-  return {
-    day: i.day,
-    rowsPublished: i.feed.rows,
-    rowsInRdbsBeforeEndOfDay: i.rowsInRdbsBeforeEndOfDay,
-    rowsInHdb,
-    rowsInRdbs: [...i.pods.values()].filter((p) => !p.deleted).reduce((a, p) => a + p.rows, 0),
-    rowsLost: lost,
-    rowsDuplicated: dup,
-    checksumsMatch,
-    maxRdbs,
-    finalRdbs: [...i.pods.values()].filter((p) => !p.deleted).length,
-    desiredCapacityTimeline: timeline,
-    terminatedInstances,
-    unsafeTerminations: unsafe,
-    desiredLoweredBySetDesiredCapacity: lowered,
-    duplicateTerminations: terminatedInstances.length - new Set(terminatedInstances.map((t) => t.instanceId)).size,
-    operatorKills: i.operatorKills,
-    throttledAwsCalls: i.throttled,
-    scaleOutReactionMs: { median: median(scaleOut), max: Math.max(0, ...scaleOut), samples: scaleOut },
-    scaleInReactionMs: { median: median(scaleIn), max: Math.max(0, ...scaleIn), samples: scaleIn },
-    memoryGbHours: { provisioned: round(provisioned), used: round(used) },
-    savingsVsSingleNode: singleNode > 0 ? round(1 - provisioned / singleNode) : 0,
-    kubectlGetKdb: i.kubectlGetKdb,
-    awsMutations: mutations,
-    mergeJob: i.mergeJob,
-    operatorReaction: i.operatorReaction,
-  };
-};
-
-const round = (x: number): number => Math.round(x * 1000) / 1000;
 
 /** Reads the reaction histogram off the operator pod's /metrics (the simulator gives pods loopback addresses). */
 const scrapeReaction = async (core: k8s.CoreV1Api): Promise<DaySummary['operatorReaction']> => {

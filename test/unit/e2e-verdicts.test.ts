@@ -1,0 +1,152 @@
+// The e2e's verdicts on crafted records: an honest day comes out clean, and
+// each way of breaking a safety rule makes its verdict non-zero. A verdict
+// that cannot fail proves nothing.
+import type { AwsCall } from '../lib/faults.ts';
+import { summarize, type PodRecord, type Sample, type SummaryInput } from '../e2e/verdicts.ts';
+
+const T0 = Date.parse('2026-12-01T10:00:00Z');
+const at = (ms: number): string => new Date(T0 + ms).toISOString();
+const MI = 2 ** 20;
+
+let seq = 0;
+const call = (ms: number, operation: string, params: AwsCall['params']): AwsCall => ({
+  seq: ++seq,
+  time: at(ms),
+  service: 'autoscaling',
+  operation,
+  params,
+  status: 200,
+  injected: null,
+  durationMs: 5,
+  attempt: 1,
+});
+
+const pod = (name: string, node: string, extra: Partial<PodRecord> = {}): PodRecord => ({
+  name,
+  node,
+  flushedDays: [],
+  dayFlushedAt: {},
+  rows: 0,
+  memoryPercent: 0,
+  ...extra,
+});
+
+const sample = (t: number, desired: number, inService: number, rdbs: number): Sample => ({
+  t,
+  at: T0 + t,
+  desired,
+  inService,
+  rdbs,
+  usedBytes: 0,
+  phase: 'Running',
+  live: 'r0',
+});
+
+/**
+ * An honest day: r1 crossed the scale threshold at 100 ms, the operator raised
+ * desired capacity at 150 ms; r0 rolled, flushed at 1,000 ms and its instance
+ * was terminated with decrement at 2,000 ms; the HDB holds what was published.
+ */
+const honestDay = (): SummaryInput => ({
+  feed: { rows: 30, tables: { trade: { rows: 10, checksum: 'a1' }, quote: { rows: 20, checksum: 'b2' } } },
+  marker: { tables: { trade: { rows: 10, checksum: 'a1' }, quote: { rows: 20, checksum: 'b2' } } },
+  day: '2026-12-01',
+  samples: [sample(0, 1, 1, 1), sample(120, 1, 1, 1), sample(200, 2, 2, 2), sample(1500, 2, 2, 2), sample(2500, 1, 1, 1)],
+  pods: new Map([
+    ['r0', pod('r0', 'n0', { crossedScaleAt: T0 + 100, flushedAt: T0 + 1000, flushedDays: ['2026-12-01'], deleted: true })],
+    ['r1', pod('r1', 'n1', { liveAt: T0 + 900, flushedDays: ['2026-12-01'] })],
+  ]),
+  nodeInstance: new Map([
+    ['n0', 'i-0'],
+    ['n1', 'i-1'],
+  ]),
+  rowsInRdbsBeforeEndOfDay: 30,
+  awsCalls: [
+    call(150, 'SetDesiredCapacity', { AutoScalingGroupName: 'rdb', DesiredCapacity: 2 }),
+    call(1800, 'SetInstanceProtection', { AutoScalingGroupName: 'rdb', InstanceIds: ['i-0'], ProtectedFromScaleIn: false }),
+    call(2000, 'TerminateInstanceInAutoScalingGroup', { InstanceId: 'i-0', ShouldDecrementDesiredCapacity: true }),
+  ],
+  rdbGroup: 'rdb',
+  memBytes: 256 * MI,
+  kubectlGetKdb: '',
+  operatorKills: [],
+  mergeJob: { name: 'm', expectedName: 'm', ownedBy: [], createdAt: at(3000), lastFlushAt: at(1000), slices: 2, rdbsThatFlushed: 2 },
+  operatorReaction: { out: { count: 0, meanMs: 0 }, in: { count: 0, meanMs: 0 } },
+  throttled: 0,
+});
+
+const OPTIONS = { dayMs: 60_000 };
+const verdicts = (i: SummaryInput) => {
+  const s = summarize(OPTIONS, i);
+  return { lost: s.rowsLost, duplicated: s.rowsDuplicated, checksumsMatch: s.checksumsMatch, unsafe: s.unsafeTerminations, double: s.duplicateTerminations, lowered: s.desiredLoweredBySetDesiredCapacity };
+};
+const CLEAN = { lost: 0, duplicated: 0, checksumsMatch: true, unsafe: 0, double: 0, lowered: 0 };
+
+test('an honest day comes out clean, with the reaction times of its calls', () => {
+  const s = summarize(OPTIONS, honestDay());
+  expect(verdicts(honestDay())).toEqual(CLEAN);
+  expect(s.terminatedInstances).toEqual([{ instanceId: 'i-0', rdb: 'r0', flushedAt: at(1000), terminatedAt: at(2000), decrement: true }]);
+  expect(s.scaleOutReactionMs.samples).toEqual([50]);
+  expect(s.scaleInReactionMs.samples).toEqual([1000]);
+  expect(s.desiredCapacityTimeline.map((d) => d.desired)).toEqual([1, 2, 1]);
+  expect(s.awsMutations).toEqual({ SetDesiredCapacity: 1, SetInstanceProtection: 1, TerminateInstanceInAutoScalingGroup: 1 });
+});
+
+test('a terminate before the RDB flushed is unsafe', () => {
+  const i = honestDay();
+  i.awsCalls[2] = call(900, 'TerminateInstanceInAutoScalingGroup', { InstanceId: 'i-0', ShouldDecrementDesiredCapacity: true });
+  expect(verdicts(i)).toEqual({ ...CLEAN, unsafe: 1 });
+});
+
+test('a terminate of an RDB that never flushed (the live one) is unsafe', () => {
+  const i = honestDay();
+  i.awsCalls.push(call(2100, 'TerminateInstanceInAutoScalingGroup', { InstanceId: 'i-1', ShouldDecrementDesiredCapacity: true }));
+  expect(verdicts(i)).toEqual({ ...CLEAN, unsafe: 1 });
+});
+
+test('a terminate without decrement, or of an instance that hosted no RDB, is unsafe', () => {
+  const noDecrement = honestDay();
+  noDecrement.awsCalls[2] = call(2000, 'TerminateInstanceInAutoScalingGroup', { InstanceId: 'i-0', ShouldDecrementDesiredCapacity: false });
+  expect(verdicts(noDecrement)).toEqual({ ...CLEAN, unsafe: 1 });
+  const stranger = honestDay();
+  stranger.awsCalls.push(call(2100, 'TerminateInstanceInAutoScalingGroup', { InstanceId: 'i-9', ShouldDecrementDesiredCapacity: true }));
+  expect(verdicts(stranger)).toEqual({ ...CLEAN, unsafe: 1 });
+});
+
+test('the same instance terminated twice is a double termination', () => {
+  const i = honestDay();
+  i.awsCalls.push(call(2200, 'TerminateInstanceInAutoScalingGroup', { InstanceId: 'i-0', ShouldDecrementDesiredCapacity: true }));
+  expect(verdicts(i)).toEqual({ ...CLEAN, double: 1 });
+});
+
+test('a row in two slices is duplicated, a missing window is lost, and either breaks the checksum', () => {
+  const twice = honestDay();
+  twice.marker.tables.trade = { rows: 11, checksum: 'a1+' };
+  expect(verdicts(twice)).toEqual({ ...CLEAN, duplicated: 1, checksumsMatch: false });
+  const hole = honestDay();
+  hole.marker.tables.quote = { rows: 17, checksum: 'b2-' };
+  expect(verdicts(hole)).toEqual({ ...CLEAN, lost: 3, checksumsMatch: false });
+  const tableMissing = honestDay();
+  delete (tableMissing.marker.tables as Record<string, unknown>).quote;
+  expect(verdicts(tableMissing)).toEqual({ ...CLEAN, lost: 20, checksumsMatch: false });
+  // Same counts, other rows: only the checksum can tell.
+  const swapped = honestDay();
+  swapped.marker.tables.trade = { rows: 10, checksum: 'zz' };
+  expect(verdicts(swapped)).toEqual({ ...CLEAN, checksumsMatch: false });
+});
+
+test('SetDesiredCapacity below the desired capacity seen before it lets AWS pick a victim', () => {
+  const i = honestDay();
+  i.awsCalls.push(call(1600, 'SetDesiredCapacity', { AutoScalingGroupName: 'rdb', DesiredCapacity: 1 }));
+  expect(verdicts(i)).toEqual({ ...CLEAN, lowered: 1 });
+});
+
+test('cost counts provisioned servers over the observed time and one server for the rest of the day', () => {
+  const s = summarize(OPTIONS, honestDay());
+  // 60 s of wall time are 9 market hours: 2,500 ms observed = 0.375 h, the other 23.625 h on one 0.25 GiB server.
+  const hPerMs = 9 / 60_000;
+  const observed = (120 * 1 + 80 * 1 + 1300 * 2 + 1000 * 2) * hPerMs * 0.25;
+  expect(s.memoryGbHours.provisioned).toBeCloseTo(observed + (24 - 2500 * hPerMs) * 0.25, 2);
+  expect(s.maxRdbs).toBe(2);
+  expect(s.savingsVsSingleNode).toBeCloseTo(1 - s.memoryGbHours.provisioned / (2 * 0.25 * 24), 2);
+});
