@@ -1,13 +1,15 @@
 import { existsSync } from 'node:fs';
 import { KdbCluster } from '../../operator/src/api/kdbcluster.ts';
 import type { V1Job, V1Pod, V1PodSpec, V1StatefulSet } from '../../operator/src/kube/index.ts';
-import { LABEL } from '../../operator/src/specs/names.ts';
+import { LABEL, pvName } from '../../operator/src/specs/names.ts';
 import { mergeJob } from '../../operator/src/specs/merge-job.ts';
 import { rdbPod } from '../../operator/src/specs/rdb.ts';
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext, scratchMount, scratchVolume } from '../../operator/src/specs/security.ts';
+import { efsPersistentVolume, efsPersistentVolumeClaim } from '../../operator/src/specs/storage.ts';
 import { tickerplantStatefulSet } from '../../operator/src/specs/tickerplant.ts';
 import { k8s } from '../lib/kube.ts';
-import { apps, code, core, kc, waitFor, waitForPod } from './nodesim-env.ts';
+import { readStackAws } from '../lib/stack.ts';
+import { apps, code, core, isRunningReady, kc, waitFor, waitForPod } from './nodesim-env.ts';
 
 // Pod Security admission is built into kube-apiserver: a namespace labelled
 // enforce=restricted refuses any pod that breaks the "restricted" profile.
@@ -24,7 +26,7 @@ const cluster = KdbCluster.parse({
   metadata: { name: 'markets', namespace: ns, uid: '00000000-0000-0000-0000-0000000000a1' },
   spec: {
     rdbPools: [{ name: 'main', memory: '256Mi' }],
-    storage: { efs: { fileSystemId: 'fs-0123456789abcdef0' } },
+    storage: { efs: { fileSystemId: readStackAws().efsFileSystemId } },
     kdbLicenseSecret: { name: 'kdb-license' },
   },
 });
@@ -79,6 +81,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await core.deleteNamespace({ name: ns }).catch(() => undefined);
+  await core.deletePersistentVolume({ name: pvName(cluster) }).catch(() => undefined);
   await waitFor(`pods of ${ns} gone`, async () => (await core.listNamespacedPod({ namespace: ns })).items.length === 0, 60_000).catch(() => undefined);
 }, 90_000);
 
@@ -135,7 +138,16 @@ describe('Pod Security "restricted" on the real API server', () => {
       return pods.items[0];
     }, 60_000);
     expect(jobPod.spec?.containers[0]?.securityContext?.readOnlyRootFilesystem).toBe(true);
-  }, 90_000);
+
+    // With its volume and licence Secret there, the tickerplant (the reference
+    // image) runs on the node simulator under these contexts and turns Ready.
+    await core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: 'kdb-license' }, stringData: { KDB_LICENSE_B64: 'bm90IGEgbGljZW5jZQ==' } } });
+    const withoutOwnerRef = <T extends { metadata?: object }>(o: T): T => ({ ...o, metadata: { ...o.metadata, ownerReferences: undefined } });
+    await core.createPersistentVolume({ body: efsPersistentVolume(cluster) as k8s.V1PersistentVolume });
+    await core.createNamespacedPersistentVolumeClaim({ namespace: ns, body: withoutOwnerRef(efsPersistentVolumeClaim(cluster)) as k8s.V1PersistentVolumeClaim });
+    const ready = await waitForPod(ns, 'markets-tickerplant-0', 'running and ready', isRunningReady, 150_000);
+    expect(ready.spec?.containers[0]?.volumeMounts?.map((m) => m.mountPath)).toEqual(['/efs', '/tmp']);
+  }, 240_000);
 
   test('the node simulator runs a pod with the restricted contexts and /tmp on the scratch emptyDir (it ignores readOnlyRootFilesystem and runAsUser)', async () => {
     const name = 'scratch-check';
