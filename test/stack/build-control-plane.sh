@@ -29,6 +29,16 @@ if [ ${#missing[@]} -eq 0 ]; then
 fi
 
 mkdir -p "$BIN_DIR"
+# One build at a time: a test asking for the folder while `make up` builds
+# would otherwise build the same binary beside it and race for its rename.
+exec 9>"$BIN_DIR/.build.lock"
+flock 9
+missing=()
+for b in "${want[@]}"; do [ -x "$BIN_DIR/$b" ] || missing+=("$b"); done
+if [ ${#missing[@]} -eq 0 ]; then
+  [ "${1:-}" = "--print-dir" ] && echo "$BIN_DIR"
+  exit 0
+fi
 export CGO_ENABLED=0 GOFLAGS=-mod=mod GOTOOLCHAIN=local
 work="$CACHE_ROOT/work"
 mkdir -p "$work"
