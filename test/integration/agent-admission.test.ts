@@ -13,6 +13,7 @@ import { KubeApiError, RestClient, RestKubeApi, Resources, kubeConfigTransport, 
 import { adminKubeConfig, k8s } from '../lib/kube.ts';
 import { repoRoot, stackDir } from '../lib/stack.ts';
 import { binDir, waitFor } from '../e2e/trading-day.ts';
+import { podLog } from './nodesim-env.ts';
 
 const run = promisify(execFile);
 const kubeconfig = join(stackDir(), 'kubeconfig');
@@ -193,6 +194,50 @@ describe('the RDB agent with a token bound to its pod', () => {
     const unbound = apiWithToken(await tokenFor());
     await refused('unbound token, own annotations', unbound.mergePatch(podRef(podA.metadata!.name!), { metadata: { annotations: { [ANNOTATION.memoryPercent]: '1' } } }), /not bound to a pod/);
   });
+
+  test("inside a pod the node simulator runs, the agent's mounted token writes its own report and is refused on another pod", async () => {
+    // The same token the agent container gets: TokenRequest bound to the pod, minted by the kubelet stand-in.
+    const script = `
+const fs = require('fs');
+const dir = '/var/run/secrets/kubernetes.io/serviceaccount/';
+const token = fs.readFileSync(dir + 'token', 'utf8');
+const ca = fs.readFileSync(dir + 'ca.crt');
+const ns = fs.readFileSync(dir + 'namespace', 'utf8');
+const base = 'https://' + process.env.KUBERNETES_SERVICE_HOST + ':' + process.env.KUBERNETES_SERVICE_PORT;
+const patch = (pod, body) => new Promise((resolve, reject) => {
+  const req = require('https').request(base + '/api/v1/namespaces/' + ns + '/pods/' + pod, { method: 'PATCH', ca,
+    headers: { Authorization: 'Bearer ' + token, 'Content-Type': 'application/merge-patch+json' } }, (res) => {
+    let b = ''; res.on('data', (d) => (b += d)); res.on('end', () => resolve(res.statusCode));
+  });
+  req.on('error', reject); req.end(JSON.stringify(body));
+});
+(async () => {
+  const own = await patch(process.env.POD_NAME, { metadata: { annotations: { '${ANNOTATION.memoryPercent}': '7' } } });
+  const other = await patch('${podB.metadata!.name!}', { metadata: { annotations: { '${ANNOTATION.memoryPercent}': '7' } } });
+  const label = await patch(process.env.POD_NAME, { metadata: { labels: { 'kdb-operator.dev/role': 'tickerplant' } } });
+  console.log(JSON.stringify({ own, other, label }));
+})().catch((e) => { console.error(e); process.exit(1); });
+`;
+    const name = 'agent-in-pod';
+    await admin.create<V1Pod>({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name, namespace: ns, labels: { 'kdb-operator.dev/role': 'rdb' } },
+      spec: {
+        serviceAccountName: AGENT,
+        restartPolicy: 'Never',
+        containers: [{ name: 'agent', image: 'node', command: ['node', '-e', script], env: [{ name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }] }],
+      },
+    });
+    const done = await waitFor('the in-pod agent to finish', async () => {
+      const p = await read(name);
+      return p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed' ? p : undefined;
+    }, 90_000);
+    const log = podLog(ns, name, 'agent');
+    expect(done.status?.phase).toBe('Succeeded');
+    expect(JSON.parse(log.trim().split('\n').pop()!)).toEqual({ own: 200, other: 403, label: 403 });
+    expect((await read(name)).metadata?.annotations?.[ANNOTATION.memoryPercent]).toBe('7');
+  }, 120_000);
 
   test('other users are not subject to the policy: an admin still edits labels', async () => {
     const p = await admin.mergePatch<V1Pod>(podRef(podB.metadata!.name!), { metadata: { labels: { 'example.com/checked': 'yes' } } });
