@@ -25,6 +25,29 @@ export interface ScheduledFault {
   pick: number;
 }
 
+/** A fault the day actually injected. */
+export interface InjectedFault {
+  kind: FaultKind;
+  /** When the schedule asked for it, ms after the feed started. */
+  scheduledAtMs: number;
+  /** When it struck (ISO 8601), and ms after the feed started. */
+  at: string;
+  atMs: number;
+  /** The pod or node it struck. */
+  target?: string;
+  /** The EC2 instance terminated out of band. */
+  instanceId?: string;
+  /** What followed, e.g. "NotReady after 52 s", "replacement i-abc launched". */
+  detail?: string;
+}
+
+/** A scheduled fault that never struck: no target appeared in time, or the stack refused it. */
+export interface MissedFault {
+  kind: FaultKind;
+  scheduledAtMs: number;
+  why: string;
+}
+
 export interface ChaosPlan {
   seed: number;
   /** Share of Auto Scaling calls throttled for the whole day. */

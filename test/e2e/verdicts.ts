@@ -4,6 +4,7 @@
 // terminations, reaction times and cost. Pure, so crafted records can prove
 // each verdict can fail (test/unit/e2e-verdicts.test.ts).
 import type { AwsCall } from '../lib/faults.ts';
+import { FAULT_KINDS, type FaultKind, type InjectedFault, type MissedFault } from './chaos.ts';
 
 /** What `summarize` reads of the day's options. */
 export interface VerdictOptions {
@@ -54,8 +55,14 @@ export interface DaySummary {
   terminatedInstances: { instanceId: string; rdb: string; flushedAt: string; terminatedAt: string; decrement: boolean }[];
   unsafeTerminations: number;
   desiredLoweredBySetDesiredCapacity: number;
-  /** Instances named by more than one successful TerminateInstanceInAutoScalingGroup. */
+  /**
+   * Instances named by more than one successful termination of any kind: the
+   * operator's TerminateInstanceInAutoScalingGroup or TerminateInstances, or
+   * the chaos day's own out-of-band TerminateInstances.
+   */
   duplicateTerminations: number;
+  /** What the chaos day injected (empty on a calm day), by kind and when; and what it scheduled but found no target for. */
+  faults: { injected: InjectedFault[]; byKind: Record<FaultKind, number>; missed: MissedFault[] };
   operatorKills: string[];
   throttledAwsCalls: number;
   scaleOutReactionMs: { median: number; max: number; samples: number[] };
@@ -63,6 +70,7 @@ export interface DaySummary {
   memoryGbHours: { provisioned: number; used: number };
   savingsVsSingleNode: number;
   kubectlGetKdb: string;
+  /** The operator's mutating AWS calls by operation (the chaos day's out-of-band terminations are not among them). */
   awsMutations: Record<string, number>;
   /**
    * The operator's own kdb_operator_reaction_seconds (the leader pod's, since
@@ -108,7 +116,36 @@ export interface SummaryInput {
   mergeJob: DaySummary['mergeJob'];
   operatorReaction: DaySummary['operatorReaction'];
   throttled: number;
+  /** The chaos day's record of what it did; its out-of-band TerminateInstances are told apart from the operator's by these. */
+  faults?: InjectedFault[];
+  missedFaults?: MissedFault[];
 }
+
+const instanceIdsOf = (c: AwsCall): string[] => {
+  const v = c.params.InstanceIds ?? c.params.InstanceId;
+  return Array.isArray(v) ? v.map(String) : v === undefined ? [] : [String(v)];
+};
+
+/**
+ * Splits the EC2 TerminateInstances calls into the chaos day's own (one per
+ * recorded out-of-band termination, matched by instance, first call after
+ * the fault's time) and the operator's (which it must never make).
+ */
+const splitOutOfBand = (calls: AwsCall[], faults: InjectedFault[]): { operator: AwsCall[]; outOfBand: AwsCall[] } => {
+  const pending = faults.filter((f) => f.instanceId && f.kind.endsWith('instance-terminate')).map((f) => ({ id: f.instanceId!, at: Date.parse(f.at) }));
+  const outOfBand = new Set<AwsCall>();
+  for (const c of calls.filter((x) => x.operation === 'TerminateInstances')) {
+    const ids = instanceIdsOf(c);
+    // Calls are stamped on arrival, the fault once its call returned: its call is the one in the 10 s before.
+    const t = Date.parse(c.time);
+    const k = pending.findIndex((p) => ids.length === 1 && ids[0] === p.id && t <= p.at + 1_000 && t >= p.at - 10_000);
+    if (k >= 0) {
+      outOfBand.add(c);
+      pending.splice(k, 1);
+    }
+  }
+  return { operator: calls.filter((c) => !outOfBand.has(c)), outOfBand: [...outOfBand] };
+};
 
 /** Pure: turns what was recorded into the figures the paper reports, and the safety verdicts. */
 export const summarize = (o: VerdictOptions, i: SummaryInput): DaySummary => {
@@ -125,7 +162,8 @@ export const summarize = (o: VerdictOptions, i: SummaryInput): DaySummary => {
   const instancePod = new Map<string, PodRecord>();
   for (const p of i.pods.values()) if (p.node && i.nodeInstance.get(p.node)) instancePod.set(i.nodeInstance.get(p.node)!, p);
 
-  const terminations = i.awsCalls.filter((c) => c.operation === 'TerminateInstanceInAutoScalingGroup');
+  const { operator: operatorCalls, outOfBand } = splitOutOfBand(i.awsCalls, i.faults ?? []);
+  const terminations = operatorCalls.filter((c) => c.operation === 'TerminateInstanceInAutoScalingGroup');
   let unsafe = 0;
   const terminatedInstances = terminations.map((c) => {
     const id = String(c.params.InstanceId ?? '');
@@ -143,12 +181,12 @@ export const summarize = (o: VerdictOptions, i: SummaryInput): DaySummary => {
   });
   // A SetDesiredCapacity below the desired seen just before it would be an AWS-chosen victim.
   let lowered = 0;
-  for (const c of i.awsCalls.filter((x) => x.operation === 'SetDesiredCapacity')) {
+  for (const c of operatorCalls.filter((x) => x.operation === 'SetDesiredCapacity')) {
     const at = Date.parse(c.time);
     const before = [...i.samples].reverse().find((s) => s.at <= at);
     if (before && Number(c.params.DesiredCapacity) < before.desired) lowered++;
   }
-  const setDesired = i.awsCalls.filter((c) => c.operation === 'SetDesiredCapacity').map((c) => Date.parse(c.time));
+  const setDesired = operatorCalls.filter((c) => c.operation === 'SetDesiredCapacity').map((c) => Date.parse(c.time));
   // Each raise answers the latest report of a live RDB crossing scaleThreshold before it.
   const crossings = [...i.pods.values()].map((p) => p.crossedScaleAt).filter((t): t is number => t !== undefined).sort((a, b) => a - b);
   const scaleOut: number[] = [];
@@ -177,7 +215,14 @@ export const summarize = (o: VerdictOptions, i: SummaryInput): DaySummary => {
   const singleNode = (maxRdbs * i.memBytes * 24) / 2 ** 30;
 
   const mutations: Record<string, number> = {};
-  for (const c of i.awsCalls) if (MUTATIONS.has(c.operation)) mutations[c.operation] = (mutations[c.operation] ?? 0) + 1;
+  const terminatedTimes = new Map<string, number>();
+  for (const c of [...operatorCalls, ...outOfBand].filter((x) => x.operation === 'TerminateInstanceInAutoScalingGroup' || x.operation === 'TerminateInstances')) {
+    for (const id of instanceIdsOf(c)) terminatedTimes.set(id, (terminatedTimes.get(id) ?? 0) + 1);
+  }
+  const byKind = Object.fromEntries(FAULT_KINDS.map((k) => [k, 0])) as Record<FaultKind, number>;
+  for (const f of i.faults ?? []) byKind[f.kind]++;
+
+  for (const c of operatorCalls) if (MUTATIONS.has(c.operation)) mutations[c.operation] = (mutations[c.operation] ?? 0) + 1;
   const timeline: { t: string; desired: number }[] = [];
   for (const s of i.samples) if (timeline.at(-1)?.desired !== s.desired) timeline.push({ t: `${(s.t / 1000).toFixed(1)}s`, desired: s.desired });
 
@@ -196,7 +241,8 @@ export const summarize = (o: VerdictOptions, i: SummaryInput): DaySummary => {
     terminatedInstances,
     unsafeTerminations: unsafe,
     desiredLoweredBySetDesiredCapacity: lowered,
-    duplicateTerminations: terminatedInstances.length - new Set(terminatedInstances.map((t) => t.instanceId)).size,
+    duplicateTerminations: [...terminatedTimes.values()].filter((n) => n > 1).length,
+    faults: { injected: i.faults ?? [], byKind, missed: i.missedFaults ?? [] },
     operatorKills: i.operatorKills,
     throttledAwsCalls: i.throttled,
     scaleOutReactionMs: { median: median(scaleOut), max: Math.max(0, ...scaleOut), samples: scaleOut },

@@ -1,6 +1,7 @@
 // The e2e's verdicts on crafted records: an honest day comes out clean, and
 // each way of breaking a safety rule makes its verdict non-zero. A verdict
 // that cannot fail proves nothing.
+import type { InjectedFault } from '../e2e/chaos.ts';
 import type { AwsCall } from '../lib/faults.ts';
 import { summarize, type PodRecord, type Sample, type SummaryInput } from '../e2e/verdicts.ts';
 
@@ -149,4 +150,49 @@ test('cost counts provisioned servers over the observed time and one server for 
   expect(s.memoryGbHours.provisioned).toBeCloseTo(observed + (24 - 2500 * hPerMs) * 0.25, 2);
   expect(s.maxRdbs).toBe(2);
   expect(s.savingsVsSingleNode).toBeCloseTo(1 - s.memoryGbHours.provisioned / (2 * 0.25 * 24), 2);
+});
+
+// The chaos day's records: its own out-of-band TerminateInstances are faults, not the operator's calls.
+const ec2Call = (ms: number, ids: string[]): AwsCall => ({ ...call(ms, 'TerminateInstances', { InstanceIds: ids }), service: 'ec2' });
+const fault = (kind: InjectedFault['kind'], ms: number, extra: Partial<InjectedFault> = {}): InjectedFault => ({ kind, scheduledAtMs: ms - 10, at: at(ms), atMs: ms, ...extra });
+
+test('a chaos day: the out-of-band terminate is a fault, counted by kind, and not an operator mutation', () => {
+  const i = honestDay();
+  i.awsCalls.push(ec2Call(1200, ['i-1']));
+  i.faults = [fault('aws-throttle', 0), fault('operator-kill', 300), fault('operator-kill', 700), fault('rdb-instance-terminate', 1205, { instanceId: 'i-1', target: 'r1' })];
+  i.missedFaults = [{ kind: 'rolled-rdb-pod-kill', scheduledAtMs: 500, why: 'no rolled RDB holding rows' }];
+  const s = summarize(OPTIONS, i);
+  expect(verdicts(i)).toEqual(CLEAN);
+  expect(s.awsMutations.TerminateInstances).toBeUndefined();
+  expect(s.faults.byKind).toMatchObject({ 'aws-throttle': 1, 'operator-kill': 2, 'rdb-instance-terminate': 1, 'node-heartbeat-stop': 0 });
+  expect(s.faults.injected.map((f) => f.kind)).toEqual(['aws-throttle', 'operator-kill', 'operator-kill', 'rdb-instance-terminate']);
+  expect(s.faults.missed).toEqual(i.missedFaults);
+});
+
+test('a TerminateInstances the chaos day did not make is the operator\'s, and shows', () => {
+  const i = honestDay();
+  i.awsCalls.push(ec2Call(1200, ['i-1']));
+  i.faults = [fault('rdb-instance-terminate', 1205, { instanceId: 'i-7' })];
+  expect(summarize(OPTIONS, i).awsMutations.TerminateInstances).toBe(1);
+  // A fault recorded long after the call (or before it) is not the call's either.
+  i.faults = [fault('rdb-instance-terminate', 20_000, { instanceId: 'i-1' })];
+  expect(summarize(OPTIONS, i).awsMutations.TerminateInstances).toBe(1);
+  i.faults = [fault('rdb-instance-terminate', -1_000, { instanceId: 'i-1' })];
+  expect(summarize(OPTIONS, i).awsMutations.TerminateInstances).toBe(1);
+});
+
+test('the operator terminating an instance the chaos day already terminated is a double termination', () => {
+  const i = honestDay();
+  i.awsCalls.splice(2, 1);
+  i.awsCalls.push(ec2Call(1900, ['i-0']), call(2000, 'TerminateInstanceInAutoScalingGroup', { InstanceId: 'i-0', ShouldDecrementDesiredCapacity: true }));
+  i.faults = [fault('rdb-instance-terminate', 1901, { instanceId: 'i-0' })];
+  expect(verdicts(i)).toEqual({ ...CLEAN, double: 1 });
+});
+
+test('the operator terminating one instance by both operations is a double termination', () => {
+  const i = honestDay();
+  i.awsCalls.push(ec2Call(2100, ['i-0']));
+  const s = summarize(OPTIONS, i);
+  expect(s.duplicateTerminations).toBe(1);
+  expect(s.awsMutations.TerminateInstances).toBe(1);
 });
