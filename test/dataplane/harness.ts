@@ -158,7 +158,9 @@ export class DataPlane {
     if (o.replaces) env.KDB_REPLACES = o.replaces;
     const h: RdbHandle = { name, proc: this.run(['rdb'], env), statusFile, queryPort };
     this.rdbs.set(name, h);
-    await this.waitStatus(name, (s) => s.state !== undefined);
+    // A process start on a loaded 2-core machine (six RDBs at once, a test
+    // suite beside them) has taken over 20 s: the condition, not the time, is the test.
+    await this.waitStatus(name, (s) => s.state !== undefined, 60_000);
     return h;
   }
 
