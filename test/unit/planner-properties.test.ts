@@ -2,7 +2,7 @@ import { describe, expect, test } from '@jest/globals';
 import type { RdbStatusEntry, ScaleInRecord } from '../../operator/src/api/kdbcluster.ts';
 import type { RdbState } from '../../operator/src/api/rdb-status.ts';
 import { plan } from '../../operator/src/planner/plan.ts';
-import { isActive, isLive } from '../../operator/src/planner/rdbs.ts';
+import { isActive, isLive, markNodeLoss } from '../../operator/src/planner/rdbs.ts';
 import type { Observed, ObservedAsg } from '../../operator/src/planner/types.ts';
 import { instanceId, nodeName, ofKind, podName, world } from '../fixtures/planner.ts';
 import type { RdbSketch } from '../fixtures/planner.ts';
@@ -121,8 +121,8 @@ describe('planner properties over random observed states', () => {
       expect(isLive(p)).toBe(false);
       expect(p.rdb?.dataFlushed).toBe(true);
     }
-    // Pods never exceed maxRdbs through scale-out.
-    const active = pool.pods.filter(isActive).length;
+    // Pods never exceed maxRdbs through scale-out (a pod on a NotReady or vanished node is out, like a failed one).
+    const active = markNodeLoss(pool.pods, new Map(pool.nodes.map((n) => [n.name, n]))).filter(isActive).length;
     const scaleOutCreates = ofKind(actions, 'EnsureRdbPod').filter((a) => a.replaces === undefined).length;
     if (scaleOutCreates > 0) expect(active + ofKind(actions, 'EnsureRdbPod').length).toBeLessThanOrEqual(o.cluster.spec.rdbPools[0]!.maxRdbs);
 

@@ -143,10 +143,21 @@ describe('planner replacements for lost RDBs', () => {
     const again = plan(world([live], { status: s1 }));
     expect(ofKind(again, 'EnsureRdbPod').map((a) => [a.name, a.replaces])).toEqual([[podName(6), podName(2)]]);
 
-    // The replacement is seen: nothing more, the lost entry goes.
+    // The replacement is seen replaying: nothing more is created, but the window is not replayed yet.
     const seen = plan(world([live, { ord: 6, state: 'replaying', replaces: podName(2) }], { status: s1 }));
     expect(ofKind(seen, 'EnsureRdbPod')).toEqual([]);
-    expect(statusOf(seen)?.pools[0]?.rdbs.map((e) => e.name)).toEqual([podName(5), podName(6)]);
+    expect(statusOf(seen)?.pools[0]?.rdbs.map((e) => [e.name, e.state])).toEqual([
+      [podName(5), 'live'],
+      [podName(6), 'replaying'],
+      [podName(2), 'lost'],
+    ]);
+    expect(condition(seen, 'Degraded')?.status).toBe('True');
+
+    // It replayed the window (rolled): the lost entry goes, and Degraded with it.
+    const done = plan(world([live, { ord: 6, state: 'rolled', replaces: podName(2) }], { status: statusOf(seen)! }));
+    expect(ofKind(done, 'EnsureRdbPod')).toEqual([]);
+    expect(statusOf(done)?.pools[0]?.rdbs.map((e) => e.name)).toEqual([podName(5), podName(6)]);
+    expect(condition(done, 'Degraded')?.status).toBe('False');
   });
 
   test('a replacement never counts as the queued RDB: scale-out still adds one', () => {

@@ -3,7 +3,7 @@ import { nodeGroupAccess, nodeGroupOwner } from './ownership.ts';
 import type { NodeGroupAccess } from './ownership.ts';
 import { drainingPools } from './plan-drain.ts';
 import type { DrainState, DrainingPool } from './plan-drain.ts';
-import { isActive, ordinalOf } from './rdbs.ts';
+import { isActive, markNodeLoss, ordinalOf } from './rdbs.ts';
 import type { Observed, ObservedAsg, ObservedInstance, ObservedNode, ObservedPool, ObservedRdbPod } from './types.ts';
 
 /** Everything a pool's planning steps read, computed once. */
@@ -31,6 +31,15 @@ export interface PoolContext {
   nodes: ReadonlyMap<string, ObservedNode>;
   /** RDB pods of every pool of the cluster. */
   allPods: readonly ObservedRdbPod[];
+  /** Instances some pool's scale-in record names: no other chain may start on them. */
+  busyInstances: ReadonlySet<string>;
+  /**
+   * Instances status last placed an RDB pod on that is still observed: the
+   * pod's node may be gone (unreachable), but the instance still hosts it.
+   */
+  statusHosts: ReadonlySet<string>;
+  /** This pool is the first of the spec on its ASG: it alone reclaims the group's idle instances. */
+  reclaimsIdle: boolean;
 }
 
 const EMPTY_POOL: ObservedPool = { asg: 'unknown', nodes: [], pods: [] };
@@ -38,10 +47,21 @@ const EMPTY_POOL: ObservedPool = { asg: 'unknown', nodes: [], pods: [] };
 export const poolContexts = (o: Observed, allowCreate: boolean): PoolContext[] => {
   const nodes = new Map<string, ObservedNode>();
   const allPods: ObservedRdbPod[] = [];
-  for (const p of Object.values(o.pools)) {
-    for (const n of p.nodes) nodes.set(n.name, n);
-    allPods.push(...p.pods);
+  for (const p of Object.values(o.pools)) for (const n of p.nodes) nodes.set(n.name, n);
+  // Every pool sees its pods with nodeLost set, so all steps agree on who is out.
+  const marked: Record<string, ObservedPool> = {};
+  for (const [name, p] of Object.entries(o.pools)) {
+    marked[name] = { ...p, pods: markNodeLoss(p.pods, nodes) };
+    allPods.push(...marked[name].pods);
   }
+  const podNames = new Set(allPods.map((p) => p.name));
+  const busyInstances = new Set<string>();
+  const statusHosts = new Set<string>();
+  for (const ps of o.cluster.status?.pools ?? []) {
+    if (ps.scaleIn) busyInstances.add(ps.scaleIn.instanceId);
+    for (const e of ps.rdbs) if (e.instanceId !== undefined && podNames.has(e.name)) statusHosts.add(e.instanceId);
+  }
+  const idleGroups = new Set<string>();
   const deleting = o.cluster.metadata.deletionTimestamp !== undefined;
   // Pools of the spec, then removed pools that still have RDBs: they drain.
   const pools: { spec: RdbPoolSpec; draining?: DrainingPool }[] = [
@@ -49,9 +69,12 @@ export const poolContexts = (o: Observed, allowCreate: boolean): PoolContext[] =
     ...drainingPools(o).map((d) => ({ spec: d.spec, draining: d })),
   ];
   const ctxs = pools.map(({ spec }) => {
-    const obs = o.pools[spec.name] ?? EMPTY_POOL;
+    const obs = marked[spec.name] ?? EMPTY_POOL;
     const owner = nodeGroupOwner(o.cluster);
     const access = nodeGroupAccess(obs, owner, spec.nodeGroup);
+    const group = access.kind === 'ours' ? access.asg.name : undefined;
+    const reclaimsIdle = group !== undefined && !idleGroups.has(group);
+    if (group !== undefined) idleGroups.add(group);
     return {
       cluster: o.cluster.metadata.name,
       spec,
@@ -68,6 +91,9 @@ export const poolContexts = (o: Observed, allowCreate: boolean): PoolContext[] =
       deleting,
       nodes,
       allPods,
+      busyInstances,
+      statusHosts,
+      reclaimsIdle,
     };
   });
   return ctxs.map((ctx, i): PoolContext => {
@@ -88,16 +114,18 @@ export const nodeOfInstance = (ctx: PoolContext, instanceId: string): ObservedNo
   return undefined;
 };
 
-/** Active RDB pods (any pool) on a node: what terminating its instance would kill. */
+/** Active RDB pods (any pool) on a node. */
 export const activePodsOnNode = (ctx: PoolContext, node: string | undefined): ObservedRdbPod[] =>
   node === undefined ? [] : ctx.allPods.filter((p) => p.node === node && isActive(p));
 
 /**
- * Everything terminating the node would kill: this cluster's active RDB pods
- * (by name) and any other pod seen there ("namespace/name"), whoever owns it.
+ * Everything that forbids terminating the node: every RDB pod of this cluster
+ * still bound to it (by name; failed, Terminating and lost ones too: a lost
+ * RDB's process may still run on a partitioned node) and any other pod seen
+ * there ("namespace/name"), whoever owns it.
  */
 export const occupantsOfNode = (ctx: PoolContext, node: string | undefined): string[] =>
-  node === undefined ? [] : [...activePodsOnNode(ctx, node).map((p) => p.name), ...(ctx.nodes.get(node)?.otherPods ?? [])];
+  node === undefined ? [] : [...ctx.allPods.filter((p) => p.node === node).map((p) => p.name), ...(ctx.nodes.get(node)?.otherPods ?? [])];
 
 /** The pool's ASG as observed, whoever holds it (for status: which group the pool names). */
 export const observedGroupName = (ctx: PoolContext): string | undefined =>

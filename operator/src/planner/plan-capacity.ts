@@ -1,11 +1,13 @@
 import type { PoolContext } from './context.ts';
 import { ev } from './events.ts';
-import { isActive } from './rdbs.ts';
+import { needsNode } from './rdbs.ts';
 import type { Action, ClusterEvent, ObservedAsg } from './types.ts';
 
 /**
  * Desired capacity per ASG, computed from state: one node per RDB pod that
- * exists or is being created, across the pools that share the group, plus
+ * exists or is being created, across the pools that share the group (a
+ * failed or lost pod still bound to its node holds that node until it is
+ * gone, so the pod created in its place needs another), plus
  * one per node that some other pod holds (another cluster's RDB, a stray
  * workload): that node is no home for an RDB of ours. It is written only to
  * raise it (never read-and-increment, never lowered: that is the scale-in
@@ -20,12 +22,13 @@ export interface CapacityPlan {
   desired: Map<string, number>;
 }
 
-export const podsNeedingNodes = (ctx: PoolContext, created: number): number => ctx.obs.pods.filter(isActive).length + created;
+export const podsNeedingNodes = (ctx: PoolContext, created: number): number =>
+  ctx.obs.pods.filter((p) => needsNode(p, ctx.prev?.scaleIn?.rdb)).length + created;
 
-/** Nodes of the pool's group that host some other pod and none of this cluster's active RDBs. */
+/** Nodes of the pool's group that host some other pod and none of this cluster's RDB pods (those count already). */
 export const nodesHeldByOthers = (ctx: PoolContext): string[] =>
   ctx.obs.nodes
-    .filter((n) => (n.otherPods?.length ?? 0) > 0 && !ctx.allPods.some((p) => p.node === n.name && isActive(p)))
+    .filter((n) => (n.otherPods?.length ?? 0) > 0 && !ctx.allPods.some((p) => p.node === n.name))
     .map((n) => n.name);
 
 export const planCapacity = (pools: readonly { ctx: PoolContext; created: number; trigger?: string | undefined }[]): CapacityPlan => {

@@ -1,8 +1,8 @@
 import type { MergeRecord } from '../api/kdbcluster.ts';
 import { ev } from './events.ts';
 import { mayStillAdd, poolsServingDay } from './plan-drain.ts';
-import { isDeleting } from './rdbs.ts';
-import type { Action, ClusterEvent, Observed, ObservedMergeJob } from './types.ts';
+import { heldData, isActive, isOut, markNodeLoss, podHeldData, podWindowOwner, windowOwner } from './rdbs.ts';
+import type { Action, ClusterEvent, Observed, ObservedMergeJob, ObservedNode } from './types.ts';
 
 /**
  * End of day, the part the paper left open: each RDB flushed its slice of
@@ -11,7 +11,8 @@ import type { Action, ClusterEvent, Observed, ObservedMergeJob } from './types.t
  * every RDB of every pool has reported that it flushed the day, or that it
  * already holds a later day, and nothing holding the day was lost without a
  * replacement having flushed it. A day merged from fewer slices than exist
- * would be a silent hole in the HDB; a day merged late is only late.
+ * would be a silent hole in the HDB that no later slice fills (a merged day
+ * is never merged again); a day merged late is only late.
  *
  * One merge at a time, days in order. The merge is idempotent (a day with its
  * .complete marker is left alone), so creating the Job again after a crash,
@@ -50,19 +51,36 @@ export const mergeJobName = (cluster: string, day: string): string => {
   return `${cluster.slice(0, keep).replace(/-+$/, '')}-${fnv1a(cluster)}${suffix}`;
 };
 
-/** The first reason `day` cannot be merged yet, or undefined when every slice is in. */
+/**
+ * The first reason `day` cannot be merged yet, or undefined when every slice is in.
+ * An RDB out of the pool (failed, Terminating, on a lost node, or vanished)
+ * that held data counts through its replacement: until an active pod
+ * replays its window, the day waits; then the replacement itself must have
+ * flushed it. A lost RDB's own last word is never taken as its slice.
+ */
 export const mergeBlocker = (o: Observed, day: string): string | undefined => {
+  const nodes = new Map<string, ObservedNode>();
+  for (const pool of Object.values(o.pools)) for (const n of pool.nodes) nodes.set(n.name, n);
   // A pool removed from the spec still owes the days it served (plan-drain.ts).
   for (const name of poolsServingDay(o, day)) {
     const pool = o.pools[name];
     if (!pool) return `pool ${name} not observed yet`;
-    // A pod on its way out either flushed (scale-in) or has a replacement (lost), which counts instead.
-    const holder = pool.pods.find((p) => !isDeleting(p) && mayStillAdd(p, day));
-    if (holder) return `RDB ${holder.name} has not flushed ${day}`;
-  }
-  for (const ps of o.cluster.status?.pools ?? []) {
-    const lost = ps.rdbs.find((r) => r.state === 'lost');
-    if (lost) return `RDB ${lost.name} was lost and its window is not replayed yet`;
+    const prev = o.cluster.status?.pools.find((p) => p.name === name);
+    const victim = prev?.scaleIn?.rdb;
+    const pods = markNodeLoss(pool.pods, nodes);
+    const replayedBy = new Set(pods.filter((p) => isActive(p) && p.replaces !== undefined).map((p) => p.replaces));
+    for (const p of pods) {
+      if (!mayStillAdd(p, day)) continue;
+      if (isActive(p)) return `RDB ${p.name} has not flushed ${day}`;
+      // The scale-in victim flushed before it was deleted; one that holds nothing lost nothing.
+      if (!isOut(p, victim) || !podHeldData(p) || replayedBy.has(podWindowOwner(p))) continue;
+      return `RDB ${p.name} was lost and its window is not replayed yet`;
+    }
+    const observed = new Set(pods.map((p) => p.name));
+    for (const e of prev?.rdbs ?? []) {
+      if (observed.has(e.name) || e.name === victim || !heldData(e) || replayedBy.has(windowOwner(e))) continue;
+      return `RDB ${e.name} was lost and its window is not replayed yet`;
+    }
   }
   return undefined;
 };

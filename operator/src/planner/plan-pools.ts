@@ -23,6 +23,8 @@ export interface PoolOutcome {
   events: ClusterEvent[];
   created: string[];
   lost: LostRdb[];
+  /** Lost pods still observed whose window a replacement holds (see planReplacements). */
+  replayed: string[];
   scaleIn: ScaleInRecord | undefined;
   capacityLimit: CapacityLimit | undefined;
   capacityMessage: string | undefined;
@@ -65,6 +67,7 @@ export const planPools = (o: Observed, allowCreate: boolean): PoolsPlan => {
       events: [...repl.events, ...out.events, ...scaleIn.events],
       created: [...repl.created, ...out.created],
       lost,
+      replayed: drained ? [] : repl.replayed,
       scaleIn: scaleIn.record,
       capacityLimit: out.capacityLimit,
       capacityMessage: out.capacityMessage,

@@ -1,42 +1,64 @@
 import type { OrdinalCounter, PoolContext } from './context.ts';
 import { ev } from './events.ts';
-import { heldData, isActive, isDeleting, isFailed, podHeldData, podWindowOwner, rdbPodName, windowOwner } from './rdbs.ts';
-import type { Action, ClusterEvent, LostRdb } from './types.ts';
+import { heldData, isActive, isDeleting, isFailed, isOut, owesWindow, podHeldData, podWindowOwner, rdbPodName, windowOwner } from './rdbs.ts';
+import type { Action, ClusterEvent, LostRdb, ObservedRdbPod } from './types.ts';
 
 /**
- * A lost RDB (its pod failed, or pod or node vanished, while it held data
- * that was not flushed) gets a replacement pod that replays exactly the lost
- * window: `replaces` names the window's owner in the tickerplant's
- * subscriber table. What vanished is known from the last status written, so
- * a loss seen by no reconcile but remembered in status is still replaced.
+ * Lost means lost. An RDB is lost when it held data that was not flushed and
+ * its pod failed (rdb or agent container, or the pod), sits Terminating
+ * without the scale-in chain having deleted it, is on a NotReady,
+ * unreachable or vanished node, or is gone. It gets a replacement pod that
+ * replays exactly the lost window: `replaces` names the window's owner in
+ * the tickerplant's subscriber table. What vanished is known from the last
+ * status written, so a loss seen by no reconcile but remembered in status is
+ * still replaced.
+ *
+ * Every failed pod and every pod on a lost node is deleted, holding data or
+ * not: it takes a node for nothing (plan-capacity counts it while it exists).
+ * A lost RDB's instance is never terminated for it: its node keeps the
+ * pod bound (and protected) until the node comes back and the kubelet ends
+ * it, or the node object goes and the pod with it, or a human force-deletes
+ * it; only then is the instance idle, and reclaimed (see idle-instances.ts)
+ * after the node is checked empty. Its process may meanwhile still flush
+ * its slice: the replacement flushes the same window, which the merge takes
+ * once per pool.
  */
 export interface ReplacementPlan {
   actions: Action[];
   events: ClusterEvent[];
-  /** Lost RDBs not yet covered by an observed replacement (kept in status as 'lost'). */
+  /** Lost windows not yet replayed: no replacement seen, or one that still owes them (kept in status as 'lost'; Degraded). */
   lost: LostRdb[];
+  /** Lost pods still observed whose window a replacement already holds: status shows them 'deleting', and forgets them once gone. */
+  replayed: string[];
   created: string[];
 }
+
+const fromPod = (p: ObservedRdbPod): LostRdb => ({
+  name: p.name,
+  replaces: podWindowOwner(p),
+  ...(p.rdb?.window ? { firstI: p.rdb.window.firstI } : {}),
+  ...(p.rdb?.window?.lastI != null ? { lastI: p.rdb.window.lastI } : {}),
+});
 
 export const planReplacements = (ctx: PoolContext, ordinals: OrdinalCounter): ReplacementPlan => {
   const pool = ctx.spec.name;
   const observed = new Set(ctx.obs.pods.map((p) => p.name));
-  // A window is covered while a live (not failed, not deleting) pod replays or holds it.
-  const covered = new Set(ctx.obs.pods.filter((p) => isActive(p) && p.replaces !== undefined).map((p) => p.replaces));
+  // A window is covered while an active pod (not failed, deleting or on a lost node) replays or holds it.
+  const coveredBy = new Map<string, ObservedRdbPod>();
+  for (const p of ctx.obs.pods) if (isActive(p) && p.replaces !== undefined) coveredBy.set(p.replaces, p);
   const victim = ctx.prev?.scaleIn?.rdb;
 
   const actions: Action[] = [];
   const candidates: LostRdb[] = [];
 
   for (const p of ctx.obs.pods) {
-    if (!isFailed(p) || !podHeldData(p)) continue;
-    if (!isDeleting(p)) actions.push({ kind: 'DeleteRdbPod', pool, pod: p.name, reason: 'Lost' });
-    candidates.push({
-      name: p.name,
-      replaces: podWindowOwner(p),
-      ...(p.rdb?.window ? { firstI: p.rdb.window.firstI } : {}),
-      ...(p.rdb?.window?.lastI != null ? { lastI: p.rdb.window.lastI } : {}),
-    });
+    // While the cluster is deleted its pods go on purpose.
+    if (!isOut(p, ctx.deleting ? p.name : victim)) continue;
+    const holds = podHeldData(p);
+    if (!isDeleting(p) && (isFailed(p) || p.nodeLost === true)) {
+      actions.push({ kind: 'DeleteRdbPod', pool, pod: p.name, reason: holds ? 'Lost' : 'Failed' });
+    }
+    if (holds) candidates.push(fromPod(p));
   }
   for (const e of ctx.prev?.rdbs ?? []) {
     // The scale-in victim was flushed before it was deleted: gone on purpose.
@@ -52,9 +74,16 @@ export const planReplacements = (ctx: PoolContext, ordinals: OrdinalCounter): Re
   const events: ClusterEvent[] = [];
   const created: string[] = [];
   const lost: LostRdb[] = [];
+  const replayed: string[] = [];
   const owners = new Set<string>();
   for (const c of candidates) {
-    if (covered.has(c.replaces) || owners.has(c.replaces)) continue;
+    const by = coveredBy.get(c.replaces);
+    if (by) {
+      if (owesWindow(by)) lost.push({ ...c, replacement: by.name });
+      else if (observed.has(c.name)) replayed.push(c.name);
+      continue;
+    }
+    if (owners.has(c.replaces)) continue;
     owners.add(c.replaces);
     if (!ctx.allowCreate) {
       lost.push(c);
@@ -68,5 +97,5 @@ export const planReplacements = (ctx: PoolContext, ordinals: OrdinalCounter): Re
     created.push(name);
     lost.push({ ...c, replacement: name });
   }
-  return { actions, events, lost, created };
+  return { actions, events, lost, replayed, created };
 };

@@ -27,15 +27,24 @@ const poolStatus = (o: PoolOutcome, capacity: PoolsPlan['capacity']): PoolStatus
   const { ctx } = o;
   const pods = [...ctx.obs.pods].sort(byOrdinal(ctx.cluster, ctx.spec.name));
   const active = pods.filter(isActive);
+  // A lost pod still observed is 'lost' (replacing the window it owes) until
+  // its window is replayed, then 'deleting' (owes nothing): once it is gone,
+  // status must not make it a loss again.
+  const lostByName = new Map(o.lost.map((l) => [l.name, l]));
+  const replayed = new Set(o.replayed);
   const rdbs: RdbStatusEntry[] = pods.map((p) => {
     const node = p.node !== undefined ? ctx.nodes.get(p.node) : undefined;
+    const lost = lostByName.get(p.name);
+    const replaces = lost ? (lost.replaces !== lost.name ? lost.replaces : undefined) : replayed.has(p.name) ? undefined : p.replaces;
+    // The node may be gone: the instance status knew stays, so the pod's instance is not taken for idle.
+    const instanceId = node?.instanceId ?? (p.node !== undefined ? ctx.prev?.rdbs.find((e) => e.name === p.name)?.instanceId : undefined);
     return {
       name: p.name,
       ...(p.node !== undefined ? { node: p.node } : {}),
-      ...(node?.instanceId !== undefined ? { instanceId: node.instanceId } : {}),
-      state: rdbPhaseOf(p),
+      ...(instanceId !== undefined ? { instanceId } : {}),
+      state: lost ? 'lost' : replayed.has(p.name) ? 'deleting' : rdbPhaseOf(p),
       ...(p.rdb?.memoryPercent !== undefined ? { memoryPercent: p.rdb.memoryPercent } : {}),
-      ...(p.replaces !== undefined ? { replaces: p.replaces } : {}),
+      ...(replaces !== undefined ? { replaces } : {}),
       ...(p.rdb?.window ? { firstI: p.rdb.window.firstI } : {}),
       ...(p.rdb?.window?.lastI != null ? { lastI: p.rdb.window.lastI } : {}),
     };

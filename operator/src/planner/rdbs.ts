@@ -29,8 +29,35 @@ export const isDeleting = (p: ObservedRdbPod): boolean => p.deletionTimestamp !=
 /** An RDB process never exits on its own: a finished pod has lost whatever it held. */
 export const isFailed = (p: ObservedRdbPod): boolean => p.phase === 'Failed' || p.phase === 'Succeeded';
 
-/** Counts toward the pool: not on its way out. */
-export const isActive = (p: ObservedRdbPod): boolean => !isDeleting(p) && !isFailed(p);
+/** Counts toward the pool: not on its way out, and on a node that answers. */
+export const isActive = (p: ObservedRdbPod): boolean => !isDeleting(p) && !isFailed(p) && p.nodeLost !== true;
+
+/**
+ * Bound to a node that is NotReady, unreachable (Ready Unknown) or gone: the
+ * node controller has already given it the grace it gives every node, so
+ * the pod is treated as gone too, whatever it last reported.
+ */
+export const onLostNode = (p: ObservedRdbPod, nodes: ReadonlyMap<string, ObservedNode>): boolean =>
+  p.node !== undefined && nodes.get(p.node)?.ready !== true;
+
+/** The pods with nodeLost set from the nodes seen (see ObservedRdbPod.nodeLost). */
+export const markNodeLoss = (pods: readonly ObservedRdbPod[], nodes: ReadonlyMap<string, ObservedNode>): ObservedRdbPod[] =>
+  pods.map((p) => (onLostNode(p, nodes) ? { ...p, nodeLost: true } : p));
+
+/**
+ * Out of the pool but still there: failed, on a lost node, or deleted by
+ * someone other than the scale-in chain (`victim`, its own flushed RDB).
+ */
+export const isOut = (p: ObservedRdbPod, victim: string | undefined): boolean =>
+  isFailed(p) || p.nodeLost === true || (isDeleting(p) && p.name !== victim);
+
+/**
+ * Takes a node while it exists: an active pod (bound or waiting), and any
+ * other pod still bound to one (failed, Terminating, on a NotReady node),
+ * except the scale-in victim on its way out, whose instance goes with it.
+ */
+export const needsNode = (p: ObservedRdbPod, victim: string | undefined): boolean =>
+  !(isDeleting(p) && p.name === victim) && (isActive(p) || p.node !== undefined);
 
 export const isLive = (p: ObservedRdbPod): boolean => p.rdb?.live === true || p.rdb?.state === 'live';
 
@@ -55,7 +82,7 @@ export const mayHoldData = (p: ObservedRdbPod): boolean => !(p.rdb?.dataFlushed 
 
 /** The state shown in status: the data plane's word when there is one, else what only the operator knows. */
 export const rdbPhaseOf = (p: ObservedRdbPod): RdbPhase => {
-  if (isFailed(p) && podHeldData(p)) return 'lost';
+  if ((isFailed(p) || p.nodeLost === true) && podHeldData(p)) return 'lost';
   if (p.rdb) return p.rdb.state;
   if (isDeleting(p)) return 'deleting';
   if (p.node === undefined) return 'waitingForNode';

@@ -132,6 +132,12 @@ export interface ObservedRdbPod {
   rdb?: RdbReport;
   /** Why the pod's report was refused (it then counts as no report): what the Warning Event says. */
   invalidReport?: InvalidRdbReport;
+  /**
+   * Never observed: the planner sets it (context.ts) when the pod's node is
+   * NotReady, unreachable or gone. What such a pod reported is stale, and
+   * whatever it held counts as lost.
+   */
+  nodeLost?: boolean;
 }
 
 export interface InvalidRdbReport {
@@ -171,7 +177,8 @@ export interface ClusterEvent {
   message: string;
 }
 
-export type DeleteReason = 'ScaleIn' | 'Lost';
+/** Lost: it held unflushed data (a replacement replays it). Failed: failed, or on a lost node, holding nothing. */
+export type DeleteReason = 'ScaleIn' | 'Lost' | 'Failed';
 
 export interface PodPrecondition {
   uid: string;
@@ -189,7 +196,7 @@ export type Action =
   /** `name` is rdbPodName(cluster, pool, ordinal); the builder takes the ordinal. */
   /** `poolSpec`: for a draining pool (not in the spec any more), the pool to build the pod from. */
   | { kind: 'EnsureRdbPod'; pool: string; name: string; ordinal: number; replaces?: string; poolSpec?: RdbPoolSpec }
-  | { kind: 'DeleteRdbPod'; pool: string; pod: string; reason: 'Lost' }
+  | { kind: 'DeleteRdbPod'; pool: string; pod: string; reason: 'Lost' | 'Failed' }
   /** The victim exactly as the plan saw it: a pod changed since (new uid or resourceVersion) is not deleted. */
   | { kind: 'DeleteRdbPod'; pool: string; pod: string; reason: 'ScaleIn'; precondition: PodPrecondition }
   | { kind: 'CordonNode'; node: string }
@@ -226,6 +233,6 @@ export interface LostRdb {
   replaces: string;
   firstI?: number;
   lastI?: number;
-  /** The replacement pod created for it in this plan, if any. */
+  /** The replacement pod created for it in this plan, or the one seen replaying it. */
   replacement?: string;
 }

@@ -75,12 +75,14 @@ export const rdbReportOf = (pod: V1Pod): RdbReport | undefined => {
 };
 
 /**
- * The pod stays Running while its agent runs, but an RDB process that exited
- * (crash, OOM kill) has lost what it held: it counts as a failed pod, whose
- * window a replacement must replay.
+ * The pod stays Running while one of its containers runs (restartPolicy
+ * Never), but an RDB process that exited (crash, OOM kill) has lost what it
+ * held, and a dead agent leaves the pool planning on a report nobody
+ * updates: either way the pod counts as failed, is deleted, and a replacement
+ * replays whatever window it held.
  */
 const rdbTerminated = (pod: V1Pod): boolean =>
-  pod.status?.containerStatuses?.some((c) => c.name === 'rdb' && c.state?.terminated !== undefined) ?? false;
+  pod.status?.containerStatuses?.some((c) => (c.name === 'rdb' || c.name === 'agent') && c.state?.terminated !== undefined) ?? false;
 
 export const observeRdbPod = (pod: V1Pod): ObservedRdbPod => {
   const read = readRdbReport(pod);
