@@ -4,7 +4,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 STACK_DIR ?= $(CURDIR)/.stack
 export KDB_STACK_DIR := $(STACK_DIR)
 
-.PHONY: deps up down test demo typecheck
+.PHONY: deps up down test demo chaos typecheck
 
 deps:
 	@bash test/stack/deps.sh
@@ -26,3 +26,10 @@ demo: deps
 	bash test/stack/down.sh
 	bash test/stack/up.sh
 	node test/e2e/demo.ts
+
+# A chaos day on a fresh stack: faults at points drawn from a seed it prints
+# first (CHAOS_SEED=<n> make chaos replays one).
+chaos: deps
+	bash test/stack/down.sh
+	bash test/stack/up.sh
+	node test/e2e/chaos-demo.ts

@@ -1,6 +1,7 @@
 // The chaos day's fault schedule: which faults strike when, drawn from one
 // seed so a failing day can be replayed. Pure; the day runner
-// (trading-day.ts) carries it out and records what it actually injected.
+// (chaos-faults.ts) carries it out and records what it actually injected.
+import type { DaySummary } from './verdicts.ts';
 
 export const FAULT_KINDS = [
   'aws-throttle',
@@ -142,4 +143,54 @@ export const pickTarget = <T extends { name: string }>(candidates: readonly T[],
   if (candidates.length === 0) return undefined;
   const sorted = [...candidates].sort((a, b) => a.name.localeCompare(b.name));
   return sorted[Math.min(sorted.length - 1, Math.floor(pick * sorted.length))];
+};
+
+/** The chaos day's size: short enough for CI (two days in `make test`), long enough for the pool to scale out and roll. */
+export const CHAOS_DAY = {
+  rdbMemoryMi: 256,
+  scaleThreshold: 60,
+  rollThreshold: 80,
+  maxRdbs: 8,
+  rows: 1_000_000,
+  dayMs: 75_000,
+  syms: ['AAPL', 'MSFT', 'AMZN', 'GOOG', 'NVDA'],
+  /** After the feed, operator kills go on this long: end of day, scale-in, the merge. */
+  tailMs: 40_000,
+} as const;
+
+/** The lines `make chaos` and the e2e test print: the faults by kind and when, then the verdicts. */
+export const chaosReport = (plan: ChaosPlan, s: DaySummary): string => {
+  const lines = [`== chaos day, seed ${plan.seed} (rerun: CHAOS_SEED=${plan.seed} make chaos)`, 'faults injected (s after the feed started):'];
+  for (const k of FAULT_KINDS) {
+    const fs = s.faults.injected.filter((f) => f.kind === k);
+    lines.push(`  ${k.padEnd(31)} ${String(fs.length).padStart(2)}  ${fs.map((f) => `${(f.atMs / 1000).toFixed(1)}${f.target ? ` ${f.target}` : ''}${f.instanceId ? ` ${f.instanceId}` : ''}`).join('; ')}`);
+  }
+  for (const f of s.faults.injected.filter((x) => x.detail && x.kind !== 'operator-kill')) lines.push(`    ${f.kind}: ${f.detail}`);
+  for (const m of s.faults.missed) lines.push(`  MISSED ${m.kind} (scheduled ${(m.scheduledAtMs / 1000).toFixed(1)}s): ${m.why}`);
+  lines.push(
+    `throttled Auto Scaling calls ${s.throttledAwsCalls}`,
+    `rows published ${s.rowsPublished}, in the HDB ${s.rowsInHdb} (from ${s.mergeJob.slices} slices), lost ${s.rowsLost}, duplicated ${s.rowsDuplicated}, checksums ${s.checksumsMatch ? 'match' : 'DIFFER'}`,
+    `RDBs at most ${s.maxRdbs}, at the end ${s.finalRdbs}; instances terminated by the operator ${s.terminatedInstances.length}, unsafe ${s.unsafeTerminations}, double terminations ${s.duplicateTerminations}; operator TerminateInstances ${s.awsMutations.TerminateInstances ?? 0}; desired lowered by SetDesiredCapacity ${s.desiredLoweredBySetDesiredCapacity}`,
+  );
+  return lines.join('\n');
+};
+
+/** What a chaos day must come to; empty when it passed. */
+export const chaosFailures = (s: DaySummary): string[] => {
+  const f: string[] = [];
+  const expect = (ok: boolean, what: string) => (ok ? undefined : f.push(what));
+  expect(s.rowsInHdb === s.rowsPublished, `rows in the HDB ${s.rowsInHdb} != published ${s.rowsPublished}`);
+  expect(s.rowsLost === 0, `${s.rowsLost} rows lost`);
+  expect(s.rowsDuplicated === 0, `${s.rowsDuplicated} rows duplicated`);
+  expect(s.checksumsMatch, 'checksums differ');
+  expect(s.unsafeTerminations === 0, `${s.unsafeTerminations} unsafe terminations`);
+  expect(s.duplicateTerminations === 0, `${s.duplicateTerminations} double terminations`);
+  expect((s.awsMutations.TerminateInstances ?? 0) === 0, 'the operator called EC2 TerminateInstances');
+  expect(s.desiredLoweredBySetDesiredCapacity === 0, 'desired capacity lowered by SetDesiredCapacity');
+  for (const k of FAULT_KINDS) expect(s.faults.byKind[k] >= 1, `fault ${k} never injected`);
+  expect(s.faults.byKind['operator-kill'] >= 10, `operator killed only ${s.faults.byKind['operator-kill']} times`);
+  expect(s.throttledAwsCalls > 0, 'no Auto Scaling call was throttled');
+  expect(s.faults.missed.length === 0, `${s.faults.missed.length} scheduled faults missed`);
+  for (const h of s.faults.injected.filter((x) => x.kind === 'node-heartbeat-stop')) expect(/NotReady after/.test(h.detail ?? ''), `node ${h.target} stopped heartbeating but was never marked NotReady`);
+  return f;
 };

@@ -9,8 +9,11 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { autoscaling, awsClientConfig } from '../lib/aws.ts';
 import { calls, clearFaults, setFaults } from '../lib/faults.ts';
+import { forwardTo, type Forward } from '../lib/forward.ts';
 import { adminKubeConfig, k8s, watchPods } from '../lib/kube.ts';
 import { readStackAws, repoRoot, stackDir } from '../lib/stack.ts';
+import type { ChaosPlan } from './chaos.ts';
+import { startChaos, type ChaosRun } from './chaos-faults.ts';
 import { closedDay, farEndOfDay } from './day-clock.ts';
 import { summarize, type DaySummary, type PodRecord, type Sample } from './verdicts.ts';
 
@@ -33,8 +36,12 @@ export interface DayOptions {
   seed: number;
   outDir: string;
   progress?: (line: string) => void;
-  /** Faults while the day runs: AWS throttling, and the operator killed at scale-in steps. */
-  chaos?: { awsThrottleRate?: number; killOperatorAtScaleInSteps?: string[] };
+  /**
+   * Faults while the day runs: AWS throttling, the operator killed at
+   * scale-in steps, and a seeded plan of faults at points of the feed
+   * (chaos.ts; carried out by chaos-faults.ts).
+   */
+  chaos?: { awsThrottleRate?: number; killOperatorAtScaleInSteps?: string[]; plan?: ChaosPlan };
 }
 
 const KDB_GROUP = 'kdb-operator.dev';
@@ -219,27 +226,47 @@ export const runTradingDay = async (o: DayOptions): Promise<{ summary: DaySummar
     }
   })();
 
+  const plan = o.chaos?.plan;
+  let chaos: ChaosRun | undefined;
+  let forward: Forward | undefined;
+  // Under chaos everything waits longer: a pod on a terminated instance is gone only when podgc deletes it (about 60 s).
+  const slack = plan ? 3 : 1;
   try {
     const tpPod = `${o.cluster}-tickerplant-0`;
-    const tpIp = await waitFor('the tickerplant pod to be Ready', async () => {
+    const tickerplantIp = () => waitFor('the tickerplant pod to be Ready', async () => {
       const p = await core.readNamespacedPod({ name: tpPod, namespace: o.namespace });
-      return p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ? p.status?.podIP : undefined;
+      return p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') && !p.metadata?.deletionTimestamp ? p.status?.podIP : undefined;
     }, 180_000);
+    const tpIp = await tickerplantIp();
     await waitFor('the first RDB to go live', async () => [...pods.values()].some((p) => p.liveAt !== undefined), 180_000);
     say(`tickerplant at ${tpIp}:5010, first RDB live; feeding ${o.rows} rows over ${o.dayMs / 1000}s`);
 
+    // A replaced tickerplant pod has a new IP: under chaos the feed dials a
+    // fixed address that follows the pod, as its Service would on EKS.
+    let feedHost = tpIp;
+    let feedPort = 5010;
+    if (plan) {
+      forward = await forwardTo(async () => ({ host: await tickerplantIp(), port: 5010 }));
+      feedHost = forward.host;
+      feedPort = forward.port;
+      chaos = startChaos(plan, { namespace: o.namespace, cluster: o.cluster, dayMs: o.dayMs, aws, pods, kubectl, say });
+    }
     const reportFile = join(o.outDir, 'feed-report.json');
-    await run(process.execPath, [join(repoRoot, 'images/sim/src/main.ts'), 'feed', '--host', tpIp, '--port', '5010',
+    await run(process.execPath, [join(repoRoot, 'images/sim/src/main.ts'), 'feed', '--host', feedHost, '--port', String(feedPort),
       '--rows', String(o.rows), '--day-ms', String(o.dayMs), '--seed', String(o.seed), '--syms', o.syms.join(','),
-      '--report', reportFile], { maxBuffer: 16 << 20 });
+      '--report', reportFile], { maxBuffer: 16 << 20, ...(plan ? { timeout: o.dayMs * 3 + 180_000 } : {}) });
     const feed = JSON.parse(readFileSync(reportFile, 'utf8')) as { tickerplantDay: string; rows: number; tables: Record<string, { rows: number; checksum: string }> };
     // Ask the RDBs themselves (their query port): the agent reports rows only with a whole-percent memory move.
     const heldRows = async (): Promise<number> => {
       let n = 0;
       for (const p of [...pods.values()].filter((x) => !x.deleted && x.ip)) {
         for (const table of Object.keys(feed.tables)) {
-          const res = await fetch(`http://${p.ip}:5011/count?table=${table}`);
-          n += ((await res.json()) as { rows: number }).rows;
+          const res = await fetch(`http://${p.ip}:5011/count?table=${table}`).catch((e: unknown) => {
+            // Under chaos a pod whose instance was terminated holds nothing until podgc deletes it.
+            if (plan) return undefined;
+            throw e;
+          });
+          if (res) n += ((await res.json()) as { rows: number }).rows;
         }
       }
       return n;
@@ -247,20 +274,20 @@ export const runTradingDay = async (o: DayOptions): Promise<{ summary: DaySummar
     const rowsInRdbsBeforeEndOfDay = await waitFor('the RDBs to hold every row published', async () => {
       const n = await heldRows();
       return n >= feed.rows ? n : undefined;
-    }, 60_000);
+    }, 60_000 * slack);
     say(`feed done: ${feed.rows} rows published, ${rowsInRdbsBeforeEndOfDay} held by RDBs; end of day`);
 
     // The day that ends is the one the tickerplant says it closed: never the
     // wall clock's date, which is the next trading day once the local time is
     // past the end-of-day time.
-    const eod = await run(process.execPath, [join(repoRoot, 'images/sim/src/main.ts'), 'eod', '--host', tpIp, '--port', '5010']);
+    const eod = await run(process.execPath, [join(repoRoot, 'images/sim/src/main.ts'), 'eod', '--host', plan ? await tickerplantIp() : tpIp, '--port', '5010']);
     const day = closedDay(JSON.parse(eod.stdout) as { day: string }, feed);
     say(`the tickerplant closed trading day ${day}`);
     await waitFor('the pool to shrink back to one RDB and one instance', async () => {
       const s = samples.at(-1);
       const alive = [...pods.values()].filter((p) => !p.deleted);
       return s !== undefined && alive.length === 1 && s.desired === 1 && s.inService === 1 && alive[0]!.flushedDays.includes(day);
-    }, 240_000);
+    }, 240_000 * slack);
     say('pool is back to one RDB; merging the day into the HDB');
 
     // The operator runs the merge once every RDB has flushed the day.
@@ -272,7 +299,7 @@ export const runTradingDay = async (o: DayOptions): Promise<{ summary: DaySummar
       const m = k.status?.merge;
       if (m?.day === day && m.phase === 'Failed') throw new Error(`merge Job ${m.job} failed`);
       return m?.day === day && m.phase === 'Succeeded' && k.status?.mergedDay === day ? m : undefined;
-    }, 180_000);
+    }, 180_000 * slack);
     const job = JSON.parse(await kubectl('-n', o.namespace, 'get', 'job', merged.job, '-o', 'json')) as {
       metadata: { creationTimestamp: string; ownerReferences?: { kind: string; name: string }[] };
     };
@@ -290,6 +317,9 @@ export const runTradingDay = async (o: DayOptions): Promise<{ summary: DaySummar
       slices: marker.slices.length,
       rdbsThatFlushed: flushedDay.length,
     };
+    const chaosRecord = chaos ? await chaos.stop() : { injected: [], missed: [] };
+    chaos = undefined;
+    for (const f of chaosRecord.injected) if (f.kind === 'operator-kill') operatorKills.push(`${f.target} at ${(f.atMs / 1000).toFixed(1)}s`);
     const kubectlGetKdb = await kubectl('-n', o.namespace, 'get', 'kdb');
     const operatorReaction = await scrapeReaction(core);
     await sample();
@@ -299,9 +329,13 @@ export const runTradingDay = async (o: DayOptions): Promise<{ summary: DaySummar
       awsCalls: allCalls.filter((c) => c.status < 400 && c.injected === null),
       rdbGroup, memBytes, kubectlGetKdb, operatorKills, mergeJob, operatorReaction,
       throttled: allCalls.filter((c) => c.injected === 'throttle').length,
+      faults: chaosRecord.injected,
+      missedFaults: chaosRecord.missed,
     });
     return { summary, samples };
   } finally {
+    if (chaos) await chaos.stop().catch(() => undefined);
+    await forward?.close();
     if (o.chaos?.awsThrottleRate) await clearFaults().catch(() => undefined);
     sampling = false;
     await sampler;

@@ -1,7 +1,7 @@
 // The e2e's verdicts on crafted records: an honest day comes out clean, and
 // each way of breaking a safety rule makes its verdict non-zero. A verdict
 // that cannot fail proves nothing.
-import type { InjectedFault } from '../e2e/chaos.ts';
+import { chaosFailures, FAULT_KINDS, type InjectedFault } from '../e2e/chaos.ts';
 import type { AwsCall } from '../lib/faults.ts';
 import { summarize, type PodRecord, type Sample, type SummaryInput } from '../e2e/verdicts.ts';
 
@@ -195,4 +195,29 @@ test('the operator terminating one instance by both operations is a double termi
   const s = summarize(OPTIONS, i);
   expect(s.duplicateTerminations).toBe(1);
   expect(s.awsMutations.TerminateInstances).toBe(1);
+});
+
+test('a chaos day passes only with every fault kind injected, 10 operator kills, and clean verdicts', () => {
+  const i = honestDay();
+  i.throttled = 3;
+  const everyKind = (): InjectedFault[] => [
+    ...FAULT_KINDS.filter((k) => k !== 'operator-kill' && k !== 'node-heartbeat-stop').map((k, n) => fault(k, 100 + n)),
+    fault('node-heartbeat-stop', 50, { target: 'n1', detail: 'NotReady after 52 s' }),
+    ...Array.from({ length: 10 }, (_, n) => fault('operator-kill', 200 + n)),
+  ];
+  i.faults = everyKind();
+  expect(chaosFailures(summarize(OPTIONS, i))).toEqual([]);
+  i.faults = everyKind().filter((f) => f.kind !== 'tickerplant-pod-kill');
+  expect(chaosFailures(summarize(OPTIONS, i))).toEqual(['fault tickerplant-pod-kill never injected']);
+  i.faults = everyKind().slice(0, -1);
+  expect(chaosFailures(summarize(OPTIONS, i))).toEqual(['operator killed only 9 times']);
+  i.faults = everyKind().map((f) => (f.kind === 'node-heartbeat-stop' ? { ...f, detail: 'never marked NotReady' } : f));
+  expect(chaosFailures(summarize(OPTIONS, i))).toEqual(['node n1 stopped heartbeating but was never marked NotReady']);
+  i.faults = everyKind();
+  i.missedFaults = [{ kind: 'rolled-rdb-pod-kill', scheduledAtMs: 1, why: 'no rolled RDB' }];
+  expect(chaosFailures(summarize(OPTIONS, i))).toEqual(['1 scheduled faults missed']);
+  i.missedFaults = [];
+  i.marker.tables.trade = { rows: 9, checksum: 'x' };
+  i.throttled = 0;
+  expect(chaosFailures(summarize(OPTIONS, i))).toEqual(['rows in the HDB 29 != published 30', '1 rows lost', 'checksums differ', 'no Auto Scaling call was throttled']);
 });

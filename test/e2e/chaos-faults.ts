@@ -1,0 +1,205 @@
+// Carries out a chaos plan (chaos.ts) on the local stack while a trading day
+// runs, and records what it actually injected, when, and on what. Each fault
+// waits for its time, then for a target (an RDB that has rolled, say), and
+// strikes once; a fault whose target never appears is recorded as missed.
+import { autoscaling, awsClientConfig, ec2 } from '../lib/aws.ts';
+import { clearFaults, setFaults } from '../lib/faults.ts';
+import { nodeReady, stopHeartbeat, type Silence } from '../lib/heartbeat.ts';
+import { adminKubeConfig, k8s } from '../lib/kube.ts';
+import type { StackAws } from '../lib/stack.ts';
+import { pickTarget, type ChaosPlan, type FaultKind, type InjectedFault, type MissedFault, type ScheduledFault } from './chaos.ts';
+import type { PodRecord } from './verdicts.ts';
+
+export interface ChaosContext {
+  namespace: string;
+  cluster: string;
+  dayMs: number;
+  aws: StackAws;
+  /** The RDB pods as the day's watch sees them. */
+  pods: Map<string, PodRecord>;
+  kubectl: (...args: string[]) => Promise<string>;
+  say: (line: string) => void;
+}
+
+export interface ChaosRun {
+  /** Waits for faults in progress (a silenced node is resumed), gives up on the rest, clears the AWS faults. */
+  stop: () => Promise<{ injected: InjectedFault[]; missed: MissedFault[] }>;
+}
+
+/** How long a silenced node stays silent once the control plane has marked it NotReady. */
+const SILENT_AFTER_NOT_READY_MS = 15_000;
+/** AWS's EC2 health check notices a terminated instance after a while; the stand-in waits this long. */
+const HEALTH_CHECK_DELAY_MS = 5_000;
+const OPERATOR_SELECTOR = 'app.kubernetes.io/name=kdb-operator';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
+
+export const startChaos = (plan: ChaosPlan, ctx: ChaosContext): ChaosRun => {
+  const t0 = Date.now();
+  const kc = adminKubeConfig();
+  const core = kc.makeApiClient(k8s.CoreV1Api);
+  const ec2c = new ec2.EC2Client(awsClientConfig('injector'));
+  // AWS's own side (the ASG replacing an unhealthy instance) goes to moto directly, not through the operator's endpoint.
+  const asgMoto = new autoscaling.AutoScalingClient(awsClientConfig('moto'));
+  const injected: InjectedFault[] = [];
+  const missed: MissedFault[] = [];
+  const struck = new Set<string>();
+  const silences: Silence[] = [];
+  let stopping = false;
+  let throttled = false;
+  const elapsed = () => Date.now() - t0;
+
+  const record = (f: ScheduledFault, extra: Partial<InjectedFault>): InjectedFault => {
+    const r: InjectedFault = { kind: f.kind, scheduledAtMs: f.atMs, at: new Date().toISOString(), atMs: elapsed(), ...extra };
+    injected.push(r);
+    ctx.say(`chaos [${(r.atMs / 1000).toFixed(1)}s]: ${f.kind}${r.target ? ` ${r.target}` : ''}${r.instanceId ? ` (${r.instanceId})` : ''}${r.detail ? `: ${r.detail}` : ''}`);
+    return r;
+  };
+
+  /** Polls for a target until found, the deadline passes or the day stops. */
+  const awaitTarget = async <T>(find: () => Promise<T | undefined>, deadline: number): Promise<T | undefined> => {
+    while (!stopping && Date.now() < deadline) {
+      const t = await find().catch(() => undefined);
+      if (t !== undefined) return t;
+      await sleep(250);
+    }
+    return undefined;
+  };
+
+  const running = (p: k8s.V1Pod) => p.status?.phase === 'Running' && !p.metadata?.deletionTimestamp;
+  const forceDelete = (namespace: string, pod: string) =>
+    ctx.kubectl('-n', namespace, 'delete', 'pod', pod, '--grace-period=0', '--force', '--wait=false');
+  const instanceOf = async (node: string): Promise<string> => {
+    const id = (await core.readNode({ name: node })).spec?.providerID?.split('/').at(-1);
+    if (!id?.startsWith('i-')) throw new Error(`node ${node} has no EC2 instance in its providerID`);
+    return id;
+  };
+  const rdbs = (ok: (p: PodRecord) => boolean) => [...ctx.pods.values()].filter((p) => !p.deleted && p.node && !struck.has(p.name) && !struck.has(p.node) && ok(p));
+  const tickerplant = async () => {
+    const p = await core.readNamespacedPod({ name: `${ctx.cluster}-tickerplant-0`, namespace: ctx.namespace });
+    return running(p) && p.spec?.nodeName && p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ? p : undefined;
+  };
+
+  /**
+   * EC2 TerminateInstances through the operator's endpoint (so the call log
+   * has it), then what AWS does next and moto does not: moto leaves a
+   * terminated instance InService in its ASG and never replaces it, so after
+   * the health check's delay the instance is detached without decrement,
+   * which makes moto launch a replacement at the same desired capacity.
+   */
+  const terminateOutOfBand = async (f: ScheduledFault, node: string, asgName: string, target: string): Promise<void> => {
+    const id = await instanceOf(node);
+    struck.add(node);
+    await ec2c.send(new ec2.TerminateInstancesCommand({ InstanceIds: [id] }));
+    const r = record(f, { target, instanceId: id });
+    await sleep(HEALTH_CHECK_DELAY_MS);
+    const before = new Set((await asgMoto.send(new autoscaling.DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [asgName] }))).AutoScalingGroups?.[0]?.Instances?.map((i) => i.InstanceId) ?? []);
+    if (!before.has(id)) {
+      r.detail = `node ${node}; already out of ${asgName}`;
+      return;
+    }
+    await asgMoto.send(new autoscaling.DetachInstancesCommand({ AutoScalingGroupName: asgName, InstanceIds: [id], ShouldDecrementDesiredCapacity: false }));
+    const after = (await asgMoto.send(new autoscaling.DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [asgName] }))).AutoScalingGroups?.[0]?.Instances ?? [];
+    const replacement = after.map((i) => i.InstanceId).filter((x) => x && !before.has(x));
+    r.detail = `node ${node}; health-check stand-in: detached from ${asgName}, replaced by ${replacement.join(',') || '(none)'}`;
+    ctx.say(`chaos: ${id} ${r.detail}`);
+  };
+
+  const strike = async (f: ScheduledFault): Promise<void> => {
+    while (!stopping && Date.now() < t0 + f.atMs) await sleep(Math.min(250, t0 + f.atMs - Date.now()));
+    if (stopping) return void missed.push({ kind: f.kind, scheduledAtMs: f.atMs, why: 'the day ended before its time' });
+    // One-off faults may wait for their target until shortly after the feed; operator kills a minute.
+    const deadline = f.kind === 'operator-kill' ? Date.now() + 60_000 : t0 + ctx.dayMs + 20_000;
+    const miss = (why: string) => {
+      missed.push({ kind: f.kind, scheduledAtMs: f.atMs, why });
+      ctx.say(`chaos: ${f.kind} scheduled at ${(f.atMs / 1000).toFixed(1)}s missed: ${why}`);
+    };
+    switch (f.kind) {
+      case 'aws-throttle': {
+        await setFaults({ throttleRate: plan.awsThrottleRate, services: ['autoscaling'] });
+        throttled = true;
+        record(f, { detail: `${plan.awsThrottleRate * 100}% of Auto Scaling calls throttled from here to the end of the day` });
+        return;
+      }
+      case 'operator-kill': {
+        const pod = await awaitTarget(async () => (await core.listNamespacedPod({ namespace: 'kdb-system', labelSelector: OPERATOR_SELECTOR })).items.find(running), deadline);
+        if (!pod) return miss('no running operator pod');
+        await forceDelete('kdb-system', pod.metadata!.name!);
+        record(f, { target: pod.metadata!.name! });
+        return;
+      }
+      case 'tickerplant-pod-kill': {
+        const pod = await awaitTarget(tickerplant, deadline);
+        if (!pod) return miss('the tickerplant pod was not Ready');
+        await forceDelete(ctx.namespace, pod.metadata!.name!);
+        record(f, { target: pod.metadata!.name!, detail: `on node ${pod.spec!.nodeName}` });
+        return;
+      }
+      case 'tickerplant-instance-terminate': {
+        const pod = await awaitTarget(tickerplant, deadline);
+        if (!pod) return miss('the tickerplant pod was not Ready');
+        return terminateOutOfBand(f, pod.spec!.nodeName!, ctx.aws.nodeGroups.tickerplant.asgName, pod.metadata!.name!);
+      }
+      case 'live-rdb-pod-kill':
+      case 'rolled-rdb-pod-kill': {
+        const state = f.kind === 'live-rdb-pod-kill' ? 'live' : 'rolled';
+        const pod = await awaitTarget(async () => pickTarget(rdbs((p) => p.state === state && p.rows > 0), f.pick), deadline);
+        if (!pod) return miss(`no ${state} RDB holding rows`);
+        struck.add(pod.name);
+        await forceDelete(ctx.namespace, pod.name);
+        record(f, { target: pod.name, detail: `${state}, ${pod.rows} rows, on node ${pod.node}` });
+        return;
+      }
+      case 'rdb-instance-terminate': {
+        const pod = await awaitTarget(async () => pickTarget(rdbs((p) => p.rows > 0), f.pick), deadline);
+        if (!pod) return miss('no RDB holding rows');
+        struck.add(pod.name);
+        return terminateOutOfBand(f, pod.node!, ctx.aws.nodeGroups.rdb.asgName, `${pod.name} (${pod.state})`);
+      }
+      case 'node-heartbeat-stop': {
+        const pod = await awaitTarget(async () => pickTarget(rdbs((p) => p.rows > 0), f.pick), deadline);
+        if (!pod) return miss('no RDB node');
+        const node = pod.node!;
+        struck.add(pod.name);
+        struck.add(node);
+        const silence = await stopHeartbeat(node);
+        silences.push(silence);
+        const r = record(f, { target: node, detail: `hosting ${pod.name} (${pod.state}, ${pod.rows} rows)` });
+        const notReady = await awaitTarget(async () => ((await nodeReady(node)) !== 'True' ? true : undefined), Date.now() + 150_000);
+        r.detail += notReady ? `; NotReady after ${((Date.now() - Date.parse(r.at)) / 1000).toFixed(0)} s` : '; never marked NotReady';
+        ctx.say(`chaos: node ${node} ${notReady ? 'is NotReady' : 'was never marked NotReady'}`);
+        if (notReady) await sleep(SILENT_AFTER_NOT_READY_MS);
+        await silence.resume();
+        r.detail += '; heartbeats resumed';
+        ctx.say(`chaos: node ${node} heartbeats again`);
+        return;
+      }
+    }
+  };
+
+  const tasks = plan.faults.map((f) =>
+    strike(f).catch((e: unknown) => {
+      missed.push({ kind: f.kind, scheduledAtMs: f.atMs, why: `failed: ${(e as Error).message}` });
+      ctx.say(`chaos: ${f.kind} failed: ${(e as Error).message}`);
+    }),
+  );
+  ctx.say(`chaos: seed ${plan.seed}; ${plan.faults.length} faults scheduled: ${summarizePlan(plan)}`);
+
+  return {
+    stop: async () => {
+      stopping = true;
+      await Promise.all(tasks);
+      for (const s of silences) await s.resume().catch(() => undefined);
+      if (throttled) await clearFaults().catch(() => undefined);
+      ec2c.destroy();
+      asgMoto.destroy();
+      return { injected, missed };
+    },
+  };
+};
+
+const summarizePlan = (plan: ChaosPlan): string => {
+  const by = new Map<FaultKind, number[]>();
+  for (const f of plan.faults) by.set(f.kind, [...(by.get(f.kind) ?? []), f.atMs]);
+  return [...by].map(([k, ts]) => `${k} at ${ts.map((t) => `${(t / 1000).toFixed(1)}s`).join(',')}`).join('; ');
+};
