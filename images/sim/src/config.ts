@@ -58,6 +58,12 @@ export interface TickerplantConfig {
   tz: string;
   batchMs: number;
   truncateCorruptLog: boolean;
+  /** Bytes waiting in user space for one live subscriber before it is rolled (its backlog is the tickerplant's memory). */
+  subscriberBufferBytes: number;
+  /** A live subscriber with a backlog that has not moved for this long is rolled (a dead peer under traffic). */
+  subscriberStallMs: number;
+  /** TCP keepalive idle time: a vanished peer of an idle connection is noticed this long plus about 10 s of probes later. */
+  keepAliveMs: number;
 }
 
 export const tickerplantConfig = (env: Env): TickerplantConfig => {
@@ -73,6 +79,9 @@ export const tickerplantConfig = (env: Env): TickerplantConfig => {
     tz: read(env, 'KDB_TZ', z.string().refine(isValidTimeZone, 'not an IANA time zone'), 'UTC'),
     batchMs: read(env, 'KDB_BATCH_MS', nonNegInt, '0'),
     truncateCorruptLog: read(env, 'KDB_TRUNCATE_CORRUPT_LOG', flag, '0'),
+    subscriberBufferBytes: read(env, 'KDB_TP_SUBSCRIBER_BUFFER_BYTES', posInt, String(64 * 2 ** 20)),
+    subscriberStallMs: read(env, 'KDB_TP_SUBSCRIBER_STALL_MS', posInt, '30000'),
+    keepAliveMs: read(env, 'KDB_TP_KEEPALIVE_MS', posInt, '10000'),
   };
 };
 

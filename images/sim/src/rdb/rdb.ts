@@ -1,6 +1,6 @@
 import net from 'node:net';
 import type { RdbConfig } from '../config.ts';
-import { replayLog } from '../log/tplog.ts';
+import { LogReadError, replayLog } from '../log/tplog.ts';
 import { encodeControl, FrameReader, FrameType, parseControl, type Frame } from '../protocol/framing.ts';
 import type { AssignMsg, EodMsg, Held, RollMsg, SubscribeMsg } from '../protocol/messages.ts';
 import { DEFAULT_SCHEMA, type Column, type TableSchema } from '../schema.ts';
@@ -43,6 +43,14 @@ export class Rdb {
   /** A rolled RDB that flushed its day has nothing more to do with the tickerplant. */
   private done = false;
   private reconnectDelay = 100;
+  /**
+   * Why the data plane cannot go on as it should (written to the status file
+   * as `error`, for the agent to raise): WindowPastLog (the tickerplant refused
+   * our window or position, or the log lacks messages it needs), Renumbered (a
+   * message came with a number we already applied). Cleared by the next window
+   * applied whole.
+   */
+  private problem: { reason: 'WindowPastLog' | 'Renumbered'; message: string; since: string } | null = null;
   private timers: NodeJS.Timeout[] = [];
 
   constructor(cfg: RdbConfig, log: Logger) {
@@ -77,7 +85,15 @@ export class Rdb {
       day: this.day,
       flushed: this.flushed,
       updatedAt: new Date().toISOString(),
+      ...(this.problem ? { error: this.problem } : {}),
     };
+  }
+
+  private report(reason: 'WindowPastLog' | 'Renumbered', message: string): void {
+    this.log.error('data plane error', { reason, message });
+    if (this.problem?.reason === reason && this.problem.message === message) return;
+    this.problem = { reason, message, since: new Date().toISOString() };
+    this.writeStatus();
   }
 
   writeStatus(): void {
@@ -153,6 +169,7 @@ export class Rdb {
       this.inbox = [];
       this.inboxHead = 0;
     } catch (e) {
+      if (e instanceof LogReadError) this.report('WindowPastLog', e.message);
       this.log.error('failed handling a tickerplant message; reconnecting', { error: (e as Error).message });
       this.inbox = [];
       this.inboxHead = 0;
@@ -166,7 +183,11 @@ export class Rdb {
     if (f.type === FrameType.PUBLISH) {
       if (this.state !== 'live') return;
       const i = f.body.readDoubleLE(0);
-      if (i <= this.lastProcessed) return;
+      if (i <= this.lastProcessed) {
+        // Never dropped silently as a duplicate: the tickerplant handed out a number twice.
+        this.report('Renumbered', `message ${i} arrived after ${this.lastProcessed} was applied: the tickerplant reused message numbers; not applied`);
+        return;
+      }
       if (i !== this.lastProcessed + 1) throw new Error(`gap: message ${i} after ${this.lastProcessed}`);
       this.apply(i, f.body.subarray(8), true);
       return;
@@ -180,6 +201,7 @@ export class Rdb {
         return this.onEndOfDay(msg as unknown as EodMsg);
       case 'error':
         this.log.error('tickerplant refused', { message: msg.message });
+        if (msg.code === 'WindowPastLog') this.report('WindowPastLog', String(msg.message));
         return;
       default:
         return;
@@ -239,17 +261,30 @@ export class Rdb {
     }
     this.holding = true;
     this.firstI = a.firstI;
+    if (a.role === 'live' && a.replayTo < this.lastProcessed) {
+      // The tickerplant's log ends below what we applied: carrying on would take its next numbers as duplicates.
+      return this.report('WindowPastLog', `assigned live up to ${a.replayTo} from ${a.logPath} but holding messages up to ${this.lastProcessed}`);
+    }
     if (a.role === 'live') {
       this.lastI = null;
       this.setState('replaying');
       await this.replay(a.logPath, a.replayTo, true);
       // A roll part way through the replay leaves it rolled; otherwise it is now live.
+      this.problem = null;
       if (this.state === 'replaying') this.setState('live');
       this.log.info('live', { firstI: this.firstI, replayedTo: this.lastProcessed });
     } else {
+      if (a.lastI !== null && this.lastProcessed > a.lastI) {
+        // Rolled by the tickerplant below what we applied (a roll we did not hear of): the rows past
+        // lastI are the next RDB's. Rows carry no message number, so the window is rebuilt from the log.
+        this.log.warn('rolled below what was applied; replaying the window from the log', { firstI: this.firstI, lastI: a.lastI, applied: this.lastProcessed });
+        this.clear();
+        this.lastProcessed = this.firstI;
+      }
       this.lastI = a.lastI;
       this.setState('replaying');
       await this.replay(a.logPath, a.lastI ?? this.lastProcessed, false);
+      this.problem = null;
       this.setState('rolled');
       // A window of a day already ended (the RDB it replaces was lost before
       // it flushed): that day's end of day is now, for this window.
