@@ -168,7 +168,7 @@ export const chaosReport = (plan: ChaosPlan, s: DaySummary): string => {
   for (const f of s.faults.injected.filter((x) => x.detail && x.kind !== 'operator-kill')) lines.push(`    ${f.kind}: ${f.detail}`);
   for (const m of s.faults.missed) lines.push(`  MISSED ${m.kind} (scheduled ${(m.scheduledAtMs / 1000).toFixed(1)}s): ${m.why}`);
   lines.push(
-    `throttled Auto Scaling calls ${s.throttledAwsCalls}`,
+    `throttled Auto Scaling calls ${s.throttledAwsCalls}; the feed reconnected ${s.feedReconnects} times`,
     `rows published ${s.rowsPublished}, in the HDB ${s.rowsInHdb} (from ${s.mergeJob.slices} slices), lost ${s.rowsLost}, duplicated ${s.rowsDuplicated}, checksums ${s.checksumsMatch ? 'match' : 'DIFFER'}`,
     `RDBs at most ${s.maxRdbs}, at the end ${s.finalRdbs}; instances terminated by the operator ${s.terminatedInstances.length}, unsafe ${s.unsafeTerminations}, double terminations ${s.duplicateTerminations}; operator TerminateInstances ${s.awsMutations.TerminateInstances ?? 0}; desired lowered by SetDesiredCapacity ${s.desiredLoweredBySetDesiredCapacity}`,
   );

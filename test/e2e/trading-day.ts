@@ -255,7 +255,7 @@ export const runTradingDay = async (o: DayOptions): Promise<{ summary: DaySummar
     await run(process.execPath, [join(repoRoot, 'images/sim/src/main.ts'), 'feed', '--host', feedHost, '--port', String(feedPort),
       '--rows', String(o.rows), '--day-ms', String(o.dayMs), '--seed', String(o.seed), '--syms', o.syms.join(','),
       '--report', reportFile], { maxBuffer: 16 << 20, ...(plan ? { timeout: o.dayMs * 3 + 180_000 } : {}) });
-    const feed = JSON.parse(readFileSync(reportFile, 'utf8')) as { tickerplantDay: string; rows: number; tables: Record<string, { rows: number; checksum: string }> };
+    const feed = JSON.parse(readFileSync(reportFile, 'utf8')) as { tickerplantDay: string; rows: number; reconnects?: number; tables: Record<string, { rows: number; checksum: string }> };
     // Ask the RDBs themselves (their query port): the agent reports rows only with a whole-percent memory move.
     const heldRows = async (): Promise<number> => {
       let n = 0;

@@ -43,6 +43,8 @@ export interface PodRecord {
 export interface DaySummary {
   day: string;
   rowsPublished: number;
+  /** Times the feed lost the tickerplant and reconnected (resending what was not acknowledged). */
+  feedReconnects: number;
   rowsInRdbsBeforeEndOfDay: number;
   rowsInHdb: number;
   rowsInRdbs: number;
@@ -101,7 +103,7 @@ const median = (xs: number[]): number => {
 
 
 export interface SummaryInput {
-  feed: { rows: number; tables: Record<string, { rows: number; checksum: string }> };
+  feed: { rows: number; tables: Record<string, { rows: number; checksum: string }>; reconnects?: number };
   marker: { tables: Record<string, { rows: number; checksum: string }> };
   day: string;
   samples: Sample[];
@@ -229,6 +231,7 @@ export const summarize = (o: VerdictOptions, i: SummaryInput): DaySummary => {
   return {
     day: i.day,
     rowsPublished: i.feed.rows,
+    feedReconnects: i.feed.reconnects ?? 0,
     rowsInRdbsBeforeEndOfDay: i.rowsInRdbsBeforeEndOfDay,
     rowsInHdb,
     rowsInRdbs: [...i.pods.values()].filter((p) => !p.deleted).reduce((a, p) => a + p.rows, 0),
