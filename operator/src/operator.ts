@@ -26,6 +26,12 @@ export const runOperator = async (log: Logger): Promise<void> => {
     log,
     metrics,
     agentServiceAccount: env('KDB_AGENT_SERVICE_ACCOUNT', 'kdb-rdb-agent'),
+    // The chart's PriorityClasses; empty (no chart classes) sets none rather than name one that does not exist.
+    priorityClasses: {
+      tickerplant: env('KDB_TICKERPLANT_PRIORITY_CLASS', ''),
+      rdb: env('KDB_RDB_PRIORITY_CLASS', ''),
+      merge: env('KDB_MERGE_PRIORITY_CLASS', ''),
+    },
     // Node groups are found by EKS cluster and node group together; without it only rdbPools[].autoScalingGroupName works.
     eksClusterName: env('KDB_EKS_CLUSTER_NAME', ''),
   });

@@ -1,8 +1,10 @@
 import type { KdbCluster } from '../api/kdbcluster.ts';
+import { DEFAULT_MERGE_RESOURCES } from './default-resources.ts';
 import type { V1Job } from '../kube/types.ts';
 import { licenseEnv, resourceRequirements } from './env.ts';
 import { ANNOTATION, LABEL, clusterLabels, pvcName } from './names.ts';
 import { ownedMetadata } from './owner.ts';
+import { priorityClassField } from './priority.ts';
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext, scratchMount, scratchVolume } from './security.ts';
 import { EFS_MOUNT, efsPaths } from './storage.ts';
 
@@ -16,7 +18,7 @@ export const mergeLabels = (c: KdbCluster): Record<string, string> => ({ ...clus
  * day from KDB_MERGE_DAY and the slices from the staging area. Retries are
  * safe: a merged day is left alone.
  */
-export const mergeJob = (c: KdbCluster, day: string, name: string): V1Job => {
+export const mergeJob = (c: KdbCluster, day: string, name: string, priorityClassName?: string): V1Job => {
   const paths = efsPaths(c);
   const merge = c.spec.merge;
   const labels = mergeLabels(c);
@@ -31,6 +33,7 @@ export const mergeJob = (c: KdbCluster, day: string, name: string): V1Job => {
         metadata: { labels, annotations: { [ANNOTATION.day]: day } },
         spec: {
           restartPolicy: 'Never',
+          ...priorityClassField(priorityClassName),
           automountServiceAccountToken: false,
           securityContext: restrictedPodSecurityContext(),
           nodeSelector: { [LABEL.nodeGroup]: merge.nodeGroup ?? c.spec.tickerplant.nodeGroup },
@@ -46,7 +49,7 @@ export const mergeJob = (c: KdbCluster, day: string, name: string): V1Job => {
                 ...licenseEnv(c.spec.kdbLicenseSecret),
               ],
               securityContext: restrictedContainerSecurityContext(),
-              resources: merge.resources ? resourceRequirements(merge.resources) : { requests: { memory: '256Mi', cpu: '100m' } },
+              resources: resourceRequirements(merge.resources ?? DEFAULT_MERGE_RESOURCES),
               volumeMounts: [{ name: 'efs', mountPath: EFS_MOUNT }, scratchMount()],
             },
           ],

@@ -11,6 +11,7 @@ import {
   tickerplantHost,
 } from './names.ts';
 import { ownedMetadata } from './owner.ts';
+import { priorityClassField } from './priority.ts';
 import { EFS_MOUNT, efsPaths } from './storage.ts';
 import { fieldEnv, licenseEnv } from './env.ts';
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext, scratchMount, scratchVolume } from './security.ts';
@@ -34,6 +35,8 @@ export interface RdbPodInput {
   replaces?: string;
   /** ServiceAccount of the agent (the only container with Kubernetes credentials). */
   agentServiceAccount: string;
+  /** PriorityClass of RDB pods (the operator's setting); none when empty. */
+  priorityClassName?: string;
 }
 
 /**
@@ -41,7 +44,7 @@ export interface RdbPodInput {
  * Deployment) because each one holds a distinct slice of the day and must be
  * removed by name, never by a controller's choice.
  */
-export const rdbPod = ({ cluster: c, pool, ordinal, replaces, agentServiceAccount }: RdbPodInput): V1Pod => {
+export const rdbPod = ({ cluster: c, pool, ordinal, replaces, agentServiceAccount, priorityClassName }: RdbPodInput): V1Pod => {
   const paths = efsPaths(c);
   const name = rdbPodName(c, pool.name, ordinal);
   const memory = String(pool.memory);
@@ -72,6 +75,7 @@ export const rdbPod = ({ cluster: c, pool, ordinal, replaces, agentServiceAccoun
       // replays the lost window, never restarted in place under the same name.
       restartPolicy: 'Never',
       terminationGracePeriodSeconds: 30,
+      ...priorityClassField(priorityClassName),
       serviceAccountName: agentServiceAccount,
       automountServiceAccountToken: false,
       securityContext: restrictedPodSecurityContext(),

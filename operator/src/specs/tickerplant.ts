@@ -1,9 +1,12 @@
-import type { KdbCluster } from '../api/kdbcluster.ts';
-import type { V1Service, V1StatefulSet } from '../kube/types.ts';
+import type { KdbCluster, Resources } from '../api/kdbcluster.ts';
+import { DEFAULT_TICKERPLANT_RESOURCES } from './default-resources.ts';
+import { quantityOrUndefined } from '../api/quantity.ts';
+import type { V1PodDisruptionBudget, V1Service, V1StatefulSet } from '../kube/types.ts';
 import { LABEL, clusterLabels, pvcName, tickerplantName } from './names.ts';
 import { ownedMetadata } from './owner.ts';
 import { EFS_MOUNT, efsPaths } from './storage.ts';
 import { fieldEnv, licenseEnv, resourceRequirements } from './env.ts';
+import { priorityClassField, type PriorityClasses } from './priority.ts';
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext, scratchMount, scratchVolume } from './security.ts';
 
 const tpLabels = (c: KdbCluster): Record<string, string> => ({ ...clusterLabels(c), [LABEL.role]: 'tickerplant' });
@@ -22,12 +25,26 @@ export const tickerplantService = (c: KdbCluster): V1Service => ({
   },
 });
 
+const MiB = 2 ** 20;
+
+/**
+ * What the tickerplant may buffer for one live RDB that does not read before
+ * it rolls it: a quarter of its memory shared by the pools' live RDBs, from
+ * 1 MiB to 64 MiB. Memory is the limit, else the request.
+ */
+export const subscriberBufferBytes = (c: KdbCluster): number => {
+  const r: Resources = c.spec.tickerplant.resources ?? DEFAULT_TICKERPLANT_RESOURCES;
+  const memory = quantityOrUndefined(r.limits?.memory) ?? quantityOrUndefined(r.requests?.memory);
+  if (memory === undefined) return 64 * MiB;
+  return Math.min(64 * MiB, Math.max(MiB, Math.floor(memory / 4 / Math.max(1, c.spec.rdbPools.length))));
+};
+
 /**
  * One tickerplant per cluster, a StatefulSet of one: Kubernetes restarts it
  * (the paper's ASG of size 1), and its log and subscriber table live on EFS so
  * a restart loses no queue state.
  */
-export const tickerplantStatefulSet = (c: KdbCluster): V1StatefulSet => {
+export const tickerplantStatefulSet = (c: KdbCluster, priority: PriorityClasses = {}): V1StatefulSet => {
   const tp = c.spec.tickerplant;
   const paths = efsPaths(c);
   return {
@@ -45,6 +62,7 @@ export const tickerplantStatefulSet = (c: KdbCluster): V1StatefulSet => {
         spec: {
           nodeSelector: { [LABEL.nodeGroup]: tp.nodeGroup },
           terminationGracePeriodSeconds: 30,
+          ...priorityClassField(priority.tickerplant),
           automountServiceAccountToken: false,
           securityContext: restrictedPodSecurityContext(),
           containers: [
@@ -62,11 +80,12 @@ export const tickerplantStatefulSet = (c: KdbCluster): V1StatefulSet => {
                 { name: 'KDB_EOD_TIME', value: tp.endOfDay.time },
                 { name: 'KDB_TZ', value: tp.endOfDay.timeZone },
                 { name: 'KDB_BATCH_MS', value: String(tp.batchMs) },
+                { name: 'KDB_TP_SUBSCRIBER_BUFFER_BYTES', value: String(subscriberBufferBytes(c)) },
                 ...licenseEnv(c.spec.kdbLicenseSecret),
               ],
               securityContext: restrictedContainerSecurityContext(),
               readinessProbe: { tcpSocket: { port: tp.port }, periodSeconds: 2 },
-              ...(tp.resources ? { resources: resourceRequirements(tp.resources) } : {}),
+              resources: resourceRequirements(tp.resources ?? DEFAULT_TICKERPLANT_RESOURCES),
               volumeMounts: [{ name: 'efs', mountPath: EFS_MOUNT }, scratchMount()],
             },
           ],
@@ -76,3 +95,15 @@ export const tickerplantStatefulSet = (c: KdbCluster): V1StatefulSet => {
     },
   };
 };
+
+/**
+ * No voluntary eviction of the tickerplant (a node drain waits for you):
+ * every RDB's feed goes through it. Involuntary loss is the StatefulSet's to
+ * restart.
+ */
+export const tickerplantPodDisruptionBudget = (c: KdbCluster): V1PodDisruptionBudget => ({
+  apiVersion: 'policy/v1',
+  kind: 'PodDisruptionBudget',
+  metadata: ownedMetadata(c, tickerplantName(c), tpLabels(c)),
+  spec: { minAvailable: 1, selector: { matchLabels: tpLabels(c) } },
+});

@@ -10,7 +10,8 @@ import { mergeJob } from '../../specs/merge-job.ts';
 import { rdbPod, rdbPodDisruptionBudget } from '../../specs/rdb.ts';
 import { pvcName } from '../../specs/names.ts';
 import { clusterFolder, efsPersistentVolume, efsPersistentVolumeClaim } from '../../specs/storage.ts';
-import { tickerplantService, tickerplantStatefulSet } from '../../specs/tickerplant.ts';
+import type { PriorityClasses } from '../../specs/priority.ts';
+import { tickerplantPodDisruptionBudget, tickerplantService, tickerplantStatefulSet } from '../../specs/tickerplant.ts';
 import { ev } from '../../planner/events.ts';
 import { podsBlockingTermination } from '../../planner/occupancy.ts';
 import { nodeGroupOwner } from '../../planner/ownership.ts';
@@ -23,6 +24,8 @@ export interface EffectDeps {
   log: Logger;
   metrics?: OperatorMetrics;
   agentServiceAccount: string;
+  /** PriorityClass names of the tickerplant, RDB and merge pods (the chart's); none where empty. */
+  priorityClasses?: PriorityClasses;
   /** Clock for the reaction-time metric (ms since the epoch). */
   now?: () => number;
   /** Called after an EFS change so the next observe reads it fresh. */
@@ -130,7 +133,8 @@ export class Effector {
       case 'EnsureTickerplant':
         // Server-side apply keeps the objects in step with the spec on every change.
         await api.apply(tickerplantService(c) as KubeObject);
-        await api.apply(tickerplantStatefulSet(c) as KubeObject);
+        await api.apply(tickerplantPodDisruptionBudget(c) as KubeObject);
+        await api.apply(tickerplantStatefulSet(c, this.#d.priorityClasses) as KubeObject);
         return;
       case 'EnsureRdbPod': {
         // A draining pool is no longer in the spec: the plan carries it (a replacement of its lost RDB).
@@ -145,6 +149,7 @@ export class Effector {
               ordinal: a.ordinal,
               ...(a.replaces ? { replaces: a.replaces } : {}),
               agentServiceAccount: this.#d.agentServiceAccount,
+              ...(this.#d.priorityClasses?.rdb ? { priorityClassName: this.#d.priorityClasses.rdb } : {}),
             }) as KubeObject,
           );
         } catch (e) {
@@ -223,7 +228,7 @@ export class Effector {
         return;
       }
       case 'EnsureMergeJob':
-        await api.createIfAbsent(mergeJob(c, a.day, a.job) as KubeObject);
+        await api.createIfAbsent(mergeJob(c, a.day, a.job, this.#d.priorityClasses?.merge) as KubeObject);
         return;
       case 'RecordScaleInStep':
         await this.#recordScaleIn(a);

@@ -5,6 +5,7 @@ import { Controller } from '../../runtime/controller.ts';
 import type { Logger } from '../../runtime/log.ts';
 import type { OperatorMetrics } from '../../runtime/metrics.ts';
 import { LABEL, MANAGED_BY } from '../../specs/names.ts';
+import type { PriorityClasses } from '../../specs/priority.ts';
 import { listPodsOnNode, Observer } from './observe.ts';
 import { kdbClusterReconciler } from './reconciler.ts';
 
@@ -14,6 +15,8 @@ export interface KdbClusterControllerOptions {
   log: Logger;
   metrics?: OperatorMetrics;
   agentServiceAccount: string;
+  /** PriorityClass names for the pods it makes (KDB_*_PRIORITY_CLASS); none where empty. */
+  priorityClasses?: PriorityClasses;
   /** The EKS cluster whose node groups the operator scales (KDB_EKS_CLUSTER_NAME). */
   eksClusterName?: string;
   /** Reconcile only the KdbClusters of this namespace (default: all); pods and nodes are still watched everywhere. */
@@ -72,6 +75,7 @@ export const kdbClusterController = (o: KdbClusterControllerOptions): KdbCluster
       events,
       ...(o.metrics ? { metrics: o.metrics } : {}),
       agentServiceAccount: o.agentServiceAccount,
+      ...(o.priorityClasses ? { priorityClasses: o.priorityClasses } : {}),
       ...(o.eksClusterName ? { eksClusterName: o.eksClusterName } : {}),
     }),
   });

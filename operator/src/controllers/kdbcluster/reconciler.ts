@@ -10,6 +10,7 @@ import type { ReconcileContext, ReconcileOutcome } from '../../runtime/controlle
 import { TerminalError } from '../../runtime/errors.ts';
 import type { OperatorMetrics } from '../../runtime/metrics.ts';
 import { FINALIZER } from '../../specs/names.ts';
+import type { PriorityClasses } from '../../specs/priority.ts';
 import { Effector } from './effect.ts';
 import { releaseNodeGroups } from './node-group-claims.ts';
 import { Observer, clusterKeyOf } from './observe.ts';
@@ -24,6 +25,7 @@ export interface ReconcilerDeps {
   events: EventRecorder;
   metrics?: OperatorMetrics;
   agentServiceAccount: string;
+  priorityClasses?: PriorityClasses;
   /** The EKS cluster whose node groups are scaled (finds the groups to release on deletion). */
   eksClusterName?: string;
   now?: () => Date;
@@ -104,6 +106,7 @@ export const kdbClusterReconciler =
         log: ctx.log,
         ...(d.metrics ? { metrics: d.metrics } : {}),
         agentServiceAccount: d.agentServiceAccount,
+        ...(d.priorityClasses ? { priorityClasses: d.priorityClasses } : {}),
         onEfsChanged: () => d.observer.forgetEfs(),
         signal: ctx.signal,
       },
@@ -118,7 +121,15 @@ export const kdbClusterReconciler =
       // Re-plan from a fresh observation: AWS reads now say 'unknown' or succeed.
       d.aws.autoScaling.invalidate();
       const retry = await new Effector(
-        { api: d.api, aws: d.aws, events: d.events, log: ctx.log, agentServiceAccount: d.agentServiceAccount, signal: ctx.signal },
+        {
+          api: d.api,
+          aws: d.aws,
+          events: d.events,
+          log: ctx.log,
+          agentServiceAccount: d.agentServiceAccount,
+          ...(d.priorityClasses ? { priorityClasses: d.priorityClasses } : {}),
+          signal: ctx.signal,
+        },
         cluster,
       ).run(withoutAwsWork(actions.filter((a) => a.kind !== 'UpdateStatus')));
       return { requeueAfterMs: Math.min(retry.requeueAfterMs ?? 15_000, 15_000) };

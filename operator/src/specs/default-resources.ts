@@ -1,0 +1,10 @@
+import type { Resources } from '../api/kdbcluster.ts';
+
+/**
+ * Resources when the spec leaves them out. The merge shares the
+ * tickerplant's node group: the tickerplant's requests keep it last in line
+ * for eviction under memory pressure, the merge's limit keeps one big day
+ * from taking the node's memory.
+ */
+export const DEFAULT_TICKERPLANT_RESOURCES = { requests: { memory: '1Gi', cpu: '500m' } } as const satisfies Resources;
+export const DEFAULT_MERGE_RESOURCES = { requests: { memory: '256Mi', cpu: '100m' }, limits: { memory: '2Gi' } } as const satisfies Resources;
