@@ -1,3 +1,4 @@
+import { jest } from '@jest/globals';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -10,6 +11,8 @@ import { AGENT_PERMISSIONS, OPERATOR_PERMISSIONS, grantKeys, type Permission } f
 // helm lint and helm template of the chart, with the helm built from source
 // into the stack's cache. The e2e test installs the same chart for real.
 const run = promisify(execFile);
+// helm template of the whole chart has taken over 5 s (Jest's default) on a loaded 2-core machine.
+jest.setTimeout(60_000);
 const chart = join(repoRoot, 'charts/kdb-operator');
 const helm = async (...args: string[]) => (await run(join(await binDir(), 'helm'), args, { maxBuffer: 8 << 20 })).stdout;
 

@@ -282,6 +282,8 @@ export class PodWorker {
       mounts,
       mountsFile: join(this.dir, `${spec.name}.mounts`),
       logFile: join(this.ctx.cfg.podLogsDir, `${ns}_${this.pod.metadata?.name}_${spec.name}.log`),
+      // The program itself (node, the image sources, the bind shim) lives here: a checkout under /tmp must survive an emptyDir at /tmp.
+      keep: [this.ctx.cfg.repoRoot, this.ctx.cfg.stackDir],
     });
     c.proc = proc;
     c.containerID = `nodesim://${randomBytes(32).toString('hex')}`;

@@ -25,6 +25,8 @@ export interface ContainerSpec {
   mounts: Mount[];
   mountsFile: string;
   logFile: string;
+  /** Host folders the process needs that a volume must not hide (see container-init.sh). */
+  keep?: string[];
 }
 
 export interface Exit {
@@ -44,10 +46,14 @@ export const startContainer = (spec: ContainerSpec): RunningProcess => {
   for (const m of mounts) {
     if (/[\t\n]/.test(m.source + m.target)) throw new Error(`mount path with tab or newline: ${m.target}`);
   }
+  for (const k of spec.keep ?? []) if (/[\t\n]/.test(k)) throw new Error(`kept path with tab or newline: ${k}`);
   mkdirSync(dirname(spec.mountsFile), { recursive: true });
   writeFileSync(
     spec.mountsFile,
-    mounts.map((m) => `${m.kind}\t${m.readOnly ? 'ro' : 'rw'}\t${m.source}\t${m.target}\n`).join(''),
+    [
+      ...mounts.map((m) => `${m.kind}\t${m.readOnly ? 'ro' : 'rw'}\t${m.source}\t${m.target}\n`),
+      ...[...new Set(spec.keep ?? [])].map((k) => `keep\t-\t${k}\t-\n`),
+    ].join(''),
   );
   mkdirSync(dirname(spec.logFile), { recursive: true });
   const out = openSync(spec.logFile, 'a');
