@@ -168,9 +168,14 @@ export const startChaos = (plan: ChaosPlan, ctx: ChaosContext): ChaosRun => {
         const silence = await stopHeartbeat(node);
         silences.push(silence);
         const r = record(f, { target: node, detail: `hosting ${pod.name} (${pod.state}, ${pod.rows} rows)` });
-        const notReady = await awaitTarget(async () => ((await nodeReady(node)) !== 'True' ? true : undefined), Date.now() + 150_000);
-        r.detail += notReady ? `; NotReady after ${((Date.now() - Date.parse(r.at)) / 1000).toFixed(0)} s` : '; never marked NotReady';
-        ctx.say(`chaos: node ${node} ${notReady ? 'is NotReady' : 'was never marked NotReady'}`);
+        // Ready Unknown (or False) is NotReady; a Node deleted meanwhile (its instance scaled in) never was.
+        const ready = await awaitTarget(async () => {
+          const st = await nodeReady(node);
+          return st === 'True' ? undefined : (st ?? 'deleted');
+        }, Date.now() + 150_000);
+        const notReady = ready === 'Unknown' || ready === 'False';
+        r.detail += notReady ? `; NotReady after ${((Date.now() - Date.parse(r.at)) / 1000).toFixed(0)} s` : `; never marked NotReady (${ready ?? 'still Ready'})`;
+        ctx.say(`chaos: node ${node} ${notReady ? 'is NotReady' : `was never marked NotReady (${ready ?? 'still Ready'})`}`);
         if (notReady) await sleep(SILENT_AFTER_NOT_READY_MS);
         await silence.resume();
         r.detail += '; heartbeats resumed';
