@@ -1,5 +1,6 @@
 import type { RdbPoolSpec, ScaleInRecord } from '../api/kdbcluster.ts';
 import { OrdinalCounter, poolContexts } from './context.ts';
+import type { IdleInstance } from './idle-instances.ts';
 import type { PoolContext } from './context.ts';
 import { planCapacity } from './plan-capacity.ts';
 import type { CapacityPlan } from './plan-capacity.ts';
@@ -26,6 +27,8 @@ export interface PoolOutcome {
   /** Lost pods still observed whose window a replacement holds (see planReplacements). */
   replayed: string[];
   scaleIn: ScaleInRecord | undefined;
+  /** Instances of the pool's ASG hosting no RDB, with when first seen so (idle-instances.ts). */
+  idle: IdleInstance[];
   capacityLimit: CapacityLimit | undefined;
   capacityMessage: string | undefined;
   nextOrdinal: number;
@@ -62,13 +65,18 @@ export const planPools = (o: Observed, allowCreate: boolean): PoolsPlan => {
       ctx,
       pool: ctx.spec,
       protection: planProtection(ctx, scaleIn.record),
-      pods: [...repl.actions, ...out.actions].map((a) => (ctx.draining && a.kind === 'EnsureRdbPod' ? { ...a, poolSpec: ctx.spec } : a)),
+      // The pool's next live or queued RDB is created before replacements: when
+      // servers are short (AWS down, MaxSize) the scheduler gives the free node
+      // to the first pending pod, and the feed needs a live RDB more than a
+      // lost window needs replaying (it waits in the log).
+      pods: [...out.actions, ...repl.actions].map((a) => (ctx.draining && a.kind === 'EnsureRdbPod' ? { ...a, poolSpec: ctx.spec } : a)),
       scaleInActions: scaleIn.actions,
       events: [...repl.events, ...out.events, ...scaleIn.events],
       created: [...repl.created, ...out.created],
       lost,
       replayed: drained ? [] : repl.replayed,
       scaleIn: scaleIn.record,
+      idle: scaleIn.idle,
       capacityLimit: out.capacityLimit,
       capacityMessage: out.capacityMessage,
       nextOrdinal: ordinals.seen,
