@@ -187,6 +187,8 @@ class FeedLink {
           this.refused.add(m.seq);
         }
         this.errors.push(String(m.message));
+        // Refused before the welcome (no hello support, a bad id): nothing sent could ever be acknowledged.
+        if (!this.ready && m.seq === undefined) this.fatal = new Error(`tickerplant refused the feed's hello: ${String(m.message)}`);
         return;
       default:
         return;
