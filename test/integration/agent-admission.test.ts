@@ -110,8 +110,11 @@ beforeAll(async () => {
   tickerplant = await admin.create(podBody('markets-tickerplant-0', 'default', 'tickerplant'));
   asA = apiWithToken(await tokenFor(podA));
   // The policy reaches the API server's admission through an informer: wait until it refuses.
+  // Each probe writes a new value: once one got through before the policy was
+  // in force, the same value again would be no change, which the policy allows.
+  let probe = 0;
   await waitFor('the admission policy to be in force', async () =>
-    (await asA.mergePatch(podRef(podA.metadata!.name!), { metadata: { annotations: { 'example.com/probe': suffix } } }).then(() => false, (e: KubeApiError) => e.statusCode === 403)) || undefined,
+    (await asA.mergePatch(podRef(podA.metadata!.name!), { metadata: { annotations: { 'example.com/probe': `${suffix}-${++probe}` } } }).then(() => false, (e: KubeApiError) => e.statusCode === 403)) || undefined,
   // Seen to take over 30 s on a loaded 2-core machine just after the stack came up.
   90_000);
 }, 180_000);
