@@ -35,6 +35,5 @@ echo "== end-to-end: a trading day and an AWS outage on a fresh stack"
 bash test/stack/down.sh >/dev/null
 bash test/stack/up.sh || { echo "make test: the local stack did not come up again (logs in .stack/logs)"; exit 1; }
 # The chaos day (test/e2e/chaos-day.test.ts, `make chaos`) is not run here
-# until it passes on the stack (issue 9): on 2026-12-01 the second seed's day
-# never shrank back to one RDB after end of day (see the lead's report).
+# until it passes on the stack (issue 9).
 "${JEST[@]}" --selectProjects e2e --runInBand --testPathIgnorePatterns chaos-day

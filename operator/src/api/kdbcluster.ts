@@ -50,8 +50,7 @@ export const LIMITS = {
   poolName: 30,
   tables: 64,
   columns: 128,
-  /** The pools-overlap rule compares the syms of 16 x 16 pool pairs: with 160 the API server refuses the CRD as over its CEL cost budget (kube-apiserver 1.36). */
-  syms: 128,
+  syms: 4096,
   symLength: 64,
   nameLength: 63,
   imageLength: 512,
@@ -412,9 +411,8 @@ export const KdbClusterSpec = z
       .min(1, 'rdbPools must list at least one RDB pool {name, memory}')
       .max(LIMITS.pools, `rdbPools must have at most ${LIMITS.pools} pools`)
       .superRefine(crossFieldRules.uniquePoolNames.check)
-      .superRefine(crossFieldRules.poolsDisjoint.check)
       // A map list lets server-side apply (kubectl, Helm) merge pools by name.
-      .meta({ ...kubeValidations(crossFieldRules.uniquePoolNames, crossFieldRules.poolsDisjoint), ...listMap('name') }),
+      .meta({ ...kubeValidations(crossFieldRules.uniquePoolNames), ...listMap('name') }),
     storage: StorageSpec,
     agent: AgentSpec.prefault({}),
     merge: MergeSpec.prefault({}),
@@ -469,8 +467,7 @@ export type ScaleInStep = z.infer<typeof ScaleInStep>;
  * irreversible one.
  */
 export const ScaleInRecord = z.object({
-  /** The flushed RDB removed first; absent when the instance was idle (hosted no RDB pod for the grace period). */
-  rdb: z.string().max(253).optional(),
+  rdb: z.string().max(253),
   instanceId: z.string().max(64),
   node: z.string().max(253).optional(),
   step: ScaleInStep,
@@ -509,14 +506,6 @@ export const PoolStatus = z.object({
   rolled: z.array(RolledRdb).max(LIMITS.rdbsPerPool).default([]),
   rdbs: z.array(RdbStatusEntry).max(LIMITS.rdbsPerPool).default([]),
   scaleIn: ScaleInRecord.optional(),
-  /**
-   * Instances of the pool's ASG seen hosting no RDB pod, with when that was
-   * first seen: one still idle after the grace period is scaled in.
-   */
-  idleInstances: z
-    .array(z.object({ instanceId: z.string().max(64), since: z.string().max(64) }))
-    .max(LIMITS.rdbsPerPool)
-    .optional(),
   /** Next RDB pod ordinal: names are never reused within a pool's life, so the tickerplant never sees one name twice. */
   nextOrdinal: z.number().int().nonnegative().optional(),
   /**
