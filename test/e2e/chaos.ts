@@ -1,6 +1,7 @@
 // The chaos day's fault schedule: which faults strike when, drawn from one
 // seed so a failing day can be replayed. Pure; the day runner
 // (chaos-faults.ts) carries it out and records what it actually injected.
+import { mulberry32 } from '../../images/sim/src/feed/generator.ts';
 import type { DaySummary } from './verdicts.ts';
 
 export const FAULT_KINDS = [
@@ -70,17 +71,8 @@ export interface ChaosOptions {
   awsThrottleRate?: number;
 }
 
-/** mulberry32: small, seedable, the same sequence on every platform. */
-export const random = (seed: number): (() => number) => {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-};
+/** The feed's seedable PRNG (mulberry32): the same sequence on every platform. */
+export const random = mulberry32;
 
 /**
  * Draws `n` points in [from, to) at least `gap` apart, by placing them in the
