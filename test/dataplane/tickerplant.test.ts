@@ -69,7 +69,7 @@ describe('tickerplant', () => {
     f.socket.destroy();
   });
 
-  test('a corrupt log tail stops the tickerplant with the valid length and the truncate command; truncating recovers', async () => {
+  test('a torn tail after the last commit is cut at start; a corrupt committed part stops the tickerplant with the truncate command, and truncating it never reuses a number', async () => {
     dp = new DataPlane();
     await dp.startTickerplant();
     const a = await runFeed({ host: HOST, port: dp.tpPort, syms: SYMS, rows: 500, seed: 81, day: '2025-03-03', tz: 'UTC', batch: 10, dayMs: 0 });
@@ -77,27 +77,35 @@ describe('tickerplant', () => {
     await dp.tp!.kill('SIGTERM');
     const log = logPathFor(dp.logDir, day);
     const good = statSync(log).size;
-    appendFileSync(log, Buffer.from([40, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7])); // a torn entry
 
-    const failed = dp.run(['tickerplant'], { ...tpEnv(dp) });
-    expect((await failed.exited).code).toBe(3);
-    expect(failed.output).toContain(`truncate-log ${log} ${good}`);
-    expect(failed.output).toContain(`Truncate to length ${good}`);
-    expect(statSync(log).size).toBe(good + 11); // left as it was
-
-    const cmd = /node images\/sim\/src\/main\.ts (truncate-log \S+ \d+)/.exec(failed.output)![1]!.split(' ');
-    const fix = dp.run(cmd);
-    expect((await fix.exited).code).toBe(0);
+    // A torn entry after the last commit (what a crash mid-write leaves): never published, cut with a warning.
+    appendFileSync(log, Buffer.from([40, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7]));
     await dp.startTickerplant();
+    expect(dp.tp!.output).toContain('cutting the uncommitted log tail');
+    expect(statSync(log).size).toBe(good);
     expect((await dp.subscribers()).count).toBe(a.tickerplantCount);
     await dp.tp!.kill('SIGTERM');
 
-    // Garbled bytes inside the last entry (checksum mismatch), truncated on request.
+    // Garbled bytes inside the last committed entry: published data is damaged, so the tickerplant stops.
     const buf = readFileSync(log);
     truncateSync(log, buf.length - 3);
     appendFileSync(log, Buffer.from('zzz'));
-    await dp.startTickerplant({ KDB_TRUNCATE_CORRUPT_LOG: '1' });
-    expect((await dp.subscribers()).count).toBe(a.tickerplantCount - 1);
+    const failed = dp.run(['tickerplant'], { ...tpEnv(dp) });
+    expect((await failed.exited).code).toBe(3);
+    const cmd = /node images\/sim\/src\/main\.ts (truncate-log \S+ \d+)/.exec(failed.output)![1]!.split(' ');
+    expect(failed.output).toContain(`Truncate to length ${cmd[2]}`);
+    expect(statSync(log).size).toBe(good); // left as it was
+
+    // Cut by hand: the log now lacks the last published message. Its number is not used again.
+    const fix = dp.run(cmd);
+    expect((await fix.exited).code).toBe(0);
+    await dp.startTickerplant();
+    expect(dp.tp!.output).toContain('the tickerplant log lost published messages');
+    const after = await dp.subscribers();
+    expect(after).toMatchObject({ count: a.tickerplantCount, epoch: 1, lost: [[a.tickerplantCount, a.tickerplantCount]] });
+    const b = await runFeed({ host: HOST, port: dp.tpPort, syms: SYMS, rows: 50, seed: 82, day: '2025-03-03', tz: 'UTC', batch: 10, dayMs: 0 });
+    expect(b.tickerplantCount).toBe(a.tickerplantCount + b.messages);
+    expect(scanLog(log)).toMatchObject({ count: b.tickerplantCount, corruption: null, epoch: 1, lost: [[a.tickerplantCount, a.tickerplantCount]] });
   });
 
   test('bad configuration names the variable', async () => {
