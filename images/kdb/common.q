@@ -14,8 +14,9 @@
 .c.day:{ssr[string x;".";"-"]};
 .c.iso:{(ssr[string `datetime$x;".";"-"] 10),"T",(11_string `datetime$x),"Z"}; / UTC only when TZ=UTC; good enough for updatedAt
 
-/ Column types of KDB_SCHEMA (the same names the TypeScript reference uses).
-.c.types:`timestamp`symbol`float`long`int`boolean`string!"psfjibC";
+/ Column types of KDB_SCHEMA: every q type name the KdbCluster API accepts (operator/src/api/kdbcluster.ts
+/ ColumnType), the default schema's time:timespan among them.
+.c.types:`boolean`guid`byte`short`int`long`real`float`char`symbol`timestamp`month`date`datetime`timespan`minute`second`time`string!"bgxhijefcspmdznuvtC";
 .c.empty:{$[x="C";();x$()]};
 .c.default:`trade`quote!(
   ([] time:`timestamp$(); sym:`symbol$(); price:`float$(); size:`long$());
@@ -26,8 +27,9 @@
   d:@[.j.k;s;{.c.fail "KDB_SCHEMA is not JSON: ",x}];
   (`$d@\:`name)!{c:x`columns; flip (`$c@\:`name)!.c.empty each .c.types `$c@\:`type} each d};
 
-/ Bytes per value by type for the deterministic memory account (as the TypeScript RDB).
-.c.bytes:"psfjibC"!8 8 8 8 4 1 32;
+/ Bytes per value by type for the deterministic memory account: images/sim/src/rdb/memory.ts
+/ BYTES_PER_VALUE, 40 a value and 80 for text (string, char, guid map to its string type).
+.c.bytes:"bgxhijefcspmdznuvtC"!40 80 40 40 40 40 40 40 80 40 40 40 40 40 40 40 40 40 80;
 .c.rowBytes:{sum .c.bytes (0!meta x)`t};
 
 / Replace a file whole: write a temp file beside it, flush it to disk, rename.

@@ -86,31 +86,43 @@
 / the pool's live RDB would be deleted and its server terminated in that moment. It goes
 / live -> flushing -> live (the next day), reporting the flush in `flushed`, as the TypeScript RDB does.
 / Windows close as lastI, else the last message applied: lastProcessed^lastI (x^y fills a null y with x).
+/ The slice carries pool, window and subscription (tables, syms; empty = all) as the TypeScript
+/ slice does (images/sim/src/rdb/flush.ts), so merge.q takes each window of a pool once.
+.rdb.writeSlice:{[d;f;l]
+  dir:.rdb.staging,"/",.c.day d; system "mkdir -p ",dir;
+  path:dir,"/",string[.rdb.name],".kdb";
+  .c.setAtomic[path;`day`rdb`pool`window`subscription`tables!(d;.rdb.name;.rdb.pool;(f;l);`tables`syms!(.rdb.tabs;.rdb.syms);.rdb.tables!value each .rdb.tables)];
+  path};
+.rdb.leave:{.rdb.holding:0b; .rdb.done:1b; if[not null .rdb.h; hclose .rdb.h; .rdb.h:0Ni]};
 .rdb.eod:{[d;nd]
   was:.rdb.state;
   if[(was=`flushed) or .rdb.done; :()];
   goesOn:was in `live`replaying;
   if[.rdb.holding and d=.rdb.day;
     .rdb.set`flushing;
-    dir:.rdb.staging,"/",.c.day d; system "mkdir -p ",dir;
-    path:dir,"/",string[.rdb.name],".kdb";
-    .c.setAtomic[path;`day`rdb`pool`window`tables!(d;.rdb.name;.rdb.pool;(.rdb.firstI;.rdb.lastProcessed^.rdb.lastI);.rdb.tables!value each .rdb.tables)];
+    path:.rdb.writeSlice[d;.rdb.firstI;.rdb.lastProcessed^.rdb.lastI];
     n:sum count each value each .rdb.tables;
     .rdb.flushed,:enlist `day`rows`path!(.c.day d;n;path);
     .rdb.clear[];
     if[not goesOn; .rdb.lastI:.rdb.lastProcessed^.rdb.lastI; .rdb.set`flushed]];
+  / A queued RDB holds nothing: it flushes an empty slice (0;0], reports flushed and leaves the
+  / pool so its server is scaled in (the TypeScript RDB does the same); tick.q drops it on close.
   $[goesOn; [.rdb.day:nd; .rdb.firstI:0; .rdb.lastI:0N; .rdb.lastProcessed:0; .rdb.set`live];
-    was=`queued; [.rdb.day:nd; .rdb.status[]];
-    [.rdb.holding:0b; .rdb.done:1b]]};
+    was=`queued; [path:.rdb.writeSlice[d;0;0]; .rdb.flushed,:enlist `day`rows`path!(.c.day d;0;path); .rdb.lastI:0; .rdb.set`flushed; .rdb.leave[]];
+    .rdb.leave[]]};
 
 / Connect, subscribe (synchronous: the tickerplant answers with role and window), retry on loss.
 .rdb.held:{$[.rdb.holding; `day`state`firstI`lastI`lastProcessed!(.rdb.day;.rdb.state;.rdb.firstI;.rdb.lastI;.rdb.lastProcessed); ()]};
+/ The handle becomes ours only once the tickerplant took the subscription: a refusal (a replacement
+/ while the lost RDB is "still connected") closes it, and the next tick subscribes again, as the
+/ TypeScript RDB reconnects. Setting .rdb.h first left it set and the RDB queued forever.
 .rdb.connect:{
   if[.rdb.done or not null .rdb.h; :()];
   h:@[hopen;(.rdb.tp;2000);0Ni];
   if[null h; :()];
+  a:@[h;(`.u.sub;.rdb.name;.rdb.pool;.rdb.tabs;.rdb.syms;.rdb.replaces;.rdb.held[]);{(`subscribeRefused;x)}];
+  if[`subscribeRefused~first a; -2 "tickerplant refused the subscription: ",last a; hclose h; :()];
   .rdb.h:h;
-  a:h(`.u.sub;.rdb.name;.rdb.pool;.rdb.tabs;.rdb.syms;.rdb.replaces;.rdb.held[]);
   .rdb.assign a};
 .z.pc:{[w] if[w=.rdb.h; .rdb.h:0Ni]};
 .z.ts:{.rdb.connect[]; .rdb.status[]};

@@ -55,11 +55,17 @@ if[null .u.eodT; .c.fail "KDB_EOD_TIME is invalid (expected HH:MM)"];
   if[0=count first x; '"an update needs at least one row"];
   if[not (exec t from meta .u.t t)~exec t from meta flip c!x; '"column types do not match the schema of ",string t];
   x};
+/ The durability rule: nothing is published before the log is synced. Every update waits in
+/ .u.pend; .u.commit (on the timer, before a window is handed out, at end of day) syncs the
+/ log once for all of them, then publishes them: a group commit. q has no fsync, so the
+/ sync is GNU coreutils' `sync FILE` (fsync of that one file; coreutils >= 8.24).
+.u.fsync:{system "sync ",.u.L};
+.u.commit:{.u.fsync[]; .u.flushPending[]};
 upd:{[t;x]
   x:.u.check[t;x];
   .u.l enlist (`upd;t;x);
   .u.i+:1;
-  $[.u.batchMs>0; .u.pend,:enlist (t;x;.u.i); .u.pub[t;x;.u.i]]};
+  .u.pend,:enlist (t;x;.u.i)};
 .u.pub:{[t;x;i] .u.pubTo[t;x;i] each exec name from .u.subs where state=`live, null replacedBy};
 .u.pubTo:{[t;x;i;n] if[null h:.u.h n; :()]; if[i<=.u.sent n; :()]; neg[h](`.rdb.upd;t;x;i); .u.sent[n]:i};
 .u.flushPending:{if[count .u.pend; {.u.pub . x} each .u.pend; .u.pend:()]};
@@ -76,7 +82,8 @@ upd:{[t;x]
   role:s`state; n:s`name;
   to:$[role=`live; .u.i; role=`rolled; s`lastI; 0];
   if[role=`live; .u.sent[n]:.u.i];
-  if[role<>`queued; .u.flushPending[]];
+  / The window's messages are synced before it is handed out (a reader on another EFS client sees them).
+  if[role<>`queued; .u.commit[]];
   `role`day`logPath`firstI`replayFrom`replayTo`lastI!(role;.u.d;.u.L;s`firstI;from;to;s`lastI)};
 .u.tell:{[n;from] if[not null h:.u.h n; neg[h](`.rdb.assign;.u.assignment[.u.row n;from])]};
 
@@ -98,6 +105,9 @@ upd:{[t;x]
 .u.sub:{[n;p;tabs;syms;rep;held]
   .u.h[n]:.z.w;
   okHeld:(99h=type held) and (.u.d=held`day);
+  if[okHeld and held[`lastProcessed]>.u.i;
+    -2 "subscriber beyond the log refused: ",string[n]," holds messages up to ",string[held`lastProcessed],", the log ",.u.L," ends at ",string .u.i;
+    '"WindowPastLog: ",string[n]," holds messages up to ",string[held`lastProcessed]," but the tickerplant log ends at ",string .u.i];
   if[not null (s:.u.row n)`name;
     if[okHeld and (`live=s`state) and (`rolled=held`state) and s[`firstI]=held`firstI; .u.rollAt[n;held`lastProcessed]; s:.u.row n];
     from:$[okHeld and s[`firstI]=held`firstI; s[`firstI]|held`lastProcessed; s`firstI];
@@ -140,7 +150,7 @@ upd:{[t;x]
 / End of day: publish what is pending, tell every subscriber once, close the log, open the
 / next day's, reset the count. Rolled RDBs leave the table; the live one restarts at 0.
 .u.end:{[nd]
-  .u.flushPending[];
+  .u.commit[];
   {neg[x](`.rdb.eod;.u.d;y)}[;nd] each value .u.h;
   hclose .u.l;
   .u.keepPrev[];
@@ -154,12 +164,19 @@ upd:{[t;x]
 / Manual trigger: q)h".u.adminEnd[]" or the sim CLI's eod against the TypeScript tickerplant.
 .u.adminEnd:{d:.u.d; .u.end .u.d+1; `day`nextDay!(.c.day d;.c.day .u.d)};
 
-.z.ts:{.u.flushPending[]; if[.u.tday[]>.u.d; .u.end .u.tday[]]};
+.z.ts:{if[count .u.pend; .u.commit[]]; if[.u.tday[]>.u.d; .u.end .u.tday[]]};
 
 / Start: restore the subscriber table, catch up on a missed end of day, validate the log.
 .u.d:.u.tday[];
 if[.u.load[]; if[.u.d<.u.tday[]; .u.keepPrev[]; delete from `.u.subs where (state=`rolled) or not null replacedBy; update firstI:0, lastI:0N from `.u.subs where state=`live; .u.d:.u.tday[]]];
 .u.openLog[];
+/ A log shorter than a window already handed out lost published messages. A -11! log numbers
+/ messages by position, so q cannot go on above them in a new epoch as the reference does:
+/ it refuses to start rather than hand those numbers out again.
+if[.u.i<hw:0^max (exec firstI from .u.subs),exec lastI from .u.subs;
+  -2 "tickerplant log ",.u.L," holds ",string[.u.i]," messages but windows up to ",string[hw]," were handed out: it lost published messages. Refusing to start rather than reuse their numbers";
+  exit 4];
 .u.save[];
-system "t ",string $[.u.batchMs>0; .u.batchMs; 250];
+/ Zero-latency mode still waits for a sync: the timer commits every 5 ms.
+system "t ",string $[.u.batchMs>0; .u.batchMs; 5];
 -1 "tickerplant up: day ",.c.day[.u.d],", ",string[.u.i]," messages in ",.u.L;

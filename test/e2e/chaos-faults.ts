@@ -7,7 +7,7 @@ import { clearFaults, setFaults } from '../lib/faults.ts';
 import { nodeReady, stopHeartbeat, type Silence } from '../lib/heartbeat.ts';
 import { adminKubeConfig, k8s } from '../lib/kube.ts';
 import type { StackAws } from '../lib/stack.ts';
-import { pickTarget, type ChaosPlan, type FaultKind, type InjectedFault, type MissedFault, type ScheduledFault } from './chaos.ts';
+import { operatorDwellMs, pickTarget, type ChaosPlan, type FaultKind, type InjectedFault, type MissedFault, type ScheduledFault } from './chaos.ts';
 import type { PodRecord } from './verdicts.ts';
 
 export interface ChaosContext {
@@ -30,7 +30,7 @@ export interface ChaosRun {
 const SILENT_AFTER_NOT_READY_MS = 15_000;
 /** AWS's EC2 health check notices a terminated instance after a while; the stand-in waits this long. */
 const HEALTH_CHECK_DELAY_MS = 5_000;
-const OPERATOR_SELECTOR = 'app.kubernetes.io/name=kdb-operator';
+const OPERATOR_LEASE = { namespace: 'kdb-system', name: 'kdb-operator-leader' };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
 
@@ -38,6 +38,17 @@ export const startChaos = (plan: ChaosPlan, ctx: ChaosContext): ChaosRun => {
   const t0 = Date.now();
   const kc = adminKubeConfig();
   const core = kc.makeApiClient(k8s.CoreV1Api);
+  const coord = kc.makeApiClient(k8s.CoordinationV1Api);
+  /** When the harness first saw each pod hold the operator's lease. */
+  const leaderSince = new Map<string, number>();
+  const leader = async (): Promise<string | undefined> => {
+    const holder = (await coord.readNamespacedLease(OPERATOR_LEASE)).spec?.holderIdentity;
+    if (!holder) return undefined;
+    const pod = await core.readNamespacedPod({ name: holder, namespace: OPERATOR_LEASE.namespace }).catch(() => undefined);
+    if (!pod || !running(pod)) return undefined;
+    if (!leaderSince.has(holder)) leaderSince.set(holder, Date.now());
+    return holder;
+  };
   const ec2c = new ec2.EC2Client(awsClientConfig('injector'));
   // AWS's own side (the ASG replacing an unhealthy instance) goes to moto directly, not through the operator's endpoint.
   const asgMoto = new autoscaling.AutoScalingClient(awsClientConfig('moto'));
@@ -74,6 +85,7 @@ export const startChaos = (plan: ChaosPlan, ctx: ChaosContext): ChaosRun => {
     if (!id?.startsWith('i-')) throw new Error(`node ${node} has no EC2 instance in its providerID`);
     return id;
   };
+  // Struck: pods killed and nodes whose instance was terminated (their pods linger until podgc). A silenced node's pods stay fair game.
   const rdbs = (ok: (p: PodRecord) => boolean) => [...ctx.pods.values()].filter((p) => !p.deleted && p.node && !struck.has(p.name) && !struck.has(p.node) && ok(p));
   const tickerplant = async () => {
     const p = await core.readNamespacedPod({ name: `${ctx.cluster}-tickerplant-0`, namespace: ctx.namespace });
@@ -112,7 +124,7 @@ export const startChaos = (plan: ChaosPlan, ctx: ChaosContext): ChaosRun => {
     while (!stopping && Date.now() < t0 + f.atMs) await sleep(Math.min(250, t0 + f.atMs - Date.now()));
     if (stopping) return void missed.push({ kind: f.kind, scheduledAtMs: f.atMs, why: 'the day ended before its time' });
     // One-off faults may wait for their target until shortly after the feed; operator kills a minute.
-    const deadline = f.kind === 'operator-kill' ? Date.now() + 60_000 : t0 + ctx.dayMs + 20_000;
+    const deadline = f.kind === 'operator-kill' ? Date.now() + 90_000 : t0 + ctx.dayMs + 20_000;
     const miss = (why: string) => {
       missed.push({ kind: f.kind, scheduledAtMs: f.atMs, why });
       ctx.say(`chaos: ${f.kind} scheduled at ${(f.atMs / 1000).toFixed(1)}s missed: ${why}`);
@@ -125,10 +137,15 @@ export const startChaos = (plan: ChaosPlan, ctx: ChaosContext): ChaosRun => {
         return;
       }
       case 'operator-kill': {
-        const pod = await awaitTarget(async () => (await core.listNamespacedPod({ namespace: 'kdb-system', labelSelector: OPERATOR_SELECTOR })).items.find(running), deadline);
-        if (!pod) return miss('no running operator pod');
-        await forceDelete('kdb-system', pod.metadata!.name!);
-        record(f, { target: pod.metadata!.name! });
+        // The leader, once it has led for its dwell: a kill must cost a leader, not a pod still waiting for the lease.
+        const dwell = operatorDwellMs(f.pick);
+        const pod = await awaitTarget(async () => {
+          const l = await leader();
+          return l && Date.now() - leaderSince.get(l)! >= dwell ? l : undefined;
+        }, deadline);
+        if (!pod) return miss('no operator pod took the lease');
+        await forceDelete('kdb-system', pod);
+        record(f, { target: pod, detail: `leader for ${((Date.now() - leaderSince.get(pod)!) / 1000).toFixed(1)} s` });
         return;
       }
       case 'tickerplant-pod-kill': {
@@ -163,14 +180,17 @@ export const startChaos = (plan: ChaosPlan, ctx: ChaosContext): ChaosRun => {
         const pod = await awaitTarget(async () => pickTarget(rdbs((p) => p.rows > 0), f.pick), deadline);
         if (!pod) return miss('no RDB node');
         const node = pod.node!;
-        struck.add(pod.name);
-        struck.add(node);
         const silence = await stopHeartbeat(node);
         silences.push(silence);
         const r = record(f, { target: node, detail: `hosting ${pod.name} (${pod.state}, ${pod.rows} rows)` });
-        const notReady = await awaitTarget(async () => ((await nodeReady(node)) !== 'True' ? true : undefined), Date.now() + 150_000);
-        r.detail += notReady ? `; NotReady after ${((Date.now() - Date.parse(r.at)) / 1000).toFixed(0)} s` : '; never marked NotReady';
-        ctx.say(`chaos: node ${node} ${notReady ? 'is NotReady' : 'was never marked NotReady'}`);
+        // Ready Unknown (or False) is NotReady; a Node deleted meanwhile (its instance scaled in) never was.
+        const ready = await awaitTarget(async () => {
+          const st = await nodeReady(node);
+          return st === 'True' ? undefined : (st ?? 'deleted');
+        }, Date.now() + 150_000);
+        const notReady = ready === 'Unknown' || ready === 'False';
+        r.detail += notReady ? `; NotReady after ${((Date.now() - Date.parse(r.at)) / 1000).toFixed(0)} s` : `; never marked NotReady (${ready ?? 'still Ready'})`;
+        ctx.say(`chaos: node ${node} ${notReady ? 'is NotReady' : `was never marked NotReady (${ready ?? 'still Ready'})`}`);
         if (notReady) await sleep(SILENT_AFTER_NOT_READY_MS);
         await silence.resume();
         r.detail += '; heartbeats resumed';
@@ -180,12 +200,15 @@ export const startChaos = (plan: ChaosPlan, ctx: ChaosContext): ChaosRun => {
     }
   };
 
-  const tasks = plan.faults.map((f) =>
+  const guarded = (f: ScheduledFault) =>
     strike(f).catch((e: unknown) => {
       missed.push({ kind: f.kind, scheduledAtMs: f.atMs, why: `failed: ${(e as Error).message}` });
       ctx.say(`chaos: ${f.kind} failed: ${(e as Error).message}`);
-    }),
-  );
+    });
+  // Operator kills one after another (each needs the leader the last one left); the rest each on its own.
+  const kills = plan.faults.filter((f) => f.kind === 'operator-kill');
+  const killChain = kills.reduce<Promise<void>>((prev, f) => prev.then(() => guarded(f)), Promise.resolve());
+  const tasks = [killChain, ...plan.faults.filter((f) => f.kind !== 'operator-kill').map(guarded)];
   ctx.say(`chaos: seed ${plan.seed}; ${plan.faults.length} faults scheduled: ${summarizePlan(plan)}`);
 
   return {

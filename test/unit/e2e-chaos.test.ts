@@ -1,4 +1,4 @@
-import { chaosPlan, chaosSeed, FAULT_KINDS, ONE_OFF_KINDS, ONE_OFF_WINDOW, pickTarget, random } from '../e2e/chaos.ts';
+import { chaosPlan, chaosSeed, FAULT_KINDS, ONE_OFF_KINDS, ONE_OFF_WINDOW, operatorDwellMs, pickTarget, random } from '../e2e/chaos.ts';
 
 const dayMs = 75_000;
 
@@ -77,4 +77,12 @@ test('pickTarget picks by name order, whatever order the candidates came in', ()
   expect(pickTarget(c, 0.5)?.name).toBe('rdb-b');
   expect(pickTarget(c, 0.99)?.name).toBe('rdb-c');
   expect(pickTarget([], 0.3)).toBeUndefined();
+});
+
+test('an operator kill strikes the leader 1-8 s into its leadership, by its draw', () => {
+  expect(operatorDwellMs(0)).toBe(1_000);
+  expect(operatorDwellMs(0.5)).toBe(4_500);
+  expect(operatorDwellMs(0.999999)).toBe(8_000);
+  const dwells = new Set(chaosPlan({ seed: 3, dayMs }).faults.filter((f) => f.kind === 'operator-kill').map((f) => operatorDwellMs(f.pick)));
+  expect(dwells.size).toBeGreaterThan(5);
 });

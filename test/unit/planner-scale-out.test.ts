@@ -179,8 +179,8 @@ describe('planner scale-out', () => {
     const o = world(day(0, 65), {
       spec: {
         rdbPools: [
-          { name: 'equities', memory: '1Gi' },
-          { name: 'fx', memory: '1Gi' },
+          { name: 'equities', memory: '1Gi', tables: ['trade'] },
+          { name: 'fx', memory: '1Gi', tables: ['quote'] },
         ],
       },
     });

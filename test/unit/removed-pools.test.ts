@@ -13,7 +13,7 @@ const cluster = (pools: unknown[], status?: unknown) =>
   });
 
 const before = cluster([
-  { name: 'main', memory: '1Gi' },
+  { name: 'main', memory: '1Gi', tables: ['quote'] },
   { name: 'fx', memory: '2Gi', nodeGroup: 'rdb-fx', tables: ['trade'], syms: ['EURUSD', 'GBPUSD'], scaleThreshold: 50, rollThreshold: 70 },
 ]);
 const fxSpec = before.spec.rdbPools[1]!;

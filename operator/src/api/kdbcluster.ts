@@ -50,7 +50,8 @@ export const LIMITS = {
   poolName: 30,
   tables: 64,
   columns: 128,
-  syms: 4096,
+  /** The pools-overlap rule compares the syms of 16 x 16 pool pairs: with 160 the API server refuses the CRD as over its CEL cost budget (kube-apiserver 1.36). */
+  syms: 128,
   symLength: 64,
   nameLength: 63,
   imageLength: 512,
@@ -411,8 +412,9 @@ export const KdbClusterSpec = z
       .min(1, 'rdbPools must list at least one RDB pool {name, memory}')
       .max(LIMITS.pools, `rdbPools must have at most ${LIMITS.pools} pools`)
       .superRefine(crossFieldRules.uniquePoolNames.check)
+      .superRefine(crossFieldRules.poolsDisjoint.check)
       // A map list lets server-side apply (kubectl, Helm) merge pools by name.
-      .meta({ ...kubeValidations(crossFieldRules.uniquePoolNames), ...listMap('name') }),
+      .meta({ ...kubeValidations(crossFieldRules.uniquePoolNames, crossFieldRules.poolsDisjoint), ...listMap('name') }),
     storage: StorageSpec,
     agent: AgentSpec.prefault({}),
     merge: MergeSpec.prefault({}),

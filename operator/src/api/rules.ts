@@ -61,6 +61,7 @@ interface PoolLike {
   minRdbs: number;
   maxRdbs: number;
   tables: string[];
+  syms: string[];
 }
 interface TableLike {
   name: string;
@@ -69,6 +70,12 @@ interface TableLike {
 
 const validPercent = (n: unknown): boolean => Number.isInteger(n) && (n as number) >= 1 && (n as number) <= 99;
 const validCount = (n: unknown): boolean => Number.isInteger(n) && (n as number) >= 1;
+
+const overlaps = (a: readonly string[], b: readonly string[]): boolean => a.length === 0 || b.length === 0 || a.some((x) => b.includes(x));
+
+/** Empty tables or syms mean all of them (as the RDB's subscription does). */
+export const poolsOverlap = (p: Pick<PoolLike, 'tables' | 'syms'>, q: Pick<PoolLike, 'tables' | 'syms'>): boolean =>
+  overlaps(p.tables ?? [], q.tables ?? []) && overlaps(p.syms ?? [], q.syms ?? []);
 
 const duplicates = (names: string[]): Set<string> => {
   const seen = new Set<string>();
@@ -117,6 +124,8 @@ const MSG = {
   knownTimeZone:
     'tickerplant.endOfDay.timeZone must be an IANA time zone of the tz database, spelled exactly, such as "America/New_York", "Europe/London", "Asia/Tokyo" or "UTC"',
   rdbMemoryFloor: `rdbPools[].memory must be at least ${MIN_RDB_MEMORY.quantity}: an RDB needs about 64Mi idle plus room for the day's data (e.g. "1Gi")`,
+  poolsDisjoint:
+    'rdbPools[].tables must not overlap between two pools whose syms overlap too (empty tables = all tables, empty syms = all syms): a row both pools subscribe to would reach the HDB twice. Give the pools different tables or different syms, e.g. tables [trade] in one and [quote] in the other',
   clusterName: `metadata.name of a KdbCluster must be at most ${CLUSTER_NAME_MAX} characters, lower-case letters, digits and '-', starting with a letter: it names the tickerplant StatefulSet and Service (<name>-tickerplant), whose pod labels hold 63 characters`,
 } as const;
 
@@ -147,6 +156,20 @@ export const crossFieldRules = {
       const dup = duplicates(pools.map((p) => p.name));
       pools.forEach((p, i) => {
         if (dup.has(p.name)) issue(ctx, [i, 'name'], MSG.uniquePoolNames);
+      });
+    },
+  },
+  // Each published row goes to exactly one pool, so the day's slices hold it
+  // once. Quadratic in syms (CEL has no sets of cost below n*m): LIMITS.syms
+  // keeps 16 x 16 pool pairs within the API server's per-rule budget.
+  poolsDisjoint: {
+    cel:
+      'self.all(p, self.all(q, p.name == q.name || !((p.tables.size() == 0 || q.tables.size() == 0 || p.tables.exists(t, t in q.tables)) && (p.syms.size() == 0 || q.syms.size() == 0 || p.syms.exists(s, s in q.syms)))))',
+    message: MSG.poolsDisjoint,
+    check: (pools: PoolLike[], ctx: z.RefinementCtx) => {
+      pools.forEach((q, j) => {
+        const clash = pools.slice(0, j).find((p) => p.name !== q.name && poolsOverlap(p, q));
+        if (clash) issue(ctx, [j, 'tables'], `${MSG.poolsDisjoint} (pools ${clash.name} and ${q.name})`);
       });
     },
   },
