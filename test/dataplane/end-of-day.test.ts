@@ -41,10 +41,10 @@ describe('end of day', () => {
     expect(r1.rows).toEqual({ trade: 0, quote: 0 });
     expect(r2).toMatchObject({ day: done.nextDay, window: { firstI: 0, lastI: null, lastProcessed: 0 }, rows: { trade: 0, quote: 0 } });
     // The queued RDB held nothing: it flushes an empty slice and leaves, so its server can go.
-    expect(r3.flushed).toEqual([{ day, rows: 0, path: join(dp.stagingDir, day, 'r3.slice.json') }]);
+    expect(r3.flushed).toEqual([{ day, rows: 0, path: join(dp.stagingDir, day, 'r3.slice.jsonl') }]);
     expect(r1.flushed[0]!.day).toBe(day);
     expect(r1.flushed[0]!.rows + r2.flushed[0]!.rows).toBe(5_000);
-    expect(readdirSync(join(dp.stagingDir, day)).sort()).toEqual(['r1.slice.json', 'r2.slice.json', 'r3.slice.json']);
+    expect(readdirSync(join(dp.stagingDir, day)).sort()).toEqual(['r1.slice.jsonl', 'r2.slice.jsonl', 'r3.slice.jsonl']);
     // The tickerplant forgets rolled RDBs at end of day; the live one starts the new day at 0.
     const t = await dp.subscribers();
     await waitFor('the tickerplant to drop the queued RDB that left', async () => (await dp.subscribers()).subscribers.length === 1);
@@ -95,7 +95,7 @@ describe('an RDB lost around end of day', () => {
     const rep = await dp.waitStatus('r1-replacement', (s) => s.state === 'flushed');
     expect(rep.day).toBe(day);
     expect(rep.window).toMatchObject({ firstI: r1.window.firstI, lastI: r1.window.lastI });
-    expect(rep.flushed).toEqual([{ day, rows: expect.any(Number), path: join(dp.stagingDir, day, 'r1-replacement.slice.json') }]);
+    expect(rep.flushed).toEqual([{ day, rows: expect.any(Number), path: join(dp.stagingDir, day, 'r1-replacement.slice.jsonl') }]);
     const t = await dp.subscribers();
     expect(t.subscribers.map((s) => s.name)).toEqual(['r2']);
 

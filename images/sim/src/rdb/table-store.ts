@@ -75,6 +75,11 @@ export class TableStore {
     return [...this.tables.keys()];
   }
 
+  /** What this store keeps (empty = all), written into the RDB's slice so the merge knows which pools overlap. */
+  get subscription(): { tables: string[]; syms: string[] } {
+    return { tables: this.wanted ? [...this.wanted] : [], syms: this.syms ? [...this.syms] : [] };
+  }
+
   get(table: string): StoredTable | undefined {
     return this.tables.get(table);
   }
