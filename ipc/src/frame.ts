@@ -1,0 +1,78 @@
+// Splits a TCP byte stream into whole kdb+ messages by the header's length
+// field. A length below the minimum or above the configured maximum is
+// refused as soon as the header arrives, before anything is allocated for
+// the body; after a refusal the stream has lost its framing, so the
+// splitter stays failed and the caller should close the connection.
+
+import { IpcDecodeError } from './errors.ts';
+import { DEFAULT_MAX_MESSAGE_SIZE, HEADER_SIZE, parseHeader } from './header.ts';
+
+export interface FrameSplitterOptions {
+  /** Largest message accepted, in bytes (header included). Default 256 MiB. */
+  maxMessageSize?: number;
+}
+
+export class FrameSplitter {
+  private readonly maxSize: number;
+  private readonly head = Buffer.alloc(HEADER_SIZE);
+  private headFill = 0;
+  private body: Buffer | undefined;
+  private bodyFill = 0;
+  private failure: IpcDecodeError | undefined;
+
+  constructor(options: FrameSplitterOptions = {}) {
+    this.maxSize = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
+  }
+
+  /** Bytes held for a message not yet complete. */
+  get buffered(): number {
+    return this.body === undefined ? this.headFill : this.bodyFill;
+  }
+
+  /** The error that stopped this splitter, if one did. */
+  get failed(): IpcDecodeError | undefined {
+    return this.failure;
+  }
+
+  /**
+   * Takes the next bytes from the stream and answers every message they
+   * complete, each a Buffer of exactly the length its header declares.
+   * Throws an IpcDecodeError ('bad-header', 'bad-length' or 'oversize') on
+   * a header it refuses, and again on every later call.
+   */
+  push(chunk: Uint8Array): Buffer[] {
+    if (this.failure !== undefined) throw this.failure;
+    const frames: Buffer[] = [];
+    let at = 0;
+    while (at < chunk.length) {
+      if (this.body === undefined) {
+        const take = Math.min(HEADER_SIZE - this.headFill, chunk.length - at);
+        this.head.set(chunk.subarray(at, at + take), this.headFill);
+        this.headFill += take;
+        at += take;
+        if (this.headFill < HEADER_SIZE) break;
+        let length: number;
+        try {
+          length = parseHeader(this.head, this.maxSize).length;
+        } catch (e) {
+          this.failure = e as IpcDecodeError;
+          throw e;
+        }
+        this.body = Buffer.allocUnsafe(length);
+        this.head.copy(this.body, 0);
+        this.bodyFill = HEADER_SIZE;
+        this.headFill = 0;
+      }
+      const take = Math.min(this.body.length - this.bodyFill, chunk.length - at);
+      this.body.set(chunk.subarray(at, at + take), this.bodyFill);
+      this.bodyFill += take;
+      at += take;
+      if (this.bodyFill === this.body.length) {
+        frames.push(this.body);
+        this.body = undefined;
+        this.bodyFill = 0;
+      }
+    }
+    return frames;
+  }
+}
