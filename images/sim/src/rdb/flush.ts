@@ -102,14 +102,21 @@ export const writeSliceFile = (
       rows += n;
       const order = symTimeOrder(t.data);
       const prefix = chunkLinePrefix(t.name);
+      // The RDB is at its fullest here: one gather array per column, reused
+      // for every chunk, and one write per column rather than a whole line as
+      // one string keep what the flush allocates small (the young generation's
+      // size, images/sim/entrypoint.sh, bounds the rest).
+      const gather = t.data.map(() => new Array<unknown>(CHUNK));
       for (let at = 0; at < n; at += CHUNK) {
         const end = Math.min(n, at + CHUNK);
-        const cols = t.data.map((col) => {
-          const out = new Array<unknown>(end - at);
+        write(`${prefix}[`);
+        t.data.forEach((col, k) => {
+          const out = gather[k]!;
+          if (out.length !== end - at) out.length = end - at;
           for (let r = at; r < end; r++) out[r - at] = col[order[r]!];
-          return out;
+          write(k ? `,${J(out)}` : J(out));
         });
-        write(`${prefix}${J(cols)}}\n`);
+        write(']}\n');
       }
     }
   });
