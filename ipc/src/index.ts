@@ -18,4 +18,5 @@ export {
 } from './handshake.ts';
 export { countOf } from './count.ts';
 export * as q from './build.ts';
+export { atom, vector } from './build.ts';
 export * from './temporal.ts';
