@@ -1,6 +1,7 @@
 // Constructors for values, so callers need not spell out the model by hand
 // and get the right storage (typed arrays, bigint) for each type.
 
+import { IpcEncodeError } from './errors.ts';
 import type {
   AtomOf,
   AtomValues,
@@ -36,6 +37,26 @@ const STORAGE: Partial<Record<BasicType, Storage>> = {
   time: Int32Array as unknown as Storage,
 };
 
+/** Copies atom values into a typed array, refusing any the array would wrap or truncate rather than hold. */
+function toStorage(type: BasicType, storage: Storage, values: readonly unknown[]): unknown {
+  values.forEach((v, i) => {
+    if (type === 'real' || type === 'float' || type === 'datetime') {
+      if (typeof v !== 'number') throw new IpcEncodeError(`values[${i}]`, `a ${type} must be a number, got ${typeof v}`);
+    } else if (typeof v !== (TYPE_WIDTH_BIGINT.has(type) ? 'bigint' : 'number')) {
+      throw new IpcEncodeError(`values[${i}]`, `a ${type} must be a ${TYPE_WIDTH_BIGINT.has(type) ? 'bigint' : 'number'}, got ${typeof v}`);
+    }
+  });
+  const out = storage.from(values as unknown as ArrayLike<never>) as ArrayLike<unknown>;
+  if (type !== 'real' && type !== 'float' && type !== 'datetime') {
+    for (let i = 0; i < values.length; i++) {
+      if (out[i] !== values[i]) throw new IpcEncodeError(`values[${i}]`, `${String(values[i])} does not fit type ${type}`);
+    }
+  }
+  return out;
+}
+
+const TYPE_WIDTH_BIGINT = new Set<BasicType>(['long', 'timestamp', 'timespan']);
+
 export function atom<T extends BasicType>(type: T, value: AtomValues[T]): AtomOf<T> {
   return { kind: 'atom', type, value } as AtomOf<T>;
 }
@@ -52,7 +73,7 @@ export function vector<T extends BasicType>(
   let stored: unknown = values;
   const storage = STORAGE[type];
   if (type === 'char' && Array.isArray(values)) stored = values.join('');
-  else if (storage !== undefined && Array.isArray(values)) stored = storage.from(values as unknown as ArrayLike<never>);
+  else if (storage !== undefined && Array.isArray(values)) stored = toStorage(type, storage, values);
   else if (Array.isArray(values)) stored = [...values];
   const v = { kind: 'vector', type, values: stored } as VectorOf<T>;
   if (attr !== undefined) v.attr = attr;
