@@ -57,7 +57,13 @@ const randomWorld = (seed: number): Observed => {
   return world(rdbs, {
     pool: { minRdbs, maxRdbs: minRdbs + Math.floor(r() * 6), scaleThreshold: 60, rollThreshold: 80 },
     asg: chance(0.15) ? 'unknown' : { desired: Math.floor(r() * 12), min: chance(0.3) ? Math.floor(r() * 4) : 0, max: 3 + Math.floor(r() * 12) },
-    poolStatus: { rdbs: prevRdbs },
+    // Some instances seen idle long ago (past the grace) or just now.
+    poolStatus: {
+      rdbs: prevRdbs,
+      idleInstances: Array.from({ length: n }, (_, ord) => ord)
+        .filter(() => chance(0.3))
+        .map((ord) => ({ instanceId: instanceId(ord), since: chance(0.5) ? '2026-03-02T10:00:00.000Z' : '2026-03-02T14:59:00.000Z' })),
+    },
     ...(scaleIn ? { scaleIn } : {}),
     ...(chance(0.1) ? { tickerplant: { statefulSet: 'missing' as const, service: false } } : {}),
   });
@@ -97,6 +103,8 @@ describe('planner properties over random observed states', () => {
         x ? [x.instanceId] : [],
       ),
     );
+    const recordedRdb = (id: string) =>
+      [o.cluster.status?.pools[0]?.scaleIn, ...ofKind(actions, 'RecordScaleInStep').map((a) => a.record)].some((x) => x?.instanceId === id && x.rdb !== undefined);
     for (const t of terms) {
       expect(t.decrement).toBe(true);
       // AWS refuses a decrement below MinSize: never asked.
@@ -105,6 +113,11 @@ describe('planner properties over random observed states', () => {
       expect(asg?.instances.some((i) => i.instanceId === t.instanceId && i.lifecycleState === 'InService')).toBe(true);
       const hosted = podsOn(nodeOf(t.instanceId));
       expect(hosted).toEqual([]);
+      // Nor any RDB pod in any state (failed, Terminating, on a NotReady node): a lost RDB's process may still run there.
+      const node = nodeOf(t.instanceId);
+      expect(pool.pods.filter((p) => node !== undefined && p.node === node).map((p) => p.name)).toEqual([]);
+      // An idle instance goes only while no RDB pod waits for a node.
+      if (!recordedRdb(t.instanceId)) expect(pool.pods.some((p) => isActive(p) && p.node === undefined)).toBe(false);
     }
     // No instance hosting a live or unflushed RDB is ever terminated or unprotected.
     for (const a of ofKind(actions, 'SetInstanceProtection').filter((x) => !x.protect)) {

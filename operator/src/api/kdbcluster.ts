@@ -469,7 +469,8 @@ export type ScaleInStep = z.infer<typeof ScaleInStep>;
  * irreversible one.
  */
 export const ScaleInRecord = z.object({
-  rdb: z.string().max(253),
+  /** The flushed RDB removed first; absent when the instance was idle (hosted no RDB pod for the grace period). */
+  rdb: z.string().max(253).optional(),
   instanceId: z.string().max(64),
   node: z.string().max(253).optional(),
   step: ScaleInStep,
@@ -508,6 +509,14 @@ export const PoolStatus = z.object({
   rolled: z.array(RolledRdb).max(LIMITS.rdbsPerPool).default([]),
   rdbs: z.array(RdbStatusEntry).max(LIMITS.rdbsPerPool).default([]),
   scaleIn: ScaleInRecord.optional(),
+  /**
+   * Instances of the pool's ASG seen hosting no RDB pod, with when that was
+   * first seen: one still idle after the grace period is scaled in.
+   */
+  idleInstances: z
+    .array(z.object({ instanceId: z.string().max(64), since: z.string().max(64) }))
+    .max(LIMITS.rdbsPerPool)
+    .optional(),
   /** Next RDB pod ordinal: names are never reused within a pool's life, so the tickerplant never sees one name twice. */
   nextOrdinal: z.number().int().nonnegative().optional(),
   /**

@@ -22,6 +22,9 @@ export const ev = {
     warning('RdbLost', `pool ${pool}: RDB ${rdb} was lost holding data ${window}; replacement ${replacement} replays that window`),
   scaleInStarted: (pool: string, rdb: string, instanceId: string) =>
     normal('ScaleInStarted', `pool ${pool}: RDB ${rdb} flushed its data; removing it and its instance ${instanceId}`),
+  idleScaleInStarted: (pool: string, instanceId: string, since: string) =>
+    normal('ScaleInStarted', `pool ${pool}: instance ${instanceId} has hosted no RDB pod since ${since}; removing it`),
+  idleScaledIn: (pool: string, instanceId: string) => normal('ScaledIn', `pool ${pool}: idle instance ${instanceId} terminated`),
   scaleInStep: (pool: string, rdb: string, step: string) => normal('ScaleInStep', `pool ${pool}: scale-in of ${rdb}: ${step}`),
   scaledIn: (pool: string, rdb: string, instanceId: string) =>
     normal('ScaledIn', `pool ${pool}: RDB ${rdb} removed and instance ${instanceId} terminated`),

@@ -1,5 +1,6 @@
 import type { RdbPoolSpec, ScaleInRecord } from '../api/kdbcluster.ts';
 import { OrdinalCounter, poolContexts } from './context.ts';
+import type { IdleInstance } from './idle-instances.ts';
 import type { PoolContext } from './context.ts';
 import { planCapacity } from './plan-capacity.ts';
 import type { CapacityPlan } from './plan-capacity.ts';
@@ -26,6 +27,8 @@ export interface PoolOutcome {
   /** Lost pods still observed whose window a replacement holds (see planReplacements). */
   replayed: string[];
   scaleIn: ScaleInRecord | undefined;
+  /** Instances of the pool's ASG hosting no RDB, with when first seen so (idle-instances.ts). */
+  idle: IdleInstance[];
   capacityLimit: CapacityLimit | undefined;
   capacityMessage: string | undefined;
   nextOrdinal: number;
@@ -73,6 +76,7 @@ export const planPools = (o: Observed, allowCreate: boolean): PoolsPlan => {
       lost,
       replayed: drained ? [] : repl.replayed,
       scaleIn: scaleIn.record,
+      idle: scaleIn.idle,
       capacityLimit: out.capacityLimit,
       capacityMessage: out.capacityMessage,
       nextOrdinal: ordinals.seen,

@@ -2,6 +2,8 @@ import type { ScaleInRecord, ScaleInStep } from '../api/kdbcluster.ts';
 import { instanceIdOfPod, instanceOf, isLeaving, nodeOfInstance, occupantsOfNode } from './context.ts';
 import type { PoolContext } from './context.ts';
 import { ev } from './events.ts';
+import { planIdleInstances, podWaitingForNode } from './idle-instances.ts';
+import type { IdleInstance } from './idle-instances.ts';
 import { removable } from './plan-drain.ts';
 import { byOrdinal, isActive, isDeleting } from './rdbs.ts';
 import type { Action, ClusterEvent } from './types.ts';
@@ -17,6 +19,10 @@ import type { Action, ClusterEvent } from './types.ts';
  *   Terminate        TerminateInstanceInAutoScalingGroup with decrement, naming that instance
  *   (cleared)        when the instance is Terminating/Terminated or gone from the group
  *
+ * An instance idle past its grace (idle-instances.ts) enters the chain at
+ * ConfirmInstance: its node is cordoned, and the chain stops while any RDB
+ * pod waits for a node (that pod may be heading for it).
+ *
  * An instance already leaving counts as done at every step. One scale-in at a
  * time per pool. Terminate is emitted only while a fresh read shows the
  * instance InService, so a repeat after a crash cannot decrement twice.
@@ -27,17 +33,25 @@ export interface ScaleInPlan {
   /** The record after this plan (undefined: none in flight). */
   record: ScaleInRecord | undefined;
   requeueMs: number | undefined;
+  /** The pool's idle instances and when each was first seen idle (status.pools[].idleInstances). */
+  idle: IdleInstance[];
 }
 
 export const STEP_REQUEUE_MS = 2_000;
 export const AWS_WAIT_REQUEUE_MS = 15_000;
 
-const NONE: ScaleInPlan = { actions: [], events: [], record: undefined, requeueMs: undefined };
+const NONE: ScaleInPlan = { actions: [], events: [], record: undefined, requeueMs: undefined, idle: [] };
 
 export const planScaleIn = (ctx: PoolContext): ScaleInPlan => {
   const rec = ctx.prev?.scaleIn;
-  return rec ? continueScaleIn(ctx, rec, []) : startScaleIn(ctx);
+  const idle = planIdleInstances(ctx);
+  const p = rec ? continueScaleIn(ctx, rec, []) : startScaleIn(ctx, idle.due);
+  // The instance in the chain is not idle-waiting any more.
+  return { ...p, idle: idle.idle.filter((i) => i.instanceId !== p.record?.instanceId) };
 };
+
+/** What the chain removes, for Events: the RDB, or the idle instance. */
+const subject = (rec: ScaleInRecord): string => rec.rdb ?? `idle instance ${rec.instanceId}`;
 
 const record = (ctx: PoolContext, rec: ScaleInRecord | null): Action => ({
   kind: 'RecordScaleInStep',
@@ -68,9 +82,22 @@ export const scaleInCandidate = (ctx: PoolContext) => {
   return undefined;
 };
 
-const startScaleIn = (ctx: PoolContext): ScaleInPlan => {
+const startIdle = (ctx: PoolContext, due: NonNullable<ReturnType<typeof planIdleInstances>['due']>): ScaleInPlan => {
+  const rec: ScaleInRecord = {
+    instanceId: due.instanceId,
+    ...(due.node !== undefined ? { node: due.node } : {}),
+    step: 'ConfirmInstance',
+    startedAt: ctx.now.toISOString(),
+  };
+  const node = due.node !== undefined ? ctx.nodes.get(due.node) : undefined;
+  const cordon: Action[] = node && !node.unschedulable ? [{ kind: 'CordonNode', node: node.name }] : [];
+  const next = continueScaleIn(ctx, rec, [record(ctx, rec), ...cordon]);
+  return { ...next, events: [ev.idleScaleInStarted(ctx.spec.name, due.instanceId, due.since), ...next.events] };
+};
+
+const startScaleIn = (ctx: PoolContext, idle: ReturnType<typeof planIdleInstances>['due']): ScaleInPlan => {
   const c = scaleInCandidate(ctx);
-  if (!c) return NONE;
+  if (!c) return idle ? startIdle(ctx, idle) : NONE;
   const rec: ScaleInRecord = {
     rdb: c.pod.name,
     instanceId: c.instanceId,
@@ -80,7 +107,7 @@ const startScaleIn = (ctx: PoolContext): ScaleInPlan => {
     ...(c.pod.rdb?.reportedAt !== undefined ? { flushedAt: c.pod.rdb.reportedAt } : {}),
   };
   const next = continueScaleIn(ctx, rec, [record(ctx, rec)]);
-  return { ...next, events: [ev.scaleInStarted(ctx.spec.name, rec.rdb, rec.instanceId), ...next.events] };
+  return { ...next, events: [ev.scaleInStarted(ctx.spec.name, c.pod.name, rec.instanceId), ...next.events] };
 };
 
 const advance = (ctx: PoolContext, rec: ScaleInRecord, step: ScaleInStep, done: Action[]): ScaleInPlan => {
@@ -93,13 +120,15 @@ const wait = (rec: ScaleInRecord, done: Action[], ms = STEP_REQUEUE_MS): ScaleIn
   events: [],
   record: rec,
   requeueMs: ms,
+  idle: [],
 });
 
 const finish = (ctx: PoolContext, rec: ScaleInRecord, done: Action[]): ScaleInPlan => ({
   actions: [...done, record(ctx, null)],
-  events: [ev.scaledIn(ctx.spec.name, rec.rdb, rec.instanceId)],
+  events: [rec.rdb !== undefined ? ev.scaledIn(ctx.spec.name, rec.rdb, rec.instanceId) : ev.idleScaledIn(ctx.spec.name, rec.instanceId)],
   record: undefined,
   requeueMs: undefined,
+  idle: [],
 });
 
 const abort = (ctx: PoolContext, rec: ScaleInRecord, done: Action[], why: string): ScaleInPlan => {
@@ -114,9 +143,10 @@ const abort = (ctx: PoolContext, rec: ScaleInRecord, done: Action[], why: string
   return {
     // Clearing the record lets planProtection protect the instance again in this same plan.
     actions: [...done, record(ctx, null), ...reprotect, ...(node?.unschedulable ? [{ kind: 'UncordonNode', node: node.name } as const] : [])],
-    events: [ev.scaleInAborted(ctx.spec.name, rec.rdb, why)],
+    events: [ev.scaleInAborted(ctx.spec.name, subject(rec), why)],
     record: undefined,
     requeueMs: undefined,
+    idle: [],
   };
 };
 
@@ -155,6 +185,8 @@ const continueScaleIn = (ctx: PoolContext, rec: ScaleInRecord, done: Action[]): 
   if (occupants.length > 0) {
     return abort(ctx, rec, done, `pod ${occupants.join(', ')} is running on node ${node?.name ?? rec.node}`);
   }
+  // An idle instance is only idle while no RDB pod needs a node.
+  if (rec.rdb === undefined && podWaitingForNode(ctx)) return abort(ctx, rec, done, 'an RDB pod waits for a node');
 
   switch (rec.step) {
     case 'ConfirmInstance':
@@ -181,7 +213,7 @@ const continueScaleIn = (ctx: PoolContext, rec: ScaleInRecord, done: Action[]): 
           instanceId: rec.instanceId,
           decrement: true,
           ...(node !== undefined || rec.node !== undefined ? { node: node?.name ?? rec.node } : {}),
-          pod: rec.rdb,
+          ...(rec.rdb !== undefined ? { pod: rec.rdb } : {}),
           ...(rec.flushedAt !== undefined ? { since: rec.flushedAt } : {}),
         },
       ]);

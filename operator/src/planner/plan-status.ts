@@ -78,6 +78,7 @@ const poolStatus = (o: PoolOutcome, capacity: PoolsPlan['capacity']): PoolStatus
     rolled,
     rdbs,
     ...(o.scaleIn ? { scaleIn: o.scaleIn } : {}),
+    ...(o.idle.length > 0 ? { idleInstances: o.idle } : {}),
     nextOrdinal: o.nextOrdinal,
     ...(ctx.draining
       ? { draining: { since: ctx.draining.since, ...(ctx.draining.day !== undefined ? { day: ctx.draining.day } : {}), ...(ctx.draining.done ? { done: true } : {}) } }
@@ -150,7 +151,7 @@ export const planStatus = (o: Observed, storage: StoragePlan, tp: TickerplantPla
       'RemovingFlushedRdb',
       'Steady',
       scalingIn.length > 0
-        ? scalingIn.map((p) => `pool ${p.pool.name}: ${p.scaleIn?.rdb} (${p.scaleIn?.instanceId}) at ${p.scaleIn?.step}`).join('; ')
+        ? scalingIn.map((p) => `pool ${p.pool.name}: ${p.scaleIn?.rdb ?? 'idle instance'} (${p.scaleIn?.instanceId}) at ${p.scaleIn?.step}`).join('; ')
         : 'no scale-in in flight',
     ),
     cond('Degraded', problems.length > 0, 'Degraded', 'AsExpected', problems.length > 0 ? problems.join('; ') : 'nothing lost or missing'),

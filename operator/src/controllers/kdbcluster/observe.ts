@@ -190,7 +190,7 @@ export class Observer {
     if (scaleIn?.node !== undefined && scaleIn.step !== 'DeletePod' && this.#deps.podsOnNode) {
       const fresh = podsBlockingTermination((await this.#deps.podsOnNode(scaleIn.node)).map(podOnNode), {
         namespace: cluster.metadata.namespace ?? 'default',
-        name: scaleIn.rdb,
+        name: scaleIn.rdb ?? '',
       });
       const i = nodes.findIndex((n) => n.name === scaleIn.node);
       if (i >= 0 && fresh.length > 0) nodes[i] = { ...nodes[i]!, otherPods: [...new Set([...(nodes[i]!.otherPods ?? []), ...fresh])].sort() };
