@@ -98,7 +98,9 @@ export const checkTemplate = (template: unknown, options: TemplateCheckOptions):
       add('eks-tags', `${where}.Properties.Tags`, 'tag eks:nodegroup-name is missing; add it with the node group name (a Ref to its parameter)');
       continue;
     }
-    const label = `${NODE_LABEL}=${refName(nodeGroup) !== undefined ? `\${${refName(nodeGroup)}}` : String(nodeGroup)}`;
+    // In the Fn::Sub of the user data, a parameter's value is written ${Name}.
+    const group = refName(nodeGroup);
+    const label = `${NODE_LABEL}=${group === undefined ? String(nodeGroup) : `\${${group}}`}`;
     const spec = r.Properties?.['LaunchTemplate'];
     const lt = isRecord(spec) ? refName(spec['LaunchTemplateId']) : undefined;
     const userData = lt === undefined ? undefined : resources[lt]?.Properties?.['LaunchTemplateData'];
