@@ -21,7 +21,7 @@ export const RULES = {
   'az-rebalance':
     'AZRebalance must never pick an RDB server to terminate (safety rule 2): one zone for the RDB group, or AZRebalance suspended',
   'no-instance-replacement':
-    'no stack update may terminate RDB servers: no rolling or replacing UpdatePolicy, and a replaced group keeps its instances (UpdateReplacePolicy Retain)',
+    'nothing but the scale-in chain terminates RDB servers: no rolling or replacing UpdatePolicy, a replaced group keeps its instances (UpdateReplacePolicy Retain), no MaxInstanceLifetime or CapacityRebalance',
   'no-owner-tag':
     'the operator writes kdb-operator.dev/owner itself when it claims a group and removes it on delete; a preset or re-applied tag would claim the group for a cluster that does not hold it',
   'iam-policy':

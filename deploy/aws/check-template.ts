@@ -152,6 +152,12 @@ export const checkTemplate = (template: unknown, options: TemplateCheckOptions):
         add('no-instance-replacement', `${where}.UpdatePolicy.${policy}`, `remove ${policy}: it terminates RDB servers CloudFormation picks`);
       }
     }
+    if (props['MaxInstanceLifetime'] !== undefined) {
+      add('no-instance-replacement', `${where}.Properties.MaxInstanceLifetime`, 'remove MaxInstanceLifetime: AWS would replace RDB servers that hold data');
+    }
+    if (props['CapacityRebalance'] === true || props['CapacityRebalance'] === 'true') {
+      add('no-instance-replacement', `${where}.Properties.CapacityRebalance`, 'set CapacityRebalance false: AWS would replace RDB servers on a rebalance recommendation');
+    }
     if (r.UpdateReplacePolicy !== 'Retain') {
       add('no-instance-replacement', `${where}.UpdateReplacePolicy`, `is ${show(r.UpdateReplacePolicy)}; set Retain so a replaced group keeps its servers`);
     }

@@ -80,6 +80,12 @@ export const checkEksctlConfig = (config: unknown, options: EksctlCheckOptions =
     if (desired !== undefined && desired !== min) {
       add('protect-new-instances', `${where}.desiredCapacity`, `is ${show(desired)}; leave it out or equal to minSize: eksctl starts instances unprotected, only the operator's servers are`);
     }
+    if (g['maxInstanceLifetime'] !== undefined) {
+      add('no-instance-replacement', `${where}.maxInstanceLifetime`, 'remove it: AWS would replace RDB servers that hold data');
+    }
+    if (recordOf(g['instancesDistribution'])['capacityRebalance'] === true) {
+      add('no-instance-replacement', `${where}.instancesDistribution.capacityRebalance`, 'set it false: AWS would replace RDB servers on a rebalance recommendation');
+    }
     const suspended = Array.isArray(g['asgSuspendProcesses']) && g['asgSuspendProcesses'].includes('AZRebalance');
     const zones = Array.isArray(g['subnets']) ? g['subnets'] : g['availabilityZones'];
     const oneZone = Array.isArray(zones) && zones.length === 1;

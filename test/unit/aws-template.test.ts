@@ -108,6 +108,8 @@ describe('checkTemplate: deploy/aws/kdb-operator.yaml and the safety rules', () 
     ['the RDB group on a subnet list parameter', (t) => (rdb(t)['Properties']['VPCZoneIdentifier'] = { Ref: 'Subnets' }), ['az-rebalance'], 'Resources.RdbGroup.Properties.VPCZoneIdentifier'],
     ['a rolling update policy on the RDB group', (t) => (rdb(t)['UpdatePolicy'] = { AutoScalingRollingUpdate: { MaxBatchSize: 1 } }), ['no-instance-replacement'], 'Resources.RdbGroup.UpdatePolicy.AutoScalingRollingUpdate'],
     ['a replacing update policy on the RDB group', (t) => (rdb(t)['UpdatePolicy'] = { AutoScalingReplacingUpdate: { WillReplace: true } }), ['no-instance-replacement'], 'Resources.RdbGroup.UpdatePolicy.AutoScalingReplacingUpdate'],
+    ['a MaxInstanceLifetime on the RDB group', (t) => (rdb(t)['Properties']['MaxInstanceLifetime'] = 604800), ['no-instance-replacement'], 'Resources.RdbGroup.Properties.MaxInstanceLifetime'],
+    ['CapacityRebalance on the RDB group', (t) => (rdb(t)['Properties']['CapacityRebalance'] = true), ['no-instance-replacement'], 'Resources.RdbGroup.Properties.CapacityRebalance'],
     ['the RDB group deleted on replacement', (t) => delete rdb(t)['UpdateReplacePolicy'], ['no-instance-replacement'], 'Resources.RdbGroup.UpdateReplacePolicy'],
     ['eks:cluster-name missing on the tickerplant group', (t) => dropTag(t['Resources']['TickerplantGroup'], 'eks:cluster-name'), ['eks-tags'], 'Resources.TickerplantGroup.Properties.Tags'],
     ['eks:cluster-name a literal, not the cluster parameter', (t) => (tags(rdb(t)).find((x) => x.Key === 'eks:cluster-name')!.Value = 'prod'), ['eks-tags'], 'Resources.RdbGroup.Properties.Tags'],
@@ -183,6 +185,8 @@ describe('checkEksctlConfig: deploy/eksctl/cluster.yaml and the same rules', () 
       delete rdbGroup(c).asgSuspendProcesses;
       rdbGroup(c).availabilityZones = ['eu-west-1a', 'eu-west-1b'];
     }, ['az-rebalance'], 'nodeGroups[1].asgSuspendProcesses'],
+    ['a maximum instance lifetime', (c) => (rdbGroup(c).maxInstanceLifetime = 604800), ['no-instance-replacement'], 'nodeGroups[1].maxInstanceLifetime'],
+    ['capacity rebalancing', (c) => (rdbGroup(c).instancesDistribution = { capacityRebalance: true }), ['no-instance-replacement'], 'nodeGroups[1].instancesDistribution.capacityRebalance'],
     ['eks:nodegroup-name missing', (c) => delete rdbGroup(c).tags['eks:nodegroup-name'], ['eks-tags'], 'nodeGroups[1].tags'],
     ['eks:cluster-name of another cluster', (c) => (c['nodeGroups'][0].tags['eks:cluster-name'] = 'other'), ['eks-tags'], 'nodeGroups[0].tags'],
     ['the node label of another group', (c) => (rdbGroup(c).labels['eks.amazonaws.com/nodegroup'] = 'tickerplant'), ['node-label'], 'nodeGroups[1].labels'],
