@@ -1,8 +1,10 @@
 // Splits a TCP byte stream into whole kdb+ messages by the header's length
 // field. A length below the minimum or above the configured maximum is
-// refused as soon as the header arrives, before anything is allocated for
-// the body; after a refusal the stream has lost its framing, so the
-// splitter stays failed and the caller should close the connection.
+// refused as soon as the header arrives, before anything is buffered for
+// the body, and a body is held as the pieces that arrived (memory grows with
+// what the peer actually sent, not with what it declared); after a refusal
+// the stream has lost its framing, so the splitter stays failed and the
+// caller should close the connection.
 
 import { IpcDecodeError } from './errors.ts';
 import { DEFAULT_MAX_MESSAGE_SIZE, HEADER_SIZE, parseHeader } from './header.ts';
@@ -16,7 +18,9 @@ export class FrameSplitter {
   private readonly maxSize: number;
   private readonly head = Buffer.alloc(HEADER_SIZE);
   private headFill = 0;
-  private body: Buffer | undefined;
+  /** Length of the message being collected, once its header is in. */
+  private length: number | undefined;
+  private parts: Buffer[] = [];
   private bodyFill = 0;
   private failure: IpcDecodeError | undefined;
 
@@ -26,7 +30,7 @@ export class FrameSplitter {
 
   /** Bytes held for a message not yet complete. */
   get buffered(): number {
-    return this.body === undefined ? this.headFill : this.bodyFill;
+    return this.length === undefined ? this.headFill : this.bodyFill;
   }
 
   /** The error that stopped this splitter, if one did. */
@@ -45,31 +49,30 @@ export class FrameSplitter {
     const frames: Buffer[] = [];
     let at = 0;
     while (at < chunk.length) {
-      if (this.body === undefined) {
+      if (this.length === undefined) {
         const take = Math.min(HEADER_SIZE - this.headFill, chunk.length - at);
         this.head.set(chunk.subarray(at, at + take), this.headFill);
         this.headFill += take;
         at += take;
         if (this.headFill < HEADER_SIZE) break;
-        let length: number;
         try {
-          length = parseHeader(this.head, this.maxSize).length;
+          this.length = parseHeader(this.head, this.maxSize).length;
         } catch (e) {
           this.failure = e as IpcDecodeError;
           throw e;
         }
-        this.body = Buffer.allocUnsafe(length);
-        this.head.copy(this.body, 0);
+        this.parts = [Buffer.from(this.head)];
         this.bodyFill = HEADER_SIZE;
         this.headFill = 0;
       }
-      const take = Math.min(this.body.length - this.bodyFill, chunk.length - at);
-      this.body.set(chunk.subarray(at, at + take), this.bodyFill);
+      const take = Math.min(this.length - this.bodyFill, chunk.length - at);
+      if (take > 0) this.parts.push(Buffer.from(chunk.subarray(at, at + take)));
       this.bodyFill += take;
       at += take;
-      if (this.bodyFill === this.body.length) {
-        frames.push(this.body);
-        this.body = undefined;
+      if (this.bodyFill === this.length) {
+        frames.push(this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.length));
+        this.length = undefined;
+        this.parts = [];
         this.bodyFill = 0;
       }
     }

@@ -81,6 +81,19 @@ describe('FrameSplitter', () => {
     expect(() => s.push(messages[1]!)).toThrow(err as Error);
   });
 
+  test('a header declaring a large message holds only what has arrived, not what was declared', () => {
+    const s = new FrameSplitter({ maxMessageSize: 512 * 1024 * 1024 });
+    const header = Buffer.from([1, 0, 0, 0, 0, 0, 0, 0]);
+    header.writeUInt32LE(400 * 1024 * 1024, 4);
+    const before = process.memoryUsage().arrayBuffers;
+    const held = Array.from({ length: 20 }, () => new FrameSplitter({ maxMessageSize: 512 * 1024 * 1024 }));
+    for (const h of held) expect(h.push(Buffer.concat([header, Buffer.alloc(100)]))).toEqual([]);
+    expect(s.push(header)).toEqual([]);
+    // Twenty 400 MiB declarations would be 8 GiB if allocated up front.
+    expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(64 * 1024 * 1024);
+    expect(held[0]!.buffered).toBe(108);
+  });
+
   test.each<[string, number[], string]>([
     ['length below 9', [1, 0, 0, 0, 8, 0, 0, 0], 'bad-length'],
     ['length 0', [1, 0, 0, 0, 0, 0, 0, 0], 'bad-length'],
