@@ -5,6 +5,7 @@
 import { describe, expect, test } from '@jest/globals';
 import {
   atom,
+  compress,
   dateFromIso,
   dateToIso,
   decodeMessage,
@@ -179,6 +180,17 @@ describe('big-endian messages (header byte 0 = 0) decode', () => {
     expect(be('00 02 00 00 0000000b fb ff16').value).toEqual(atom('short', -234));
     expect(be('00 02 00 00 00000011 f4 0000fe20facac000').value).toEqual(q.timestamp(279417600000000n));
   });
+  test('a compressed big-endian message: sizes are read big-endian too', () => {
+    const body = Buffer.concat([Buffer.from('0b0000000' + '3e8', 'hex'), Buffer.from('q\0'.repeat(1000), 'latin1')]);
+    const plain = Buffer.concat([Buffer.from([0, 2, 0, 0, 0, 0, 0, 0]), body]);
+    plain.writeUInt32BE(plain.length, 4);
+    expect(decodeMessage(plain).value).toEqual(q.symbols(Array(1000).fill('q')));
+    const packed = Buffer.from(compress(plain)!);
+    expect(packed.readUInt32BE(4)).toBe(packed.length);
+    expect(packed.readUInt32BE(8)).toBe(plain.length);
+    expect(decodeMessage(packed)).toMatchObject({ littleEndian: false, compressed: true, value: q.symbols(Array(1000).fill('q')) });
+  });
+
   test('a table of an int and a symbol column; guids keep their byte order', () => {
     const t = be('00 02 00 00 0000002d 62 00 63 0b 00 00000002 6100 6200 00 00 00000002 06 00 00000001 00000002 0b 00 00000001 7800');
     expect(t.value).toEqual(q.table({ a: q.ints([2]), b: q.symbols(['x']) }));
