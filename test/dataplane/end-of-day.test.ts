@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, jest, test } from '@jest/globals';
-import { readdirSync, statSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { checksumColumns } from '../../images/sim/src/checksum.ts';
 import { readPartitionTable } from '../../images/sim/src/merge/merge.ts';
@@ -102,5 +102,48 @@ describe('an RDB lost around end of day', () => {
     const merge = dp.run(['merge', '--day', day, '--expect', '2'], { KDB_STAGING_DIR: dp.stagingDir, KDB_HDB_DIR: dp.hdbDir });
     expect((await merge.exited).code).toBe(0);
     expect(JSON.parse(merge.output)).toMatchObject({ tables: sums(a.tables) });
+  });
+
+  test('the live RDB lost after end of day, before it flushed: its replacement writes the finished day, then takes what it held of the new day; both days merge whole', async () => {
+    const { a } = await dayWithARoll(79);
+    const { day } = await dp.subscribers();
+    // r2, the live RDB, stops before it can hear of the end of day (SIGSTOP),
+    // is sent new-day messages it never applies, and dies.
+    const r2 = dp.rdbs.get('r2')!;
+    r2.proc.child.kill('SIGSTOP');
+    const eod = dp.run(['eod', '--host', HOST, '--port', String(dp.tpPort)]);
+    expect((await eod.exited).code).toBe(0);
+    const { day: next } = await dp.subscribers();
+    expect(next > day).toBe(true);
+    // The next day's queued RDB (the one queued at end of day flushed and left, as in the paper).
+    await dp.startRdb('r3');
+    await dp.waitStatus('r3', (s) => s.state === 'queued');
+    const b = await feed(dp, 600, 80);
+    await r2.proc.kill('SIGKILL');
+    const lastReport = JSON.parse(readFileSync(r2.statusFile, 'utf8')) as { day: string; state: string; flushed: unknown[] };
+    expect(lastReport).toMatchObject({ day, state: 'live', flushed: [] });
+    // r3 took over live from what had been sent to r2.
+    await dp.waitStatus('r3', (s) => s.state === 'live');
+
+    // The operator asks for the day of the lost RDB's last report.
+    await dp.startRdb('r2-replacement', { replaces: 'r2', replacesDay: lastReport.day });
+    const rep = await dp.waitStatus('r2-replacement', (s) => s.state === 'rolled' && s.day === next);
+    expect(rep.flushed).toEqual([{ day, rows: expect.any(Number), path: join(dp.stagingDir, day, 'r2-replacement.slice.jsonl') }]);
+    const t = await dp.subscribers();
+    const r2Today = t.subscribers.find((s) => s.name === 'r2')!;
+    expect(t.subscribers.find((s) => s.name === 'r2-replacement')).toMatchObject({ state: 'rolled', firstI: 0, lastI: r2Today.lastI });
+    await dp.waitRows(['r3', 'r2-replacement'], 600);
+
+    const merged = dp.run(['merge', '--day', day, '--expect', '2'], { KDB_STAGING_DIR: dp.stagingDir, KDB_HDB_DIR: dp.hdbDir });
+    expect((await merged.exited).code).toBe(0);
+    expect(JSON.parse(merged.output)).toMatchObject({ tables: sums(a.tables) });
+
+    const eod2 = dp.run(['eod', '--host', HOST, '--port', String(dp.tpPort)]);
+    expect((await eod2.exited).code).toBe(0);
+    await dp.waitStatus('r2-replacement', (s) => s.state === 'flushed');
+    await dp.waitStatus('r3', (s) => s.flushed.some((f) => f.day === next));
+    const merged2 = dp.run(['merge', '--day', next, '--expect', '2'], { KDB_STAGING_DIR: dp.stagingDir, KDB_HDB_DIR: dp.hdbDir });
+    expect((await merged2.exited).code).toBe(0);
+    expect(JSON.parse(merged2.output)).toMatchObject({ tables: sums(b.tables) });
   });
 });

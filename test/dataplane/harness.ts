@@ -77,6 +77,8 @@ export interface RdbOptions {
   /** Data bytes this RDB takes before it rolls (roll threshold 80% of limit, baseline 10 kB). */
   capacityBytes?: number;
   replaces?: string;
+  /** KDB_REPLACES_DAY: the day of the lost window. */
+  replacesDay?: string;
   syms?: string;
   tables?: string;
   pool?: string;
@@ -156,6 +158,7 @@ export class DataPlane {
       KDB_SYMS: o.syms ?? '',
     };
     if (o.replaces) env.KDB_REPLACES = o.replaces;
+    if (o.replacesDay) env.KDB_REPLACES_DAY = o.replacesDay;
     const h: RdbHandle = { name, proc: this.run(['rdb'], env), statusFile, queryPort };
     this.rdbs.set(name, h);
     // A process start on a loaded 2-core machine (six RDBs at once, a test

@@ -38,6 +38,7 @@ const rdbIn = (name: string, state: 'live' | 'rolled' | 'queued', holding: boole
     queryHost: '127.0.0.1',
     queryPort: 0,
     replaces: null,
+    replacesDay: null,
   };
   const rdb = new Rdb(cfg, winston.createLogger({ silent: true }));
   const writes: RdbStatusFile[] = [];

@@ -117,9 +117,93 @@ describe('subscriber queue', () => {
     expect(r.value.promoted).toEqual([]);
     expect(state(r.table)).toEqual(state(e));
     expect(r.table.previous?.subscribers.find((s) => s.name === 'r1')?.replacedBy).toBe('r1b');
-    // Replaced once: a second replacement of the same RDB is refused, and the day after next forgets it.
-    expect(q.subscribe(r.table, req('r1c', { replaces: 'r1' }), 3, NOW).ok).toBe(false);
+    // Replaced once: a second replacement while the first is connected is refused, and the day after next forgets it.
+    expect(q.subscribe(r.table, req('r1c', { replaces: 'r1', connected: new Set(['r1b']) }), 3, NOW).ok).toBe(false);
     expect(q.endOfDay(r.table, 'd3').previous).toEqual({ day: 'd2', subscribers: [] });
+  });
+
+  describe('the live RDB lost around end of day, before it flushed', () => {
+    // d1: r1 rolled at 10, r2 live from 10; the day ends at 25; r3 queued.
+    const atEndOfDay = () => {
+      let t = ok(q.subscribe(q.emptyTable('d1'), req('r1'), 0, NOW)).table;
+      t = ok(q.subscribe(t, req('r2'), 0, NOW)).table;
+      t = ok(q.roll(t, 'p', 'r1', 10, 12, NOW)).table;
+      t = ok(q.subscribe(t, req('r3'), 25, NOW)).table;
+      return q.endOfDay(t, 'd2', 25);
+    };
+
+    test('end of day keeps the live window up to the day\'s last message', () => {
+      const e = atEndOfDay();
+      expect(e.previous?.subscribers.map((s) => [s.name, s.state, s.firstI, s.lastI])).toEqual([
+        ['r1', 'rolled', 0, 10],
+        ['r2', 'rolled', 10, 25],
+      ]);
+      expect(state(e)).toEqual([['r2', 'live', 0, null], ['r3', 'queued', 0, null]]);
+    });
+
+    test('its replacement replays the finished day first, then what it held of the new day', () => {
+      // r2 died 4 messages into d2: its connection closed, so it was rolled at 4 and r3 went live.
+      let t = ok(q.disconnect(atEndOfDay(), 'p', 'r2', 4, 6, NOW)).table;
+      expect(state(t)).toEqual([['r2', 'rolled', 0, 4], ['r3', 'live', 4, null]]);
+      const first = ok(q.subscribe(t, req('r2b', { replaces: 'r2', replacesDay: 'd1' }), 6, NOW));
+      expect(first.value.assignment).toEqual({ name: 'r2b', role: 'rolled', firstI: 10, replayFrom: 10, replayTo: 25, lastI: 25, day: 'd1', thenCurrentDay: true });
+      t = first.table;
+      // Its slice of d1 written, it asks again for the current day.
+      const second = ok(q.subscribe(t, req('r2b', { replaces: 'r2', replacesDay: null }), 6, NOW));
+      expect(second.value.assignment).toEqual({ name: 'r2b', role: 'rolled', firstI: 0, replayFrom: 0, replayTo: 4, lastI: 4 });
+      expect(second.value.promoted).toEqual([]);
+      expect(state(second.table)).toEqual([['r2', 'rolled', 0, 4], ['r3', 'live', 4, null], ['r2b', 'rolled', 0, 4]]);
+    });
+
+    test('a replacement lost before its slice of the finished day is replaced for both days', () => {
+      let t = ok(q.disconnect(atEndOfDay(), 'p', 'r2', 4, 6, NOW)).table;
+      t = ok(q.subscribe(t, req('r2b', { replaces: 'r2', replacesDay: 'd1' }), 6, NOW)).table;
+      // r2b's pod failed while replaying d1: its debt is still r2's, and the operator names r2.
+      const again = ok(q.subscribe(t, req('r2c', { replaces: 'r2', replacesDay: 'd1' }), 6, NOW));
+      expect(again.value.assignment).toEqual({ name: 'r2c', role: 'rolled', firstI: 10, replayFrom: 10, replayTo: 25, lastI: 25, day: 'd1', thenCurrentDay: true });
+      const today = ok(q.subscribe(again.table, req('r2c', { replaces: 'r2', replacesDay: null }), 6, NOW));
+      expect(today.value.assignment).toEqual({ name: 'r2c', role: 'rolled', firstI: 0, replayFrom: 0, replayTo: 4, lastI: 4 });
+    });
+
+    test('a replacement lost after its slice of the finished day is replaced for the new day only', () => {
+      let t = ok(q.disconnect(atEndOfDay(), 'p', 'r2', 4, 6, NOW)).table;
+      t = ok(q.subscribe(t, req('r2b', { replaces: 'r2', replacesDay: 'd1' }), 6, NOW)).table;
+      t = ok(q.subscribe(t, req('r2b', { replaces: 'r2', replacesDay: null }), 6, NOW)).table;
+      // r2b held (0, 4] of d2 when it was lost; its report said d2.
+      const r = ok(q.subscribe(t, req('r2c', { replaces: 'r2', replacesDay: 'd2' }), 6, NOW));
+      expect(r.value.assignment).toEqual({ name: 'r2c', role: 'rolled', firstI: 0, replayFrom: 0, replayTo: 4, lastI: 4 });
+    });
+
+    test('a window of a day the tickerplant no longer keeps is refused, naming the days', () => {
+      const r = q.subscribe(atEndOfDay(), req('r2b', { replaces: 'r2', replacesDay: 'd0' }), 6, NOW);
+      expect(r.ok).toBe(false);
+      if (!r.ok) expect(r.error).toMatch(/window of d0.*keeps windows of d1 only.*on d2/);
+    });
+
+    test('a replacement asking for the current day gets only the current day, as before', () => {
+      const t = ok(q.disconnect(atEndOfDay(), 'p', 'r2', 4, 6, NOW)).table;
+      const r = ok(q.subscribe(t, req('r2b', { replaces: 'r2', replacesDay: 'd2' }), 6, NOW));
+      expect(r.value.assignment).toEqual({ name: 'r2b', role: 'rolled', firstI: 0, replayFrom: 0, replayTo: 4, lastI: 4 });
+      expect(r.table.previous?.subscribers.find((s) => s.name === 'r2')?.replacedBy).toBeNull();
+    });
+
+    test('a lost rolled RDB of the finished day is still replaced from that day only', () => {
+      const r = ok(q.subscribe(atEndOfDay(), req('r1b', { replaces: 'r1', replacesDay: 'd1' }), 6, NOW));
+      expect(r.value.assignment).toEqual({ name: 'r1b', role: 'rolled', firstI: 0, replayFrom: 0, replayTo: 10, lastI: 10, day: 'd1' });
+    });
+  });
+
+  test('a replacement lost before it had replayed is replaced whether the operator names the first owner or it', () => {
+    let t = ok(q.subscribe(q.emptyTable('d1'), req('r1'), 0, NOW)).table;
+    t = ok(q.subscribe(t, req('r2'), 0, NOW)).table;
+    t = ok(q.roll(t, 'p', 'r1', 10, 12, NOW)).table;
+    t = ok(q.subscribe(t, req('r1b', { replaces: 'r1' }), 12, NOW)).table;
+    expect(q.subscribe(t, req('r1c', { replaces: 'r1', connected: new Set(['r1b', 'r2']) }), 12, NOW).ok).toBe(false);
+    for (const named of ['r1', 'r1b']) {
+      const r = ok(q.subscribe(t, req('r1c', { replaces: named, connected: new Set(['r2']) }), 12, NOW));
+      expect(r.value.assignment).toEqual({ name: 'r1c', role: 'rolled', firstI: 0, replayFrom: 0, replayTo: 10, lastI: 10 });
+      expect(r.table.subscribers.find((s) => s.name === 'r1b')?.replacedBy).toBe('r1c');
+    }
   });
 
   test('pools are independent', () => {

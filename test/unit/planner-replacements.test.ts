@@ -1,7 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
 import type { RdbStatusEntry } from '../../operator/src/api/kdbcluster.ts';
 import { plan } from '../../operator/src/planner/plan.ts';
-import { condition, eventReasons, ofKind, podName, statusOf, world } from '../fixtures/planner.ts';
+import { condition, eventReasons, ofKind, podName, POOL, statusOf, world } from '../fixtures/planner.ts';
 import type { RdbSketch, WorldOptions } from '../fixtures/planner.ts';
 
 const entry = (ord: number, state: RdbStatusEntry['state'], extra: Partial<RdbStatusEntry> = {}): RdbStatusEntry => ({
@@ -158,6 +158,24 @@ describe('planner replacements for lost RDBs', () => {
     expect(ofKind(done, 'EnsureRdbPod')).toEqual([]);
     expect(statusOf(done)?.pools[0]?.rdbs.map((e) => e.name)).toEqual([podName(5), podName(6)]);
     expect(condition(done, 'Degraded')?.status).toBe('False');
+  });
+
+  test('a replacement is asked for the day of the lost window: the live RDB lost after end of day, before it flushed', () => {
+    // Status remembers the live RDB of 2026-03-02; the pod is gone.
+    const vanished = plan(world([{ ord: 6, state: 'queued' }], { poolStatus: { rdbs: [entry(5, 'live', { firstI: 500, day: '2026-03-02' })] } }));
+    expect(ofKind(vanished, 'EnsureRdbPod').filter((a) => a.replaces).map((a) => [a.name, a.replaces, a.replacesDay])).toEqual([
+      [podName(7), podName(5), '2026-03-02'],
+    ]);
+    // Its pod failed (OOM while flushing) with a report of that day.
+    const failed = plan(world([{ ord: 5, state: 'flushing', phase: 'Failed', day: '2026-03-02' }, { ord: 6, state: 'live', day: '2026-03-03' }]));
+    expect(ofKind(failed, 'EnsureRdbPod').filter((a) => a.replaces).map((a) => [a.replaces, a.replacesDay])).toEqual([[podName(5), '2026-03-02']]);
+  });
+
+  test('a replacement lost before it reported passes on the day it was asked for', () => {
+    const w = world([{ ord: 6, state: 'none', phase: 'Failed', replaces: podName(5) }, { ord: 7, state: 'live' }]);
+    w.pools[POOL]!.pods[0]!.replacesDay = '2026-03-01';
+    const actions = plan(w);
+    expect(ofKind(actions, 'EnsureRdbPod').filter((a) => a.replaces).map((a) => [a.replaces, a.replacesDay])).toEqual([[podName(5), '2026-03-01']]);
   });
 
   test('a replacement never counts as the queued RDB: scale-out still adds one', () => {

@@ -43,6 +43,8 @@ describe('status content', () => {
       state: 'live',
       memoryPercent: 42,
       firstI: 100,
+      // Status remembers the day of each window: a replacement after end of day replays that day's log.
+      day: '2026-03-02',
     });
     expect(condition(actions, 'Ready')).toMatchObject({ status: 'True', reason: 'Ready', observedGeneration: 1 });
   });

@@ -26,6 +26,7 @@ const path = z.string().min(1);
 const list = z.string().transform((s) => s.split(',').map((x) => x.trim()).filter((x) => x.length > 0));
 const flag = z.enum(['0', '1', 'true', 'false']).transform((s) => s === '1' || s === 'true');
 const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, . _ - only');
+const isoDay = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a trading day, YYYY-MM-DD');
 
 const schemaFromEnv = (env: Env): TableSchema[] => {
   const raw = env.KDB_SCHEMA;
@@ -102,6 +103,8 @@ export interface RdbConfig {
   queryHost: string;
   queryPort: number;
   replaces: string | null;
+  /** The trading day of the lost RDB's window (its last report); null: the current day. */
+  replacesDay: string | null;
 }
 
 /**
@@ -135,6 +138,7 @@ export const rdbConfig = (env: Env): RdbConfig => {
     queryHost: bindHost(env),
     queryPort: read(env, 'KDB_QUERY_PORT', port, '5011'),
     replaces: read(env, 'KDB_REPLACES', name.optional(), undefined) ?? null,
+    replacesDay: read(env, 'KDB_REPLACES_DAY', isoDay.optional(), undefined) ?? null,
   };
   if (cfg.scaleThreshold >= cfg.rollThreshold)
     throw new ConfigError(`KDB_SCALE_THRESHOLD (${cfg.scaleThreshold}) must be below KDB_ROLL_THRESHOLD (${cfg.rollThreshold})`);

@@ -497,6 +497,8 @@ export const RdbStatusEntry = z.object({
   replaces: z.string().max(253).optional(),
   firstI: z.number().int().nonnegative().optional(),
   lastI: z.number().int().nonnegative().optional(),
+  /** The trading day its window is of (its last report): a replacement after end of day replays that day's log. */
+  day: z.string().regex(/^\d{4}-\d{2}-\d{2}$/).optional(),
 });
 export type RdbStatusEntry = z.infer<typeof RdbStatusEntry>;
 

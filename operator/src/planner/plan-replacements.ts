@@ -38,6 +38,8 @@ const fromPod = (p: ObservedRdbPod): LostRdb => ({
   replaces: podWindowOwner(p),
   ...(p.rdb?.window ? { firstI: p.rdb.window.firstI } : {}),
   ...(p.rdb?.window?.lastI != null ? { lastI: p.rdb.window.lastI } : {}),
+  // A replacement that has not reported owes the window of the day it was asked for.
+  ...((p.rdb?.day ?? (owesWindow(p) ? p.replacesDay : undefined)) !== undefined ? { day: (p.rdb?.day ?? p.replacesDay)! } : {}),
 });
 
 export const planReplacements = (ctx: PoolContext, ordinals: OrdinalCounter): ReplacementPlan => {
@@ -68,6 +70,7 @@ export const planReplacements = (ctx: PoolContext, ordinals: OrdinalCounter): Re
       replaces: windowOwner(e),
       ...(e.firstI !== undefined ? { firstI: e.firstI } : {}),
       ...(e.lastI !== undefined ? { lastI: e.lastI } : {}),
+      ...(e.day !== undefined ? { day: e.day } : {}),
     });
   }
 
@@ -91,7 +94,7 @@ export const planReplacements = (ctx: PoolContext, ordinals: OrdinalCounter): Re
     }
     const ordinal = ordinals.take();
     const name = rdbPodName(ctx.cluster, pool, ordinal);
-    actions.push({ kind: 'EnsureRdbPod', pool, name, ordinal, replaces: c.replaces });
+    actions.push({ kind: 'EnsureRdbPod', pool, name, ordinal, replaces: c.replaces, ...(c.day !== undefined ? { replacesDay: c.day } : {}) });
     const window = `(${c.firstI ?? '?'}, ${c.lastI ?? 'open'}]`;
     events.push(ev.rdbLost(pool, c.name, name, window));
     created.push(name);

@@ -47,6 +47,7 @@ const poolStatus = (o: PoolOutcome, capacity: PoolsPlan['capacity']): PoolStatus
       ...(replaces !== undefined ? { replaces } : {}),
       ...(p.rdb?.window ? { firstI: p.rdb.window.firstI } : {}),
       ...(p.rdb?.window?.lastI != null ? { lastI: p.rdb.window.lastI } : {}),
+      ...(p.rdb?.day !== undefined ? { day: p.rdb.day } : {}),
     };
   });
   // Lost RDBs stay in status until a replacement is seen: status is the memory of what vanished.
@@ -59,6 +60,7 @@ const poolStatus = (o: PoolOutcome, capacity: PoolsPlan['capacity']): PoolStatus
       ...(l.replaces !== l.name ? { replaces: l.replaces } : {}),
       ...(l.firstI !== undefined ? { firstI: l.firstI } : {}),
       ...(l.lastI !== undefined ? { lastI: l.lastI } : {}),
+      ...(l.day !== undefined ? { day: l.day } : {}),
     });
   }
   const rolled: RolledRdb[] = pods.flatMap((p) =>

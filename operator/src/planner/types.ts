@@ -122,6 +122,8 @@ export interface ObservedRdbPod {
   deletionTimestamp?: string;
   /** The lost RDB whose window this pod replays (KDB_REPLACES). */
   replaces?: string;
+  /** The trading day of that window (KDB_REPLACES_DAY), when it was asked for one. */
+  replacesDay?: string;
   /**
    * The thresholds the RDB was started with (KDB_SCALE_THRESHOLD and
    * KDB_ROLL_THRESHOLD in its environment): it rolls at its own, whatever
@@ -195,7 +197,8 @@ export type Action =
   | { kind: 'EnsureTickerplant'; reason: string }
   /** `name` is rdbPodName(cluster, pool, ordinal); the builder takes the ordinal. */
   /** `poolSpec`: for a draining pool (not in the spec any more), the pool to build the pod from. */
-  | { kind: 'EnsureRdbPod'; pool: string; name: string; ordinal: number; replaces?: string; poolSpec?: RdbPoolSpec }
+  /** replacesDay: the trading day of the lost window (KDB_REPLACES_DAY), so a window of the day before is replayed from that day's log. */
+  | { kind: 'EnsureRdbPod'; pool: string; name: string; ordinal: number; replaces?: string; replacesDay?: string; poolSpec?: RdbPoolSpec }
   | { kind: 'DeleteRdbPod'; pool: string; pod: string; reason: 'Lost' | 'Failed' }
   /** The victim exactly as the plan saw it: a pod changed since (new uid or resourceVersion) is not deleted. */
   | { kind: 'DeleteRdbPod'; pool: string; pod: string; reason: 'ScaleIn'; precondition: PodPrecondition }
@@ -233,6 +236,8 @@ export interface LostRdb {
   replaces: string;
   firstI?: number;
   lastI?: number;
+  /** The trading day of the window, from the lost RDB's last report. */
+  day?: string;
   /** The replacement pod created for it in this plan, or the one seen replaying it. */
   replacement?: string;
 }

@@ -11,6 +11,7 @@ export const LABEL = {
 } as const;
 export const ANNOTATION = {
   replaces: `${API_GROUP}/replaces`,
+  replacesDay: `${API_GROUP}/replaces-day`,
   ordinal: `${API_GROUP}/ordinal`,
   day: `${API_GROUP}/day`,
 } as const;

@@ -33,6 +33,8 @@ export interface RdbPodInput {
   ordinal: number;
   /** The lost RDB whose window this one replays. */
   replaces?: string;
+  /** The trading day of that window. */
+  replacesDay?: string;
   /** ServiceAccount of the agent (the only container with Kubernetes credentials). */
   agentServiceAccount: string;
   /** PriorityClass of RDB pods (the operator's setting); none when empty. */
@@ -44,7 +46,7 @@ export interface RdbPodInput {
  * Deployment) because each one holds a distinct slice of the day and must be
  * removed by name, never by a controller's choice.
  */
-export const rdbPod = ({ cluster: c, pool, ordinal, replaces, agentServiceAccount, priorityClassName }: RdbPodInput): V1Pod => {
+export const rdbPod = ({ cluster: c, pool, ordinal, replaces, replacesDay, agentServiceAccount, priorityClassName }: RdbPodInput): V1Pod => {
   const paths = efsPaths(c);
   const name = rdbPodName(c, pool.name, ordinal);
   const memory = String(pool.memory);
@@ -57,6 +59,7 @@ export const rdbPod = ({ cluster: c, pool, ordinal, replaces, agentServiceAccoun
         ...DO_NOT_DISRUPT_POD,
         [ANNOTATION.ordinal]: String(ordinal),
         ...(replaces ? { [ANNOTATION.replaces]: replaces } : {}),
+        ...(replaces && replacesDay ? { [ANNOTATION.replacesDay]: replacesDay } : {}),
       },
     },
     spec: {
@@ -104,6 +107,7 @@ export const rdbPod = ({ cluster: c, pool, ordinal, replaces, agentServiceAccoun
             { name: 'KDB_LOG_DIR', value: paths.logDir },
             { name: 'KDB_QUERY_PORT', value: String(RDB_QUERY_PORT) },
             ...(replaces ? [{ name: 'KDB_REPLACES', value: replaces }] : []),
+            ...(replaces && replacesDay ? [{ name: 'KDB_REPLACES_DAY', value: replacesDay }] : []),
             ...licenseEnv(c.spec.kdbLicenseSecret),
           ],
           securityContext: restrictedContainerSecurityContext(),

@@ -18,6 +18,8 @@ export interface SubscribeMsg {
   syms: string[];
   /** Name of a lost RDB whose window this one takes over. */
   replaces: string | null;
+  /** The trading day of that window (KDB_REPLACES_DAY, from the lost RDB's last report); absent or null: the current day. */
+  replacesDay?: string | null;
   held: Held | null;
 }
 
@@ -41,6 +43,8 @@ export interface AssignMsg {
   schema: TableSchema[];
   /** The tickerplant's day, when `day` is an earlier one (a window replayed from that day's log): flush it once replayed. */
   currentDay?: string;
+  /** With currentDay: the lost RDB also owes a current-day window; subscribe again for it once this day's slice is written. */
+  thenCurrentDay?: boolean;
 }
 
 /** RDB -> tickerplant: I applied messages up to lastI and take no more. */

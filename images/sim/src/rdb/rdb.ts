@@ -52,6 +52,8 @@ export class Rdb {
    */
   private problem: { reason: 'WindowPastLog' | 'Renumbered'; message: string; since: string } | null = null;
   private timers: NodeJS.Timeout[] = [];
+  /** The day of the window this replacement asks for; null once that day's window is written (or for the current day). */
+  private replacesDay: string | null;
 
   constructor(cfg: RdbConfig, log: Logger) {
     this.cfg = cfg;
@@ -59,6 +61,9 @@ export class Rdb {
     this.store = new TableStore(this.schema, cfg.tables, cfg.syms);
     this.memory = new MemoryAccount(cfg.baselineBytes, cfg.memoryLimitBytes);
     this.status = new StatusWriter(cfg.statusFile);
+    this.replacesDay = cfg.replaces !== null ? cfg.replacesDay : null;
+    // Until assigned, a replacement's day is the day of the window it owes (what it reports if lost before then).
+    if (this.replacesDay !== null) this.day = this.replacesDay;
   }
 
   start(): void {
@@ -145,7 +150,7 @@ export class Rdb {
     const held: Held | null = this.holding
       ? { day: this.day, state: this.state, firstI: this.firstI, lastI: this.lastI, lastProcessed: this.lastProcessed }
       : null;
-    return { op: 'subscribe', name: this.cfg.name, pool: this.cfg.pool, tables: this.cfg.tables, syms: this.cfg.syms, replaces: this.cfg.replaces, held };
+    return { op: 'subscribe', name: this.cfg.name, pool: this.cfg.pool, tables: this.cfg.tables, syms: this.cfg.syms, replaces: this.cfg.replaces, replacesDay: this.replacesDay, held };
   }
 
   private send(msg: object): void {
@@ -285,12 +290,40 @@ export class Rdb {
       this.setState('replaying');
       await this.replay(a.logPath, a.lastI ?? this.lastProcessed, false);
       this.problem = null;
-      this.setState('rolled');
       // A window of a day already ended (the RDB it replaces was lost before
       // it flushed): that day's end of day is now, for this window.
-      if (a.currentDay !== undefined && a.currentDay > a.day) return this.onEndOfDay({ op: 'eod', day: a.day, nextDay: a.currentDay });
+      const dayBefore = a.currentDay !== undefined && a.currentDay > a.day;
+      if (dayBefore && a.thenCurrentDay) return this.flushDayBeforeThenTakeToday(a.day, a.currentDay!);
+      this.setState('rolled');
+      if (dayBefore) return this.onEndOfDay({ op: 'eod', day: a.day, nextDay: a.currentDay! });
+      // A replacement for a lost RDB that held nothing of the day (a live one
+      // lost right after end of day, say): its empty slice is written now, so
+      // its server is handed back today instead of idling until end of day.
+      if (this.cfg.replaces !== null && a.lastI !== null && a.lastI === a.firstI) return this.onEndOfDay({ op: 'eod', day: a.day, nextDay: a.day });
       this.log.info('holding rolled window', { firstI: this.firstI, lastI: this.lastI });
     }
+  }
+
+  /**
+   * The replacement of a live RDB lost around end of day, before it flushed:
+   * the finished day's window is written as that day's slice, then it
+   * subscribes again for what the lost RDB held of the current day. It never
+   * reports flushed in between (the operator would take it for a spare).
+   */
+  private flushDayBeforeThenTakeToday(day: string, currentDay: string): void {
+    const window = { firstI: this.firstI, lastI: this.lastI ?? this.lastProcessed };
+    const { path, rows } = writeSlice(this.cfg.stagingDir, day, this.cfg.name, this.cfg.pool, window, this.store);
+    this.flushed = [...this.flushed, { day, rows, path }];
+    this.log.info('flushed', { day, rows, path, then: currentDay });
+    this.clear();
+    this.holding = false;
+    this.replacesDay = null;
+    this.day = currentDay;
+    this.firstI = 0;
+    this.lastI = null;
+    this.lastProcessed = 0;
+    this.setState('replaying');
+    this.send(this.subscribeMsg());
   }
 
   /** Replays lastProcessed < i <= upto; a live RDB may roll part way. */

@@ -109,7 +109,7 @@ export class Tickerplant {
     const saved = this.store.load();
     this.table = saved ?? queue.emptyTable(today);
     // Down across an end of day: the subscribers learn the new day when they reconnect.
-    if (this.table.day < today) this.table = queue.endOfDay(this.table, today);
+    if (this.table.day < today) this.table = queue.endOfDay(this.table, today, readCommit(commitPathFor(this.cfg.logDir, this.table.day))?.count ?? null);
     this.openLog(this.tableHighWater());
     this.store.save(this.table);
 
@@ -496,7 +496,16 @@ export class Tickerplant {
     }
     const r = queue.subscribe(
       this.table,
-      { name: msg.name, pool: msg.pool, tables, syms: Array.isArray(msg.syms) ? msg.syms.map(String) : [], replaces: msg.replaces ?? null, held },
+      {
+        name: msg.name,
+        pool: msg.pool,
+        tables,
+        syms: Array.isArray(msg.syms) ? msg.syms.map(String) : [],
+        replaces: msg.replaces ?? null,
+        replacesDay: typeof msg.replacesDay === 'string' ? msg.replacesDay : null,
+        connected: new Set([...this.rdbs.values()].filter((c) => c !== conn && c.rdb?.pool === msg.pool).map((c) => c.rdb!.name)),
+        held,
+      },
       this.durable,
       new Date(this.now()).toISOString(),
     );
@@ -575,6 +584,7 @@ export class Tickerplant {
         day: a.day ?? this.day,
         logPath: a.day !== undefined ? logPathFor(this.cfg.logDir, a.day) : this.writer.path,
         ...(a.day !== undefined ? { currentDay: this.day } : {}),
+        ...(a.thenCurrentDay ? { thenCurrentDay: true } : {}),
         role: a.role,
         firstI: a.firstI,
         replayFrom: a.replayFrom,
@@ -603,7 +613,7 @@ export class Tickerplant {
     const eod: EodMsg = { op: 'eod', day, nextDay };
     for (const conn of this.rdbs.values()) this.send(conn, eod);
     this.writer.close();
-    this.table = queue.endOfDay(this.table, nextDay);
+    this.table = queue.endOfDay(this.table, nextDay, messages);
     this.store.save(this.table);
     this.openLog();
     for (const conn of this.live.values()) conn.rdb!.sentI = 0;

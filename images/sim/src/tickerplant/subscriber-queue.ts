@@ -26,9 +26,10 @@ export interface QueueTable {
   day: string;
   subscribers: Subscriber[];
   /**
-   * The rolled windows of the day before, kept through the next day: an RDB
-   * lost around end of day, before it flushed, is replaced from that day's
-   * log. Absent in tables saved before it existed.
+   * The windows of the day before, kept through the next day: the rolled
+   * ones, and the live RDB's up to the day's last message. An RDB lost around
+   * end of day, before it flushed, is replaced from that day's log. Absent in
+   * tables saved before it existed.
    */
   previous?: { day: string; subscribers: Subscriber[] };
 }
@@ -45,6 +46,12 @@ export interface Assignment {
   lastI: number | null;
   /** Set when the window is of the day before (a replacement after end of day): replay that day's log and flush it. */
   day?: string;
+  /**
+   * With `day`: the lost RDB was the live one at end of day, so it also owes
+   * a window of the current day. Once that day's slice is written, subscribe
+   * again (replacesDay null) for it.
+   */
+  thenCurrentDay?: boolean;
 }
 
 export interface SubscribeRequest {
@@ -53,6 +60,18 @@ export interface SubscribeRequest {
   tables: string[];
   syms: string[];
   replaces: string | null;
+  /**
+   * The trading day of the window the lost RDB held, from its last report
+   * (null: unknown, the current day). The day before asks for its window of
+   * that day first; an older one is gone and refused.
+   */
+  replacesDay?: string | null;
+  /**
+   * The pool's subscribers with an open connection (the server's view). A
+   * replacement of a window whose holder, found down the chain of
+   * replacements, is still connected is refused: it is not lost.
+   */
+  connected?: ReadonlySet<string>;
   /** What the RDB already holds of the current day (from an earlier connection). */
   held: { state: string; firstI: number; lastProcessed: number } | null;
 }
@@ -67,6 +86,24 @@ const clone = (t: QueueTable): QueueTable => ({
 
 const find = (t: QueueTable, pool: string, name: string): Subscriber | undefined =>
   t.subscribers.find((s) => s.pool === pool && s.name === name && s.replacedBy === null);
+
+/**
+ * Who holds `name`'s window now: itself, or the end of the chain of
+ * replacements it started. The operator names a window's first owner when a
+ * replacement is lost before it had replayed (that debt is still the owner's),
+ * and the replacement that took it on is the one to replace.
+ */
+const holderIn = (list: readonly Subscriber[], pool: string, name: string, connected?: ReadonlySet<string>): Subscriber | undefined => {
+  const seen = new Set<string>();
+  let s = list.find((x) => x.pool === pool && x.name === name && x.replacedBy === null) ?? list.find((x) => x.pool === pool && x.name === name);
+  while (s && s.replacedBy !== null && !seen.has(s.name)) {
+    seen.add(s.name);
+    const by: string = s.replacedBy;
+    s = list.find((x) => x.pool === pool && x.name === by && x.replacedBy === null) ?? list.find((x) => x.pool === pool && x.name === by);
+  }
+  if (!s || s.replacedBy !== null) return undefined;
+  return s.name !== name && connected?.has(s.name) ? undefined : s;
+};
 
 export const liveOf = (t: QueueTable, pool: string): Subscriber | undefined =>
   t.subscribers.find((s) => s.pool === pool && s.state === 'live');
@@ -147,7 +184,14 @@ export const subscribe = (
     return { ok: true, table: t, value: { assignment: queuedAssignment(existing), promoted: [] } };
   }
 
-  if (req.replaces !== null) return replace(t, req, count, now);
+  if (req.replaces !== null) {
+    const d = req.replacesDay ?? null;
+    if (d !== null && d < t.day) {
+      if (t.previous?.day === d) return replaceFromDayBefore(t, req, count, now);
+      return { ok: false, error: `${req.name} replaces ${req.replaces}'s window of ${d}, but the tickerplant keeps windows of ${t.previous?.day ?? 'no earlier day'} only (it is on ${t.day}): that day's rows were not replayed` };
+    }
+    return replace(t, req, count, now);
+  }
 
   const s: Subscriber = {
     name: req.name,
@@ -186,8 +230,8 @@ const queuedAssignment = (s: Subscriber): Assignment => ({
  * everything logged so far and the next live RDB starts after it.
  */
 const replace = (t: QueueTable, req: SubscribeRequest, count: number, now: string): Result<{ assignment: Assignment; promoted: Assignment[] }> => {
-  const lost = find(t, req.pool, req.replaces!);
-  if (!lost) return replaceFromDayBefore(t, req, now);
+  const lost = holderIn(t.subscribers, req.pool, req.replaces!, req.connected);
+  if (!lost) return replaceFromDayBefore(t, req, count, now);
   let promoted: Assignment[] = [];
   let table = t;
   if (lost.state === 'live') {
@@ -196,7 +240,7 @@ const replace = (t: QueueTable, req: SubscribeRequest, count: number, now: strin
     table = r.table;
     promoted = r.value;
   }
-  const old = find(table, req.pool, req.replaces!)!;
+  const old = find(table, req.pool, lost.name)!;
   old.replacedBy = req.name;
   const s: Subscriber = {
     ...old,
@@ -225,19 +269,33 @@ const replace = (t: QueueTable, req: SubscribeRequest, count: number, now: strin
  * from that day's log and flushes it as that day's slice. It joins no queue
  * of the new day.
  */
-const replaceFromDayBefore = (t: QueueTable, req: SubscribeRequest, now: string): Result<{ assignment: Assignment; promoted: Assignment[] }> => {
+const replaceFromDayBefore = (t: QueueTable, req: SubscribeRequest, count: number, now: string): Result<{ assignment: Assignment; promoted: Assignment[] }> => {
   const prev = t.previous;
-  const lost = prev?.subscribers.find((s) => s.pool === req.pool && s.name === req.replaces && s.replacedBy === null);
-  if (!prev || !lost || lost.lastI === null) return { ok: false, error: `pool ${req.pool} has no subscriber ${req.replaces} to replace` };
+  const lost = prev ? holderIn(prev.subscribers, req.pool, req.replaces!, req.connected) : undefined;
+  if (!prev || !lost || lost.lastI === null) {
+    if ((req.replacesDay ?? null) !== null && holderIn(t.subscribers, req.pool, req.replaces!, req.connected)) return replace(t, { ...req, replacesDay: null }, count, now);
+    return { ok: false, error: `pool ${req.pool} has no subscriber ${req.replaces} to replace` };
+  }
   const table = clone(t);
   const p = table.previous!;
-  p.subscribers.find((s) => s.pool === req.pool && s.name === req.replaces && s.replacedBy === null)!.replacedBy = req.name;
+  p.subscribers.find((s) => s.pool === req.pool && s.name === lost.name && s.replacedBy === null)!.replacedBy = req.name;
   p.subscribers.push({ ...lost, name: req.name, tables: req.tables, syms: req.syms, arrivedAt: now, replaces: lost.name, replacedBy: null });
+  // The live RDB at end of day went on live: its current-day window is owed too.
+  const owesToday = holderIn(table.subscribers, req.pool, req.replaces!, req.connected) !== undefined;
   return {
     ok: true,
     table,
     value: {
-      assignment: { name: req.name, role: 'rolled', firstI: lost.firstI, replayFrom: lost.firstI, replayTo: lost.lastI, lastI: lost.lastI, day: p.day },
+      assignment: {
+        name: req.name,
+        role: 'rolled',
+        firstI: lost.firstI,
+        replayFrom: lost.firstI,
+        replayTo: lost.lastI,
+        lastI: lost.lastI,
+        day: p.day,
+        ...(owesToday ? { thenCurrentDay: true } : {}),
+      },
       promoted: [],
     },
   };
@@ -284,13 +342,20 @@ export const disconnect = (table: QueueTable, pool: string, name: string, sentI:
 /**
  * End of day: rolled RDBs flush and leave (the operator deletes them), the
  * live one starts the new day at message 0, queued ones keep waiting. The
- * rolled windows stay one more day as `previous`, for the replacement of one
- * lost before it flushed.
+ * rolled windows, and the live RDB's window closed at `dayCount` (the day's
+ * last message; null when unknown), stay one more day as `previous`, for the
+ * replacement of one lost before it flushed: the live RDB flushes the day
+ * only after it heard of its end, and can die in between.
  */
-export const endOfDay = (table: QueueTable, nextDay: string): QueueTable => ({
+export const endOfDay = (table: QueueTable, nextDay: string, dayCount: number | null = null): QueueTable => ({
   day: nextDay,
   subscribers: table.subscribers
     .filter((s) => s.state !== 'rolled' && s.replacedBy === null)
     .map((s) => (s.state === 'live' ? { ...s, firstI: 0, lastI: null } : { ...s })),
-  previous: { day: table.day, subscribers: table.subscribers.filter((s) => s.state === 'rolled' && s.replacedBy === null).map((s) => ({ ...s })) },
+  previous: {
+    day: table.day,
+    subscribers: table.subscribers
+      .filter((s) => s.replacedBy === null && (s.state === 'rolled' || (s.state === 'live' && dayCount !== null && dayCount >= s.firstI)))
+      .map((s) => (s.state === 'live' ? { ...s, state: 'rolled' as const, lastI: dayCount, rolledAt: null } : { ...s })),
+  },
 });

@@ -148,6 +148,7 @@ export class Effector {
               pool,
               ordinal: a.ordinal,
               ...(a.replaces ? { replaces: a.replaces } : {}),
+              ...(a.replacesDay ? { replacesDay: a.replacesDay } : {}),
               agentServiceAccount: this.#d.agentServiceAccount,
               ...(this.#d.priorityClasses?.rdb ? { priorityClassName: this.#d.priorityClasses.rdb } : {}),
             }) as KubeObject,

@@ -87,6 +87,7 @@ const rdbTerminated = (pod: V1Pod): boolean =>
 export const observeRdbPod = (pod: V1Pod): ObservedRdbPod => {
   const read = readRdbReport(pod);
   const replaces = pod.metadata?.annotations?.[OWNED.replaces];
+  const replacesDay = pod.metadata?.annotations?.[OWNED.replacesDay];
   return {
     name: pod.metadata?.name ?? '',
     ...(pod.metadata?.uid ? { uid: pod.metadata.uid } : {}),
@@ -95,6 +96,7 @@ export const observeRdbPod = (pod: V1Pod): ObservedRdbPod => {
     phase: rdbTerminated(pod) ? 'Failed' : ((pod.status?.phase as PodPhase | undefined) ?? 'Pending'),
     ...(pod.metadata?.deletionTimestamp ? { deletionTimestamp: pod.metadata.deletionTimestamp } : {}),
     ...(replaces ? { replaces } : {}),
+    ...(replaces && replacesDay && /^\d{4}-\d{2}-\d{2}$/.test(replacesDay) ? { replacesDay } : {}),
     ...rdbThresholdsOf(pod),
     ...(read.kind === 'ok' ? { rdb: read.report } : {}),
     ...(read.kind === 'invalid' ? { invalidReport: read.invalid } : {}),
