@@ -20,3 +20,6 @@ export { countOf } from './count.ts';
 export * as q from './build.ts';
 export { atom, vector } from './build.ts';
 export * from './temporal.ts';
+export { serveIpcConnection, createIpcServer, listen, type IpcServeOptions, type IpcPeer, type IpcServerEvent } from './server.ts';
+export { IpcClient, QRemoteError, IpcConnectionError, type IpcConnectOptions } from './client.ts';
+export { parseCredentials, credentialCheck, CredentialsError, type Authenticate } from './credentials.ts';

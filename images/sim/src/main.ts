@@ -6,6 +6,8 @@ import { runFeed } from './feed/feed.ts';
 import { parseProfile } from './feed/profile.ts';
 import { scanLog, truncateLog } from './log/tplog.ts';
 import { MergeError, mergeDay } from './merge/merge.ts';
+import { queryIpcOptions } from './query/serve.ts';
+import { rdbQueryBackend } from './rdb/query-api.ts';
 import { startQueryServer } from './rdb/query-server.ts';
 import { Rdb } from './rdb/rdb.ts';
 import { CorruptLogError, Tickerplant } from './tickerplant/server.ts';
@@ -15,6 +17,7 @@ const USAGE = `usage: node images/sim/src/main.ts <command> [options]
   tickerplant                      env: KDB_TP_PORT KDB_LOG_DIR KDB_STATE_DIR KDB_SCHEMA KDB_EOD_TIME KDB_TZ KDB_BATCH_MS KDB_TRUNCATE_CORRUPT_LOG POD_IP
   rdb                              env: KDB_RDB_NAME KDB_POOL KDB_TP_HOST KDB_TP_PORT KDB_TABLES KDB_SYMS KDB_SCALE_THRESHOLD KDB_ROLL_THRESHOLD
                                         KDB_MEMORY_LIMIT_BYTES KDB_BASELINE_BYTES KDB_STATUS_FILE KDB_HDB_DIR KDB_STAGING_DIR KDB_QUERY_PORT KDB_REPLACES POD_IP
+                                        KDB_IPC_CREDENTIALS(_FILE) KDB_QUERY_ROW_LIMIT  (the query port answers HTTP and kdb+ IPC)
   feed [--host H] [--port P] [--syms A,B] [--rows N] [--seed S] [--batch ROWS] [--day-ms MS] [--day YYYY-MM-DD (default: the tickerplant's trading day)] [--tz ZONE]
        [--profile 6:1.3,7:3.2,...] [--tp-stamps] [--report FILE]
   merge --day YYYY-MM-DD [--expect N] [--staging DIR] [--hdb DIR]   (env KDB_MERGE_DAY KDB_STAGING_DIR KDB_HDB_DIR)
@@ -56,8 +59,11 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
 
   async rdb() {
     const cfg = rdbConfig(process.env);
-    const rdb = new Rdb(cfg, makeLogger(`rdb:${cfg.name}`));
-    const server = await startQueryServer(cfg.queryHost, cfg.queryPort, rdb.store, () => rdb.snapshot());
+    const log = makeLogger(`rdb:${cfg.name}`);
+    const rdb = new Rdb(cfg, log);
+    const snapshot = () => rdb.snapshot();
+    const ipc = queryIpcOptions(rdbQueryBackend(rdb.store, snapshot), process.env, log);
+    const server = await startQueryServer(cfg.queryHost, cfg.queryPort, rdb.store, snapshot, ipc);
     rdb.start();
     // The status file is left as it is: the agent reports the last state the RDB had.
     onSignals(() => {

@@ -1,7 +1,15 @@
 import http from 'node:http';
+import type net from 'node:net';
+import { serveIpcConnection, type IpcServeOptions } from '../../../../ipc/src/index.ts';
+import { listenSniffing } from '../query/serve.ts';
 import type { RowFilter, TableStore } from './table-store.ts';
 
 /**
+ * The RDB's query port. kdb+ IPC clients (q's hopen, PyKX, node-q, the
+ * gateway) get the read-only query API (images/sim/src/query: getData,
+ * purview) through `ipc`; HTTP clients get the queries below. Which one a
+ * connection speaks is told by its first bytes (query/sniff.ts).
+ *
  * Simple queries over HTTP (curl-able in the demo), answered from what the
  * RDB holds:
  *   GET /count?table=T[&from=&to=&syms=a,b]       -> {table, rows}
@@ -19,7 +27,7 @@ const parseTime = (v: string | null): number | undefined => {
   return t;
 };
 
-export const startQueryServer = (host: string, port: number, store: TableStore, status: () => object): Promise<http.Server> => {
+export const startQueryServer = (host: string, port: number, store: TableStore, status: () => object, ipc?: IpcServeOptions): Promise<net.Server> => {
   const server = http.createServer((req, res) => {
     const reply = (code: number, body: unknown) => {
       res.writeHead(code, { 'content-type': 'application/json' });
@@ -59,8 +67,6 @@ export const startQueryServer = (host: string, port: number, store: TableStore, 
       return reply((e as { status?: number }).status ?? 400, { error: (e as Error).message });
     }
   });
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => resolve(server));
-  });
+  const refuse: IpcServeOptions = { onSync: () => { throw new Error('this RDB serves no kdb+ IPC queries'); } };
+  return listenSniffing(server, (socket, head) => serveIpcConnection(socket, ipc ?? refuse, head), port, host);
 };
