@@ -156,6 +156,10 @@ export const CHAOS_DAY = {
   scaleThreshold: 60,
   rollThreshold: 80,
   maxRdbs: 8,
+  // An RDB instance terminated out of band comes back as a new, protected
+  // instance whose RDB may never come: the day ends at one server only once
+  // it is reclaimed, so the grace is short enough for a day in CI time.
+  idleInstanceGraceSeconds: 20,
   rows: 1_000_000,
   dayMs: 90_000,
   syms: ['AAPL', 'MSFT', 'AMZN', 'GOOG', 'NVDA'],

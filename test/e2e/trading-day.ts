@@ -29,6 +29,8 @@ export interface DayOptions {
   scaleThreshold: number;
   rollThreshold: number;
   maxRdbs: number;
+  /** spec.rdbPools[].idleInstanceGraceSeconds (the operator's default when left out). */
+  idleInstanceGraceSeconds?: number;
   rows: number;
   /** Wall time the market hours of the profile (06:00-15:00) are played in. */
   dayMs: number;
@@ -113,7 +115,7 @@ spec:
       scaleThreshold: ${o.scaleThreshold}
       rollThreshold: ${o.rollThreshold}
       minRdbs: 1
-      maxRdbs: ${o.maxRdbs}
+      maxRdbs: ${o.maxRdbs}${o.idleInstanceGraceSeconds !== undefined ? `\n      idleInstanceGraceSeconds: ${o.idleInstanceGraceSeconds}` : ''}
   storage:
     efs:
       fileSystemId: ${fileSystemId}

@@ -56,6 +56,13 @@ describe('an idle protected instance: the grace, on the planner clock', () => {
     expect(idleOf(a)).toBeUndefined();
   });
 
+  test.each([10, 30, 3_600])('the pool sets its own grace (idleInstanceGraceSeconds %i): waiting one ms before it, scaled in at it', (seconds) => {
+    const o: WorldOptions = { pool: { idleInstanceGraceSeconds: seconds } };
+    for (const ms of [0, seconds * 1000 - 1]) expect(records(passAt([idle, live], ms, o))).toEqual([]);
+    for (const ms of [seconds * 1000, seconds * 1000 + 1, seconds * 2000])
+      expect(records(passAt([idle, live], ms, o))[0]).toMatchObject({ instanceId: instanceId(0), step: 'ConfirmInstance' });
+  });
+
   test('the chain goes on to Terminate (node named for the fresh occupancy check, no pod) and finishes when AWS shows it leaving', () => {
     const rec: ScaleInRecord = { instanceId: instanceId(0), node: nodeName(0), step: 'Terminate', startedAt: T0.toISOString() };
     const t = plan(world([{ ...idle, protected: false, unschedulable: true }, live], { scaleIn: rec, now: at(11 * MIN) }));

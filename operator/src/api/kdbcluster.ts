@@ -294,6 +294,15 @@ export const RdbPoolSpec = z
       .min(1, 'rdbPools[].maxRdbs must be at least 1')
       .max(LIMITS.rdbsPerPool, `rdbPools[].maxRdbs must be at most ${LIMITS.rdbsPerPool}`)
       .default(10),
+    idleInstanceGraceSeconds: z
+      .number({ error: 'rdbPools[].idleInstanceGraceSeconds must be a whole number of seconds from 10 to 86400 (default 600)' })
+      .int('rdbPools[].idleInstanceGraceSeconds must be a whole number of seconds (default 600)')
+      .min(10, 'rdbPools[].idleInstanceGraceSeconds must be at least 10: a new server needs that long to become a node')
+      .max(86_400, 'rdbPools[].idleInstanceGraceSeconds must be at most 86400 (a day)')
+      .default(600)
+      .describe(
+        "How long an instance of the pool's group that the operator protected may host no RDB before it is scaled in (through the recorded chain, its node checked empty of every pod first).",
+      ),
     suspendAZRebalance: z
       .boolean({ error: 'rdbPools[].suspendAZRebalance must be true or false (default true)' })
       .default(true)

@@ -18,6 +18,10 @@ import type { ObservedInstance } from './types.ts';
  */
 export const IDLE_INSTANCE_GRACE_MS = 10 * 60_000;
 
+/** The pool's grace (spec.rdbPools[].idleInstanceGraceSeconds), the default for specs stored before it existed. */
+export const idleGraceMs = (ctx: PoolContext): number =>
+  ctx.spec.idleInstanceGraceSeconds !== undefined ? ctx.spec.idleInstanceGraceSeconds * 1000 : IDLE_INSTANCE_GRACE_MS;
+
 export interface IdleInstance {
   instanceId: string;
   since: string;
@@ -58,13 +62,14 @@ export const planIdleInstances = (ctx: PoolContext): IdlePlan => {
   const now = ctx.now.toISOString();
   const idle: IdleInstance[] = [];
   let due: IdlePlan['due'];
+  const grace = idleGraceMs(ctx);
   for (const i of [...asg.instances].sort((a, b) => a.instanceId.localeCompare(b.instanceId))) {
     const r = isIdle(ctx, i);
     if (!r.idle) continue;
     const since = seen.get(i.instanceId) ?? now;
     idle.push({ instanceId: i.instanceId, since });
     const at = Date.parse(since);
-    if (due === undefined && Number.isFinite(at) && ctx.now.getTime() - at >= IDLE_INSTANCE_GRACE_MS) {
+    if (due === undefined && Number.isFinite(at) && ctx.now.getTime() - at >= grace) {
       due = { instanceId: i.instanceId, ...(r.node !== undefined ? { node: r.node } : {}), since };
     }
   }

@@ -82,7 +82,8 @@ export const unknownPool = (name: string, prev: Pick<PoolStatus, 'autoScalingGro
   syms: [],
   minRdbs: 0,
   maxRdbs: 0,
-  suspendAZRebalance: true,
+  idleInstanceGraceSeconds: 600,
+    suspendAZRebalance: true,
 });
 
 export interface DrainingPool {

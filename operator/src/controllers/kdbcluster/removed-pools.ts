@@ -47,6 +47,7 @@ export const poolSpecFromPod = (pod: V1Pod, autoScalingGroupName: string | undef
     minRdbs: 0,
     // The PDB of a replacement's pool is applied with minAvailable maxRdbs: the most, so no eviction is ever allowed.
     maxRdbs: LIMITS.rdbsPerPool,
+    idleInstanceGraceSeconds: 600,
     suspendAZRebalance: true,
   };
 };
