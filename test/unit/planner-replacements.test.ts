@@ -178,6 +178,24 @@ describe('planner replacements for lost RDBs', () => {
     expect(ofKind(actions, 'EnsureRdbPod').filter((a) => a.replaces).map((a) => [a.replaces, a.replacesDay])).toEqual([[podName(5), '2026-03-01']]);
   });
 
+  test('a finished replacement lost in turn is replaced once, as itself: the pod it replaced, still observed, is not replaced again (chaos seed 1366996772)', () => {
+    // rdb-0 (live) lost with its node; its pod object stays until podgc. rdb-1 replayed its window (rolled), then was killed.
+    const actions = plan(
+      world([
+        { ord: 0, state: 'live', nodeGone: true, instanceGone: true },
+        { ord: 1, state: 'rolled', phase: 'Failed', replaces: podName(0), window: { firstI: 0, lastI: 4775 } },
+        { ord: 5, state: 'live' },
+      ]),
+    );
+    expect(ofKind(actions, 'EnsureRdbPod').filter((a) => a.replaces).map((a) => [a.name, a.replaces])).toEqual([[podName(6), podName(1)]]);
+    const rdbs = statusOf(actions)!.pools[0]!.rdbs;
+    expect(rdbs.find((e) => e.name === podName(0))?.state).toBe('deleting');
+    expect(rdbs.find((e) => e.name === podName(1))?.state).toBe('lost');
+    // The same once rdb-0's pod is gone and only status remembers rdb-1 replacing it.
+    const later = plan(world([{ ord: 1, state: 'rolled', phase: 'Failed', replaces: podName(0), window: { firstI: 0, lastI: 4775 } }, { ord: 5, state: 'live' }], { status: statusOf(actions)! }));
+    expect(ofKind(later, 'EnsureRdbPod').filter((a) => a.replaces).map((a) => [a.name, a.replaces])).toEqual([[podName(6), podName(1)]]);
+  });
+
   test('a replacement never counts as the queued RDB: scale-out still adds one', () => {
     const actions = plan(world([{ ord: 5, state: 'live', mem: 70 }, { ord: 6, state: 'replaying', replaces: podName(0) }]));
     expect(ofKind(actions, 'EnsureRdbPod').map((a) => [a.name, a.replaces])).toEqual([[podName(7), undefined]]);

@@ -49,6 +49,14 @@ export const planReplacements = (ctx: PoolContext, ordinals: OrdinalCounter): Re
   const coveredBy = new Map<string, ObservedRdbPod>();
   for (const p of ctx.obs.pods) if (isActive(p) && p.replaces !== undefined) coveredBy.set(p.replaces, p);
   const victim = ctx.prev?.scaleIn?.rdb;
+  // A window a replacement finished replaying is that replacement's now: the
+  // lost pod it came from (observed until podgc removes it, or remembered in
+  // status) is no candidate any more, even once the replacement is lost too
+  // (it is then a candidate itself, under its own name). Else a second
+  // replacement of the same window is made, which the tickerplant refuses.
+  const takenOver = new Set<string>();
+  for (const p of ctx.obs.pods) if (p.replaces !== undefined && !owesWindow(p)) takenOver.add(p.replaces);
+  for (const e of ctx.prev?.rdbs ?? []) if (e.replaces !== undefined && windowOwner(e) === e.name) takenOver.add(e.replaces);
 
   const actions: Action[] = [];
   const candidates: LostRdb[] = [];
@@ -80,6 +88,10 @@ export const planReplacements = (ctx: PoolContext, ordinals: OrdinalCounter): Re
   const replayed: string[] = [];
   const owners = new Set<string>();
   for (const c of candidates) {
+    if (takenOver.has(c.replaces)) {
+      if (observed.has(c.name)) replayed.push(c.name);
+      continue;
+    }
     const by = coveredBy.get(c.replaces);
     if (by) {
       if (owesWindow(by)) lost.push({ ...c, replacement: by.name });
