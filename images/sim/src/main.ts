@@ -6,7 +6,9 @@ import { runFeed } from './feed/feed.ts';
 import { parseProfile } from './feed/profile.ts';
 import { scanLog, truncateLog } from './log/tplog.ts';
 import { MergeError, mergeDay } from './merge/merge.ts';
-import { queryIpcOptions } from './query/serve.ts';
+import { hdbConfig } from './hdb/config.ts';
+import { Hdb } from './hdb/hdb.ts';
+import { listenIpc, queryIpcOptions } from './query/serve.ts';
 import { rdbQueryBackend } from './rdb/query-api.ts';
 import { startQueryServer } from './rdb/query-server.ts';
 import { Rdb } from './rdb/rdb.ts';
@@ -18,6 +20,7 @@ const USAGE = `usage: node images/sim/src/main.ts <command> [options]
   rdb                              env: KDB_RDB_NAME KDB_POOL KDB_TP_HOST KDB_TP_PORT KDB_TABLES KDB_SYMS KDB_SCALE_THRESHOLD KDB_ROLL_THRESHOLD
                                         KDB_MEMORY_LIMIT_BYTES KDB_BASELINE_BYTES KDB_STATUS_FILE KDB_HDB_DIR KDB_STAGING_DIR KDB_QUERY_PORT KDB_REPLACES POD_IP
                                         KDB_IPC_CREDENTIALS(_FILE) KDB_QUERY_ROW_LIMIT  (the query port answers HTTP and kdb+ IPC)
+  hdb                              env: KDB_HDB_DIR KDB_HDB_PORT (5012) KDB_IPC_CREDENTIALS(_FILE) KDB_QUERY_ROW_LIMIT POD_IP  (kdb+ IPC: getData, purview)
   feed [--host H] [--port P] [--syms A,B] [--rows N] [--seed S] [--batch ROWS] [--day-ms MS] [--day YYYY-MM-DD (default: the tickerplant's trading day)] [--tz ZONE]
        [--profile 6:1.3,7:3.2,...] [--tp-stamps] [--report FILE]
   merge --day YYYY-MM-DD [--expect N] [--staging DIR] [--hdb DIR]   (env KDB_MERGE_DAY KDB_STAGING_DIR KDB_HDB_DIR)
@@ -68,6 +71,16 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
     // The status file is left as it is: the agent reports the last state the RDB had.
     onSignals(() => {
       rdb.stop();
+      server.close();
+    });
+  },
+
+  async hdb() {
+    const cfg = hdbConfig(process.env);
+    const log = makeLogger('hdb');
+    const server = await listenIpc(queryIpcOptions(new Hdb(cfg.hdbDir), process.env, log), cfg.port, cfg.host);
+    log.info('hdb serving', { host: cfg.host, port: cfg.port, dir: cfg.hdbDir });
+    onSignals(() => {
       server.close();
     });
   },
