@@ -10,3 +10,16 @@ if [ ! -x node_modules/.bin/node ] || [ "$(cat node_modules/.lock-sha256 2>/dev/
   npm ci --no-audit --no-fund
   echo "$want" > node_modules/.lock-sha256
 fi
+# Python packages in .venv, pinned by test/stack/requirements.txt: moto for the
+# local stack, cfn-lint for the template test (test/unit/aws-template.test.ts,
+# which runs before any stack exists). Same stamp as test/stack/up.sh, so
+# whichever runs first installs it and the other finds it current.
+want_py=$(sha256sum test/stack/requirements.txt | cut -d' ' -f1)
+if [ "$(cat .venv/.kdb-requirements 2>/dev/null)" != "$want_py" ] || [ ! -x .venv/bin/moto_server ] || [ ! -x .venv/bin/cfn-lint ]; then
+  command -v python3 >/dev/null 2>&1 || { echo "deps: python3 not found; install Python >= 3.9 with venv (apt-get install python3 python3-venv)" >&2; exit 1; }
+  [ -x .venv/bin/python ] || python3 -m venv .venv \
+    || { echo "deps: python3 -m venv failed; install the venv module (apt-get install python3-venv)" >&2; exit 1; }
+  .venv/bin/pip install --quiet --disable-pip-version-check -r test/stack/requirements.txt \
+    || { echo "deps: pip could not install test/stack/requirements.txt into .venv (output above); check PyPI access" >&2; exit 1; }
+  echo "$want_py" > .venv/.kdb-requirements
+fi
