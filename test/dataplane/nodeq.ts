@@ -26,6 +26,10 @@ interface NodeQ {
 }
 
 export const nq = require('node-q') as NodeQ;
+const Long = createRequire(require.resolve('node-q'))('long') as { fromNumber(n: number): unknown };
+
+/** A node-q long vector (it takes long.js values, not numbers). */
+export const longs = (xs: readonly number[]): unknown => nq.longs(xs.map((x) => Long.fromNumber(x)));
 
 /**
  * Connects with nanos2date off: node-q turns a timestamp into a Date by

@@ -12,11 +12,14 @@ import { listenIpc, queryIpcOptions } from './query/serve.ts';
 import { rdbQueryBackend } from './rdb/query-api.ts';
 import { startQueryServer } from './rdb/query-server.ts';
 import { Rdb } from './rdb/rdb.ts';
+import { schemaMap } from './schema.ts';
+import { ipcFeedPort, startIpcFeed } from './tickerplant/ipc-feed.ts';
 import { CorruptLogError, Tickerplant } from './tickerplant/server.ts';
 import { makeLogger } from './util/logger.ts';
 
 const USAGE = `usage: node images/sim/src/main.ts <command> [options]
   tickerplant                      env: KDB_TP_PORT KDB_LOG_DIR KDB_STATE_DIR KDB_SCHEMA KDB_EOD_TIME KDB_TZ KDB_BATCH_MS KDB_TRUNCATE_CORRUPT_LOG POD_IP
+                                        KDB_TP_IPC_PORT (unset: none; kdb+ IPC .u.upd from q feedhandlers) KDB_IPC_CREDENTIALS(_FILE)
   rdb                              env: KDB_RDB_NAME KDB_POOL KDB_TP_HOST KDB_TP_PORT KDB_TABLES KDB_SYMS KDB_SCALE_THRESHOLD KDB_ROLL_THRESHOLD
                                         KDB_MEMORY_LIMIT_BYTES KDB_BASELINE_BYTES KDB_STATUS_FILE KDB_HDB_DIR KDB_STAGING_DIR KDB_QUERY_PORT KDB_REPLACES POD_IP
                                         KDB_IPC_CREDENTIALS(_FILE) KDB_QUERY_ROW_LIMIT  (the query port answers HTTP and kdb+ IPC)
@@ -55,9 +58,17 @@ const onSignals = (stop: () => Promise<void> | void): void => {
 
 const commands: Record<string, (args: string[]) => Promise<void>> = {
   async tickerplant() {
-    const tp = new Tickerplant(tickerplantConfig(process.env), makeLogger('tickerplant'));
+    const cfg = tickerplantConfig(process.env);
+    const log = makeLogger('tickerplant');
+    const ipcPort = ipcFeedPort(process.env);
+    const tp = new Tickerplant(cfg, log);
     await tp.start();
-    onSignals(() => tp.stop());
+    const ipc = ipcPort === undefined ? null : await startIpcFeed({ schemas: schemaMap(cfg.schema), tpHost: tp.address.address, tpPort: tp.address.port, env: process.env, log }, ipcPort, cfg.host);
+    if (ipcPort !== undefined) log.info('kdb+ IPC feed port open (.u.upd)', { host: cfg.host, port: ipcPort });
+    onSignals(async () => {
+      ipc?.close();
+      await tp.stop();
+    });
   },
 
   async rdb() {

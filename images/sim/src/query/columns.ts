@@ -14,12 +14,14 @@ export const msToTimestamp = (ms: number): bigint => {
 
 /**
  * Epoch milliseconds from a kdb+ timestamp. The reference holds times as
- * whole milliseconds: what is below a millisecond is dropped (rounding
- * toward negative infinity), so a q feed's .z.p 10:00:00.123456789 is kept
- * as 10:00:00.123.
+ * whole milliseconds: a timestamp is rounded to the nearest one (half up),
+ * so a q feed's .z.p 10:00:00.123456789 is kept as 10:00:00.123, and a
+ * client that computes timestamps in floating point (node-q's timestamp
+ * vectors land up to a few hundred ns off the millisecond) keeps the
+ * millisecond it meant.
  */
 export const timestampToMs = (ts: bigint): number => {
-  const ns = timestampToUnixNanos(ts);
+  const ns = timestampToUnixNanos(ts) + 500_000n;
   return Number(ns / 1_000_000n - (ns % 1_000_000n < 0n ? 1n : 0n));
 };
 
