@@ -22,6 +22,19 @@ const status = (o: Partial<RdbStatusFile>): RdbStatusFile => ({ ...base, ...o })
 const condition = (s: RdbStatusFile, type: string) => reportFor(s).conditions.find((c) => c.type === type)?.status;
 
 describe('agent report', () => {
+  test('a data-plane error in the status file is carried in the summary, its message capped, and is a change worth a write', () => {
+    const since = '2026-11-27T10:00:01Z';
+    const bad = status({ error: { reason: 'WindowPastLog', message: 'm'.repeat(2000), since } });
+    const s = reportFor(bad).summary;
+    expect(s.error).toEqual({ reason: 'WindowPastLog', message: 'm'.repeat(512) });
+    expect(RdbSummary.safeParse(s).success).toBe(true);
+    expect(reportChanged(reportFor(status({})), reportFor(bad))).toBe(true);
+    expect(reportChanged(reportFor(bad), reportFor(status({})))).toBe(true);
+    expect(reportChanged(reportFor(bad), reportFor(bad))).toBe(false);
+    expect(parseStatusFile(bad).ok).toBe(true);
+    expect(parseStatusFile({ ...bad, error: { reason: 'Other', message: 'x', since } }).ok).toBe(false);
+  });
+
   test.each([
     ['live', status({}), 'True', 'False', 'False'],
     ['queued', status({ state: 'queued', rows: {} }), 'False', 'False', 'False'],

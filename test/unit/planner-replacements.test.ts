@@ -194,6 +194,11 @@ describe('planner replacements for lost RDBs', () => {
     // The same once rdb-0's pod is gone and only status remembers rdb-1 replacing it.
     const later = plan(world([{ ord: 1, state: 'rolled', phase: 'Failed', replaces: podName(0), window: { firstI: 0, lastI: 4775 } }, { ord: 5, state: 'live' }], { status: statusOf(actions)! }));
     expect(ofKind(later, 'EnsureRdbPod').filter((a) => a.replaces).map((a) => [a.name, a.replaces])).toEqual([[podName(6), podName(1)]]);
+    // And once rdb-1's pod is gone too (force-deleted) while rdb-0's stays until podgc: rdb-0 was replayed, and stays so.
+    const gone = plan(world([{ ord: 0, state: 'live', nodeGone: true, instanceGone: true }, { ord: 5, state: 'live' }], { status: statusOf(actions)! }));
+    expect(ofKind(gone, 'EnsureRdbPod').filter((a) => a.replaces).map((a) => [a.name, a.replaces])).toEqual([[podName(6), podName(1)]]);
+    const rdbs2 = statusOf(gone)!.pools[0]!.rdbs;
+    expect(rdbs2.find((e) => e.name === podName(0))?.state).toBe('deleting');
   });
 
   test('a replacement never counts as the queued RDB: scale-out still adds one', () => {

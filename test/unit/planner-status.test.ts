@@ -1,7 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
 import { mergeConditions } from '../../operator/src/planner/conditions.ts';
 import { plan } from '../../operator/src/planner/plan.ts';
-import { condition, day, kinds, ofKind, podName, statusOf, world } from '../fixtures/planner.ts';
+import { condition, day, eventReasons, kinds, ofKind, podName, POOL, statusOf, world } from '../fixtures/planner.ts';
 import type { RdbSketch, WorldOptions } from '../fixtures/planner.ts';
 
 describe('phase', () => {
@@ -47,6 +47,16 @@ describe('status content', () => {
       day: '2026-03-02',
     });
     expect(condition(actions, 'Ready')).toMatchObject({ status: 'True', reason: 'Ready', observedGeneration: 1 });
+  });
+
+  test('an RDB that reports a data-plane error makes the cluster Degraded, naming it, with a Warning event', () => {
+    const w = world([{ ord: 0, state: 'rolled' }, { ord: 1, state: 'live' }]);
+    w.pools[POOL]!.pods[0]!.rdb!.error = { reason: 'WindowPastLog', message: 'the window (0, 100] needs messages 31..40, which the tickerplant log lost' };
+    const actions = plan(w);
+    expect(condition(actions, 'Degraded')).toMatchObject({ status: 'True' });
+    expect(condition(actions, 'Degraded')?.message).toContain(`RDB ${podName(0)} WindowPastLog: the window (0, 100] needs messages 31..40`);
+    expect(eventReasons(actions)).toContain('Degraded');
+    expect(condition(plan(world([{ ord: 0, state: 'rolled' }, { ord: 1, state: 'live' }])), 'Degraded')?.status).toBe('False');
   });
 
   test('a second plan on its own output writes no status (no churn)', () => {

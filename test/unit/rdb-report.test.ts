@@ -60,6 +60,15 @@ describe('RDB report on the pod: parsed, never trusted', () => {
     });
   });
 
+  test('a data-plane error the RDB reported reaches the planner; an unknown reason is no report at all', () => {
+    const error = { reason: 'WindowPastLog', message: 'the window (0, 40] of r1b needs messages 31..40, which the tickerplant log lost' };
+    expect(observeRdbPod(rdbPod({ summary: { error } })).rdb?.error).toEqual(error);
+    const forged = observeRdbPod(rdbPod({ summary: { error: { reason: 'RunThisCommand', message: 'x' } } }));
+    expect(forged.rdb).toBeUndefined();
+    expect(forged.invalidReport).toMatchObject({ field: 'kdb-operator.dev/rdb-status: error.reason' });
+    expect(observeRdbPod(rdbPod({ summary: { error: { reason: 'Renumbered', message: 'x'.repeat(513) } } })).invalidReport).toMatchObject({ field: 'kdb-operator.dev/rdb-status: error.message' });
+  });
+
   test('no annotation yet: no report, no complaint', () => {
     const pod = rdbPod();
     pod.metadata!.annotations = {};

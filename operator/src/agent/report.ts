@@ -1,4 +1,4 @@
-import { MAX_MEMORY_PERCENT, SUMMARY_FLUSHED_DAYS, type RdbStatusFile, type RdbSummary } from '../api/rdb-status.ts';
+import { MAX_ERROR_MESSAGE, MAX_MEMORY_PERCENT, SUMMARY_FLUSHED_DAYS, type RdbStatusFile, type RdbSummary } from '../api/rdb-status.ts';
 
 export type { RdbSummary };
 
@@ -75,6 +75,7 @@ export const reportFor = (s: RdbStatusFile): AgentReport => {
       lastProcessed: s.window.lastProcessed,
       rows,
       flushedDays,
+      ...(s.error ? { error: { reason: s.error.reason, message: s.error.message.slice(0, MAX_ERROR_MESSAGE) } } : {}),
     },
     conditions: [
       cond(CONDITION.live, s.state === 'live', reasonFor(s.state), `RDB is ${s.state}; window ${window}`),
@@ -114,6 +115,8 @@ export const reportChanged = (prev: AgentReport | undefined, next: AgentReport):
     a.firstI !== b.firstI ||
     a.lastI !== b.lastI ||
     a.flushedDays.join(',') !== b.flushedDays.join(',') ||
+    a.error?.reason !== b.error?.reason ||
+    a.error?.message !== b.error?.message ||
     (a.rows === 0) !== (b.rows === 0)
   );
 };

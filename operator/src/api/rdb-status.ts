@@ -64,6 +64,20 @@ const Window = z
   .object({ firstI: Count, lastI: Count.nullable(), lastProcessed: Count })
   .refine((w) => w.lastI === null || w.lastI >= w.firstI, { message: 'lastI is below firstI', path: ['lastI'] });
 
+/**
+ * Why the data plane cannot go on as it should, as the RDB writes it:
+ * WindowPastLog (the tickerplant refused its window or position, or the log
+ * lacks messages the window needs), Renumbered (a message came with a number
+ * already applied). Raised by the operator as Degraded, never acted on.
+ */
+export const DataPlaneErrorReason = z.enum(['WindowPastLog', 'Renumbered']);
+export const MAX_ERROR_MESSAGE = 512;
+export const DataPlaneError = z.object({
+  reason: DataPlaneErrorReason,
+  message: z.string().max(4096),
+  since: ReportTime,
+});
+
 export const RdbStatusFile = z.object({
   version: z.literal(RDB_STATUS_VERSION),
   /** The RDB's own name (its pod name). */
@@ -83,6 +97,7 @@ export const RdbStatusFile = z.object({
     .array(z.object({ day: TradingDay, rows: Count, path: z.string().max(4096) }))
     .max(10_000)
     .default([]),
+  error: DataPlaneError.optional(),
   updatedAt: ReportTime,
 });
 export type RdbStatusFile = z.infer<typeof RdbStatusFile>;
@@ -106,6 +121,7 @@ export const RdbSummary = z
     lastProcessed: Count,
     rows: Count,
     flushedDays: z.array(TradingDay).max(SUMMARY_FLUSHED_DAYS),
+    error: z.object({ reason: DataPlaneErrorReason, message: z.string().max(MAX_ERROR_MESSAGE) }).optional(),
   })
   .refine((s) => s.lastI === null || s.lastI >= s.firstI, { message: 'lastI is below firstI', path: ['lastI'] });
 export type RdbSummary = z.infer<typeof RdbSummary>;

@@ -57,6 +57,9 @@ export const planReplacements = (ctx: PoolContext, ordinals: OrdinalCounter): Re
   const takenOver = new Set<string>();
   for (const p of ctx.obs.pods) if (p.replaces !== undefined && !owesWindow(p)) takenOver.add(p.replaces);
   for (const e of ctx.prev?.rdbs ?? []) if (e.replaces !== undefined && windowOwner(e) === e.name) takenOver.add(e.replaces);
+  // Status keeps that too, for as long as the pod is observed: a lost pod once
+  // shown 'deleting' had its window replayed, whatever became of the replacement.
+  for (const e of ctx.prev?.rdbs ?? []) if (e.state === 'deleting' && observed.has(e.name)) takenOver.add(e.name);
 
   const actions: Action[] = [];
   const candidates: LostRdb[] = [];

@@ -123,6 +123,11 @@ export const planStatus = (o: Observed, storage: StoragePlan, tp: TickerplantPla
       problems.push(`pool ${p.pool.name}: ASG ${p.ctx.access.asg.name} of node group ${p.pool.nodeGroup} belongs to KdbCluster ${p.ctx.access.owner}`);
     }
     if (p.lost.length > 0) problems.push(`pool ${p.pool.name}: lost ${p.lost.map((l) => l.name).join(', ')}`);
+    // Refused loudly: a window past the log or a reused number means rows the data plane cannot place.
+    for (const pod of p.ctx.obs.pods) {
+      const e = pod.rdb?.error;
+      if (e && isActive(pod)) problems.push(`pool ${p.pool.name}: RDB ${pod.name} ${e.reason}: ${e.message}`);
+    }
   }
   if (wasRunning && tp.exists && !tp.ready) problems.push('tickerplant is not ready');
   if (wasRunning && notServing.length > 0) problems.push(`no live RDB in pool ${notServing.join(', ')}`);

@@ -166,6 +166,8 @@ export interface RdbReport {
   window?: { firstI: number; lastI: number | null };
   /** When the RDB wrote what this report says (ISO time): scaling reactions are timed from it. */
   reportedAt?: string;
+  /** Why its data plane cannot go on as it should (WindowPastLog, Renumbered): Degraded. */
+  error?: { reason: 'WindowPastLog' | 'Renumbered'; message: string };
 }
 
 // ---- actions

@@ -41,6 +41,7 @@ const reportOf = (pod: V1Pod, a: ParsedReportAnnotations): RdbReport => {
     memoryPercent: a.memoryPercent,
     window: { firstI: s.firstI, lastI: s.lastI },
     ...(a.reportedAt !== undefined ? { reportedAt: a.reportedAt } : {}),
+    ...(s.error ? { error: s.error } : {}),
   };
 };
 
