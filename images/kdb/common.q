@@ -9,6 +9,9 @@
 .c.float:{[k;d] v:.c.env[k;d]; r:"F"$v; if[null r; .c.fail string[k]," is invalid (",v,")"]; r};
 .c.list:{[k] v:getenv k; $[count v; `$"," vs v; `symbol$()]};
 .c.flag:{[k] .c.env[k;"0"] in ("1";"true")};
+/ A trading day as YYYY-MM-DD (the form the operator writes, "D"$ reads it); 0Nd when unset.
+.c.isoDay:{[k] v:getenv k; if[not count v; :0Nd]; d:"D"$v;
+  if[(null d) or not v like "[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]"; .c.fail string[k]," is invalid (",v,"): a trading day, YYYY-MM-DD"]; d};
 
 / YYYY-MM-DD as in file names and the status file (q prints dates as YYYY.MM.DD)
 .c.day:{ssr[string x;".";"-"]};

@@ -4,6 +4,7 @@
 / writes the status file (operator/src/api/rdb-status.ts) with one line via .j.j + rename.
 / env: KDB_RDB_NAME KDB_POOL KDB_TP_HOST KDB_TP_PORT KDB_TABLES KDB_SYMS KDB_ROLL_THRESHOLD
 /      KDB_MEMORY_LIMIT_BYTES KDB_BASELINE_BYTES KDB_STATUS_FILE KDB_STAGING_DIR KDB_HDB_DIR KDB_REPLACES
+/      KDB_REPLACES_DAY
 \l common.q
 
 .rdb.name:`$.c.need`KDB_RDB_NAME;
@@ -17,13 +18,18 @@
 .rdb.statusFile:.c.env[`KDB_STATUS_FILE;"/var/run/kdb/status.json"];
 .rdb.staging:.c.need`KDB_STAGING_DIR;
 .rdb.replaces:`$getenv`KDB_REPLACES;
+/ The day of the window a replacement owes (the lost RDB's last report, from the operator); 0Nd:
+/ the current day, and once that day's window is written.
+.rdb.replacesDay:.c.isoDay`KDB_REPLACES_DAY;
+if[null .rdb.replaces; .rdb.replacesDay:0Nd];
 
 .rdb.schema:.c.schema[];
 .rdb.tables:$[count .rdb.tabs; .rdb.tabs inter key .rdb.schema; key .rdb.schema];
 {x set .rdb.schema x} each .rdb.tables;
 .rdb.rb:.rdb.tables!.c.rowBytes each .rdb.schema .rdb.tables;
 
-.rdb.state:`queued; .rdb.day:.z.D; .rdb.firstI:0; .rdb.lastI:0N; .rdb.lastProcessed:0;
+/ Until assigned, a replacement's day is the day of the window it owes (what it reports if lost before then).
+.rdb.state:`queued; .rdb.day:.z.D^.rdb.replacesDay; .rdb.firstI:0; .rdb.lastI:0N; .rdb.lastProcessed:0;
 .rdb.holding:0b; .rdb.flushed:(); .rdb.h:0Ni; .rdb.done:0b;
 
 / Deterministic memory: baseline + rows x bytes per row by column type (same rule as the TypeScript RDB),
@@ -76,9 +82,27 @@
   .rdb.lastI:$[`live=a`role; 0N; a`lastI];
   .rdb.set`replaying;
   .rdb.replay[a`logPath;.rdb.lastProcessed;$[`live=a`role;a`replayTo;a`lastI];`live=a`role];
+  / A window of a day already ended (its RDB was lost before it flushed): flush it now. A missing
+  / key indexes to a null of another type, so the keys are tested before they are compared.
+  before:(`rolled=a`role) and $[`currentDay in key a; a[`currentDay]>a`day; 0b];
+  if[before and 1b~a`thenCurrentDay; :.rdb.thenToday[a`day;a`currentDay]];
   if[`replaying=.rdb.state; .rdb.set $[`live=a`role;`live;`rolled]];
-  / A window of a day already ended (its RDB was lost before it flushed): flush it now.
-  if[(`currentDay in key a) and (`rolled=a`role) and a[`currentDay]>a`day; .rdb.eod[a`day;a`currentDay]]};
+  if[before; :.rdb.eod[a`day;a`currentDay]];
+  / A replacement for a lost RDB that held nothing of the day (a live one lost right after end of
+  / day, say) writes its empty slice now, so its server is handed back today, not at end of day.
+  if[(not null .rdb.replaces) and (`rolled=a`role) and a[`lastI]=a`firstI; .rdb.eod[a`day;a`day]]};
+
+/ The replacement of a live RDB lost around end of day, before it flushed: the finished day's
+/ window is written as that day's slice, then it subscribes again (no replaces-day) for what the
+/ lost RDB held of the current day. It reports replaying, never flushed, in between: to the
+/ operator flushed means "holds nothing and is done", and it would take it for a spare.
+.rdb.thenToday:{[d;nd]
+  path:.rdb.writeSlice[d;.rdb.firstI;.rdb.lastProcessed^.rdb.lastI];
+  .rdb.flushed,:enlist `day`rows`path!(.c.day d;sum count each value each .rdb.tables;path);
+  .rdb.clear[]; .rdb.holding:0b; .rdb.replacesDay:0Nd;
+  .rdb.day:nd; .rdb.firstI:0; .rdb.lastI:0N; .rdb.lastProcessed:0;
+  .rdb.set`replaying;
+  .rdb.subscribe .rdb.h};
 
 / End of day: the finished day's rows go to <staging>/<day>/<name>.kdb (one file: a dictionary of
 / tables, syms not enumerated so RDBs never race on a shared sym file), written temp + sync + rename.
@@ -115,15 +139,18 @@
 .rdb.held:{$[.rdb.holding; `day`state`firstI`lastI`lastProcessed!(.rdb.day;.rdb.state;.rdb.firstI;.rdb.lastI;.rdb.lastProcessed); ()]};
 / The handle becomes ours only once the tickerplant took the subscription: a refusal (a replacement
 / while the lost RDB is "still connected") closes it, and the next tick subscribes again, as the
-/ TypeScript RDB reconnects. Setting .rdb.h first left it set and the RDB queued forever.
+/ TypeScript RDB reconnects. Setting .rdb.h first left it set and the RDB queued forever. A
+/ replacement subscribing again on its handle (.rdb.thenToday) is refused the same way.
+.rdb.subscribe:{[h]
+  a:@[h;(`.u.sub;.rdb.name;.rdb.pool;.rdb.tabs;.rdb.syms;.rdb.replaces;.rdb.replacesDay;.rdb.held[]);{(`subscribeRefused;x)}];
+  if[`subscribeRefused~first a; -2 "tickerplant refused the subscription: ",last a; hclose h; .rdb.h:0Ni; :()];
+  .rdb.h:h;
+  .rdb.assign a};
 .rdb.connect:{
   if[.rdb.done or not null .rdb.h; :()];
   h:@[hopen;(.rdb.tp;2000);0Ni];
   if[null h; :()];
-  a:@[h;(`.u.sub;.rdb.name;.rdb.pool;.rdb.tabs;.rdb.syms;.rdb.replaces;.rdb.held[]);{(`subscribeRefused;x)}];
-  if[`subscribeRefused~first a; -2 "tickerplant refused the subscription: ",last a; hclose h; :()];
-  .rdb.h:h;
-  .rdb.assign a};
+  .rdb.subscribe h};
 .z.pc:{[w] if[w=.rdb.h; .rdb.h:0Ni]};
 .z.ts:{.rdb.connect[]; .rdb.status[]};
 

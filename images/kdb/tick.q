@@ -23,16 +23,24 @@ if[null .u.eodT; .c.fail "KDB_EOD_TIME is invalid (expected HH:MM)"];
 .u.sent:(`symbol$())!`long$();  / RDB name -> highest message number given (replay end or last publish)
 .u.pend:();                      / batching mode: (t;x;i) logged, not yet published
 
-/ The rolled windows of the day before stay one more day (.u.pd, .u.psubs): an RDB lost around
-/ end of day, before it flushed, is replaced from that day's log.
+/ The windows of the day before stay one more day (.u.pd, .u.psubs): an RDB lost around end of
+/ day, before it flushed, is replaced from that day's log.
 .u.pd:0Nd; .u.psubs:0#.u.subs;
 .u.save:{.c.setAtomic[.u.stateFile; `day`subs`pday`psubs!(.u.d;.u.subs;.u.pd;.u.psubs)]};
 .u.load:{f:hsym `$.u.stateFile; if[()~key f; :0b]; s:get f; .u.d:s`day; .u.subs:s`subs;
   if[`psubs in key s; .u.pd:s`pday; .u.psubs:s`psubs]; 1b};
-.u.keepPrev:{.u.pd:.u.d; .u.psubs:select from .u.subs where state=`rolled, null replacedBy};
+/ Kept: the rolled windows, and the live RDB's closed at n, the day's last message (0N: unknown,
+/ not kept). The live RDB flushes the day only once it heard of its end, and can die in between.
+.u.keepPrev:{[n]
+  .u.pd:.u.d;
+  .u.psubs:select from .u.subs where null replacedBy, (state=`rolled) or (state=`live) and (not null n) and n>=firstI;
+  update state:`rolled, lastI:n, rolledAt:0Np from `.u.psubs where state=`live};
 
 / The log: one entry per update message; at start a corrupt tail stops us with the valid length.
-.u.logPath:{.u.logDir,"/tp-",.c.day[.u.d],".log"};
+.u.logOf:{[d] .u.logDir,"/tp-",.c.day[d],".log"};
+.u.logPath:{.u.logOf .u.d};
+/ Whole messages in day d's log (0N: no log): the day's last message, for a start after a missed end of day.
+.u.logCount:{[d] f:hsym `$.u.logOf d; if[()~key f; :0N]; r:-11!(-2;f); $[-7h=type r; r; first r]};
 .u.openLog:{
   f:hsym `$.u.L:.u.logPath[];
   if[()~key f; .[f;();:;()]];
@@ -76,6 +84,18 @@ upd:{[t;x]
 .u.hw:{[p] 0^max exec lastI from .u.subs where pool=p, state=`rolled};
 .u.row:{[n] first select from .u.subs where name=n, null replacedBy};
 
+/ Who holds n's window in t now: n, or the end of the chain of replacements it started (the
+/ operator names a window's first owner when a replacement is lost before it replayed; the debt
+/ is still the owner's). ` when there is none, or while that holder (neither n nor the subscriber
+/ s asking) is still connected: it is not lost. .u.by: whom x was replaced by (` if it holds).
+.u.by:{[t;p;x] $[count select from t where pool=p, name=x, null replacedBy; `; first exec replacedBy from t where pool=p, name=x]};
+.u.chainEnd:{[t;p;n]
+  c:count[t] .u.by[t;p]\ n;
+  if[not any null c; :`];
+  h:last c except `;
+  $[count select from t where pool=p, name=h, null replacedBy; h; `]};
+.u.holderIn:{[t;p;n;s] h:.u.chainEnd[t;p;n]; $[(h in n,s) or null .u.h h; h; `]};
+
 / What an RDB is told: role and replay window. live: replay (replayFrom;replayTo] then take
 / publishes (all have i > replayTo). rolled: replay (replayFrom;lastI] and hold it.
 .u.assignment:{[s;from]
@@ -101,8 +121,9 @@ upd:{[t;x]
 .u.roll:{[n;li] .u.rollAt[n;li]; .u.save[]};
 
 / Subscribe (a synchronous call, so registration and "current count + log path" are one
-/ step no publish can fall into). held: what the RDB already holds of this day, or ().
-.u.sub:{[n;p;tabs;syms;rep;held]
+/ step no publish can fall into). rd: a replacement's day of the window it replaces (0Nd: the
+/ current day). held: what the RDB already holds of this day, or ().
+.u.sub:{[n;p;tabs;syms;rep;rd;held]
   .u.h[n]:.z.w;
   okHeld:(99h=type held) and (.u.d=held`day);
   if[okHeld and held[`lastProcessed]>.u.i;
@@ -112,31 +133,50 @@ upd:{[t;x]
     if[okHeld and (`live=s`state) and (`rolled=held`state) and s[`firstI]=held`firstI; .u.rollAt[n;held`lastProcessed]; s:.u.row n];
     from:$[okHeld and s[`firstI]=held`firstI; s[`firstI]|held`lastProcessed; s`firstI];
     .u.save[]; :.u.assignment[s;from]];
-  if[not null rep; :.u.replace[n;p;tabs;syms;rep]];
+  if[not null rep; :.u.replaceOn[n;p;tabs;syms;rep;rd]];
   `.u.subs insert (n;p;tabs;syms;`queued;.z.p;0Np;0Np;0;0N;`;`);
   if[not count select from .u.subs where pool=p, state=`live; .u.makeLive[n;.u.hw p]];
   .u.save[];
   s:.u.row n; .u.assignment[s;s`firstI]};
 
-/ A replacement takes the lost RDB's window (a lost live RDB is rolled at the current count first).
+/ A replacement names the lost RDB and the day of its window (the lost RDB's last report): the
+/ current day's is taken here, the day before's replayed from that day's log; an older one is gone.
+.u.replaceOn:{[n;p;tabs;syms;rep;rd]
+  if[(null rd) or rd>=.u.d; :.u.replace[n;p;tabs;syms;rep]];
+  if[rd=.u.pd; :.u.replacePrev[n;p;tabs;syms;rep;rd]];
+  '"subscriber ",string[n]," replaces ",string[rep],"'s window of ",.c.day[rd],", but the tickerplant keeps windows of ",$[null .u.pd;"no earlier day";.c.day .u.pd]," only (it is on ",.c.day[.u.d],"): that day's rows were not replayed"};
+
+/ A replacement takes the window of the lost RDB's holder (a lost live RDB is rolled at the current count first).
 .u.replace:{[n;p;tabs;syms;rep]
-  if[null (lost:.u.row rep)`name; :.u.replacePrev[n;p;tabs;syms;rep]];
-  if[(`live=lost`state) and not null .u.h rep; '"subscriber ",string[rep]," is still connected"];
-  if[`live=lost`state; .u.rollAt[rep;.u.i]; lost:.u.row rep];
-  update replacedBy:n from `.u.subs where name=rep, null replacedBy;
-  `.u.subs insert (n;p;tabs;syms;lost`state;.z.p;lost`liveAt;lost`rolledAt;lost`firstI;lost`lastI;rep;`);
+  if[null h:.u.holderIn[.u.subs;p;rep;n]; :.u.replacePrev[n;p;tabs;syms;rep;0Nd]];
+  lost:.u.row h;
+  if[(`live=lost`state) and not null .u.h h; '"subscriber ",string[h]," is still connected"];
+  if[`live=lost`state; .u.rollAt[h;.u.i]; lost:.u.row h];
+  update replacedBy:n from `.u.subs where name=h, null replacedBy;
+  `.u.subs insert (n;p;tabs;syms;lost`state;.z.p;lost`liveAt;lost`rolledAt;lost`firstI;lost`lastI;h;`);
   .u.save[];
   .u.assignment[.u.row n;lost`firstI]};
 
 / A replacement for an RDB lost with a window of the day before: replay that day's log, then
 / flush it as that day's slice (currentDay tells the RDB the day is over). It joins no queue.
-.u.replacePrev:{[n;p;tabs;syms;rep]
-  lost:first select from .u.psubs where name=rep, pool=p, null replacedBy;
-  if[null lost`name; '"pool ",string[p]," has no subscriber ",string rep];
-  update replacedBy:n from `.u.psubs where name=rep, null replacedBy;
-  `.u.psubs insert (n;p;tabs;syms;`rolled;.z.p;lost`liveAt;lost`rolledAt;lost`firstI;lost`lastI;rep;`);
+/ The live RDB at end of day went on live, so its replacement also owes what it held of the
+/ current day: thenCurrentDay tells it to subscribe again (no replaces-day) once that slice is
+/ written. Nothing of the day before but a holder today (rd was a guess): the current day's.
+.u.replacePrev:{[n;p;tabs;syms;rep;rd]
+  h:.u.holderIn[.u.psubs;p;rep;n];
+  lost:first select from .u.psubs where name=h, pool=p, null replacedBy;
+  if[(null h) or null lost`lastI;
+    if[(not null rd) and not null .u.holderIn[.u.subs;p;rep;n]; :.u.replace[n;p;tabs;syms;rep]];
+    .u.noHolder[p;rep]];
+  update replacedBy:n from `.u.psubs where name=h, pool=p, null replacedBy;
+  `.u.psubs insert (n;p;tabs;syms;`rolled;.z.p;lost`liveAt;lost`rolledAt;lost`firstI;lost`lastI;h;`);
   .u.save[];
-  `role`day`logPath`firstI`replayFrom`replayTo`lastI`currentDay!(`rolled;.u.pd;.u.logDir,"/tp-",.c.day[.u.pd],".log";lost`firstI;lost`firstI;lost`lastI;lost`lastI;.u.d)};
+  today:not null .u.holderIn[.u.subs;p;rep;n];
+  `role`day`logPath`firstI`replayFrom`replayTo`lastI`currentDay`thenCurrentDay!(`rolled;.u.pd;.u.logOf .u.pd;lost`firstI;lost`firstI;lost`lastI;lost`lastI;.u.d;today)};
+/ The refusal names the holder when the chain ends at one still connected.
+.u.noHolder:{[p;rep]
+  c:{x where not null .u.h x} (.u.chainEnd[;p;rep] each (.u.subs;.u.psubs)) except `;
+  '"pool ",string[p]," has no subscriber ",string[rep]," to replace",$[count c;" (",string[first c]," holds its window and is still connected)";""]};
 
 / A live RDB that disconnects is rolled with what was sent to it; a queued one leaves the queue.
 .z.pc:{[w]
@@ -148,12 +188,13 @@ upd:{[t;x]
   .u.save[]};
 
 / End of day: publish what is pending, tell every subscriber once, close the log, open the
-/ next day's, reset the count. Rolled RDBs leave the table; the live one restarts at 0.
+/ next day's, reset the count. Rolled RDBs leave the table; the live one restarts at 0. The
+/ day's windows, the live one's closed at the day's last message, stay as the day before's.
 .u.end:{[nd]
   .u.commit[];
   {neg[x](`.rdb.eod;.u.d;y)}[;nd] each value .u.h;
   hclose .u.l;
-  .u.keepPrev[];
+  .u.keepPrev .u.i;
   delete from `.u.subs where (state=`rolled) or not null replacedBy;
   update firstI:0, lastI:0N from `.u.subs where state=`live;
   .u.h:(key[.u.h] inter exec name from .u.subs)#.u.h;
@@ -168,7 +209,7 @@ upd:{[t;x]
 
 / Start: restore the subscriber table, catch up on a missed end of day, validate the log.
 .u.d:.u.tday[];
-if[.u.load[]; if[.u.d<.u.tday[]; .u.keepPrev[]; delete from `.u.subs where (state=`rolled) or not null replacedBy; update firstI:0, lastI:0N from `.u.subs where state=`live; .u.d:.u.tday[]]];
+if[.u.load[]; if[.u.d<.u.tday[]; .u.keepPrev .u.logCount .u.d; delete from `.u.subs where (state=`rolled) or not null replacedBy; update firstI:0, lastI:0N from `.u.subs where state=`live; .u.d:.u.tday[]]];
 .u.openLog[];
 / A log shorter than a window already handed out lost published messages. A -11! log numbers
 / messages by position, so q cannot go on above them in a new epoch as the reference does:
