@@ -28,6 +28,8 @@ export interface RdbPurview {
   /** What the RDB subscribes to; empty means all. */
   subscription: { tables: string[]; syms: string[] };
   tables: TableRange[];
+  /** Days this RDB flushed to staging (rows written), newest last: a gateway knows a day awaits its merge. */
+  flushed: { day: string; rows: number }[];
 }
 
 export interface HdbPurview {
@@ -78,6 +80,7 @@ export function encodePurview(p: Purview): QDict {
       lastProcessed: ll(p.lastProcessed),
       subscription: dictOf({ tables: q.symbols(p.subscription.tables), syms: q.symbols(p.subscription.syms) }),
       tables: q.table(rangeColumns(p.tables)),
+      flushed: q.table({ day: q.vector('date', p.flushed.map((f) => dateFromIso(f.day))), rows: q.longs(p.flushed.map((f) => f.rows)) }),
     });
   return dictOf({
     kind: q.symbol('hdb'),
@@ -131,6 +134,16 @@ const dates = (v: QValue, key: string): string[] => {
   throw new PurviewShapeError(`purview \`${key} is not a date vector`);
 };
 
+/** The flushed days of an RDB's purview; a purview without them (an older or q RDB) flushed none the gateway can know of. */
+const flushedOf = (v: QValue): { day: string; rows: number }[] => {
+  if (v.kind !== 'dict' || v.keys.kind !== 'vector' || v.keys.type !== 'symbol' || !v.keys.values.includes('flushed')) return [];
+  const t = field(v, 'flushed');
+  if (t.kind !== 'table') throw new PurviewShapeError('purview `flushed is not a table');
+  const rows = col(t, 'rows');
+  if (rows.kind !== 'vector' || rows.type !== 'long') throw new PurviewShapeError('purview flushed.rows is not a long vector');
+  return dates(col(t, 'day'), 'flushed.day').map((day, i) => ({ day, rows: Number(rows.values[i]!) }));
+};
+
 /** A purview as a process answered it; throws naming the field when the shape is off. */
 export function decodePurview(v: QValue): Purview {
   try {
@@ -150,6 +163,7 @@ export function decodePurview(v: QValue): Purview {
         lastProcessed: longOrNull(field(v, 'lastProcessed'), 'lastProcessed') ?? 0,
         subscription: { tables: syms(field(sub, 'tables'), 'subscription.tables'), syms: syms(field(sub, 'syms'), 'subscription.syms') },
         tables: ranges(field(v, 'tables')).rs,
+        flushed: flushedOf(v),
       };
     }
     if (kind === 'hdb') {

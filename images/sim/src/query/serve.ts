@@ -52,10 +52,15 @@ export function rowLimitFromEnv(env: Env): number {
 
 /** The IPC options serving the query API of `backend`, logging refusals (never a password). */
 export function queryIpcOptions(backend: QueryBackend, env: Env, log: Logger): IpcServeOptions {
-  const authenticate = authenticateFromEnv(env);
   const handler = apiHandler(backend, { rowLimit: rowLimitFromEnv(env) });
+  return handlerIpcOptions((v) => handler(v), env, log);
+}
+
+/** IPC options answering sync requests with `onSync`, with the credentials from env and refusals logged. */
+export function handlerIpcOptions(onSync: IpcServeOptions['onSync'], env: Env, log: Logger): IpcServeOptions {
+  const authenticate = authenticateFromEnv(env);
   return {
-    onSync: (v) => handler(v),
+    onSync,
     ...(authenticate ? { authenticate } : {}),
     onEvent: (e) => {
       if (e.kind === 'refused') log.warn('kdb+ client refused: bad credentials', { user: e.user, remote: e.remote });

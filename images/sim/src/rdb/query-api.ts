@@ -30,6 +30,7 @@ export function rdbQueryBackend(store: TableStore, status: () => RdbStatusFile):
           const time = store.get(table)!.columns[0] as number[];
           return { table, rows: time.length, ...timeRange(time) };
         }),
+        flushed: s.flushed.map((f) => ({ day: f.day, rows: f.rows })),
       };
     },
   };
