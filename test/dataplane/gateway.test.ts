@@ -7,11 +7,10 @@
 // and an unreachable RDB are each refused with a kdb+ error naming why.
 
 import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals';
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { addSums, checksumColumns, type TableSum } from '../../images/sim/src/checksum.ts';
 import type { FeedReport } from '../../images/sim/src/feed/feed.ts';
-import { DataPlane, feed, freePort, HOST, Proc, REPO, sums, waitFor } from './harness.ts';
+import { startGateway, type GatewayProc } from './gateway-proc.ts';
+import { DataPlane, feed, freePort, HOST, Proc, sums, waitFor } from './harness.ts';
 import { call, close, connect, msOf, nq, rowsToColumns, type NodeQConnection } from './nodeq.ts';
 
 jest.setTimeout(240_000);
@@ -27,26 +26,7 @@ let yesterday: FeedReport;
 let today: FeedReport;
 let gwPort: number;
 let gw: NodeQConnection;
-let gateway: ChildProc;
-
-type ChildProc = { kill(): Promise<void>; output(): string; running(): boolean };
-
-/** The gateway runs from its own entry point (not main.ts): spawned beside the harness's processes. */
-const startGateway = async (env: Record<string, string>): Promise<ChildProc> => {
-  const child = spawn(process.execPath, [join(REPO, 'gateway/src/main.ts')], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout!.on('data', (d) => (out += String(d)));
-  child.stderr!.on('data', (d) => (out += String(d)));
-  const exited = new Promise((r) => child.once('exit', r));
-  return {
-    kill: async () => {
-      if (child.exitCode === null) child.kill('SIGKILL');
-      await exited;
-    },
-    output: () => out,
-    running: () => child.exitCode === null && child.signalCode === null,
-  };
-};
+let gateway: GatewayProc;
 
 const ts = (iso: string) => nq.timestamp(new Date(iso));
 const get = (con: NodeQConnection, table: string, extra: Record<string, unknown> = {}) =>
@@ -79,7 +59,7 @@ beforeAll(async () => {
   today = await feed(dp, 6000, 4, { day: DAY2 });
   await dp.waitRows(NAMES, 6000);
   gwPort = await freePort();
-  gateway = await startGateway({
+  gateway = startGateway({
     KDB_GATEWAY_PORT: String(gwPort),
     KDB_GATEWAY_RDBS: NAMES.map((n) => `${HOST}:${dp.rdbs.get(n)!.queryPort}`).join(','),
     KDB_GATEWAY_HDB: `${HOST}:${hdbPort}`,
@@ -120,8 +100,9 @@ describe('gateway (node-q client)', () => {
   });
 
   test('a range inside one rolled RDB, and one across its roll, give what those RDBs hold for it', async () => {
-    const rolled = NAMES.filter((n) => dp.status(n)?.state === 'rolled' && dp.status(n)!.day !== undefined);
-    const [a, b] = [rolled[0]!, NAMES[NAMES.indexOf(rolled[0]!) + 1]!];
+    // a rolled RDB and the one whose window follows it (queued RDBs go live in the order they subscribed).
+    const a = NAMES.find((n) => dp.status(n)?.state === 'rolled')!;
+    const b = NAMES.find((n) => dp.status(n)!.window.firstI === dp.status(a)!.window.lastI && n !== a)!;
     const ca = await connect(dp.rdbs.get(a)!.queryPort);
     const cb = await connect(dp.rdbs.get(b)!.queryPort);
     try {
