@@ -24,6 +24,7 @@ const USAGE = `usage: node images/sim/src/main.ts <command> [options]
                                         KDB_MEMORY_LIMIT_BYTES KDB_BASELINE_BYTES KDB_STATUS_FILE KDB_HDB_DIR KDB_STAGING_DIR KDB_QUERY_PORT KDB_REPLACES POD_IP
                                         KDB_IPC_CREDENTIALS(_FILE) KDB_QUERY_ROW_LIMIT  (the query port answers HTTP and kdb+ IPC)
   hdb                              env: KDB_HDB_DIR KDB_HDB_PORT (5012) KDB_IPC_CREDENTIALS(_FILE) KDB_QUERY_ROW_LIMIT POD_IP  (kdb+ IPC: getData, purview)
+  gateway                          env: KDB_GATEWAY_PORT (5000) KDB_GATEWAY_RDB_SERVICE|KDB_GATEWAY_RDBS KDB_GATEWAY_HDB ... (gateway/README.md)
   feed [--host H] [--port P] [--syms A,B] [--rows N] [--seed S] [--batch ROWS] [--day-ms MS] [--day YYYY-MM-DD (default: the tickerplant's trading day)] [--tz ZONE]
        [--profile 6:1.3,7:3.2,...] [--tp-stamps] [--report FILE]
   merge --day YYYY-MM-DD [--expect N] [--staging DIR] [--hdb DIR]   (env KDB_MERGE_DAY KDB_STAGING_DIR KDB_HDB_DIR)
@@ -94,6 +95,11 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
     onSignals(() => {
       server.close();
     });
+  },
+
+  async gateway() {
+    // The gateway is its own component (gateway/); this lets the data-plane image run it as `gateway` too.
+    await import('../../../gateway/src/main.ts');
   },
 
   async feed(args) {
