@@ -32,5 +32,6 @@ case "$role" in
   tickerplant) exec q tick.q -p "${KDB_TP_PORT:-5010}" "$@" ;;
   rdb) exec q rdb.q -p "${KDB_QUERY_PORT:-5011}" "$@" ;;
   merge) exec q merge.q "$@" ;;
-  *) echo "unknown role $role (tickerplant | rdb | merge)" >&2; exit 2 ;;
+  hdb) exec q hdb.q -p "${KDB_HDB_PORT:-5012}" "$@" ;;
+  *) echo "unknown role $role (tickerplant | rdb | merge | hdb)" >&2; exit 2 ;;
 esac

@@ -154,9 +154,17 @@ if[null .rdb.replaces; .rdb.replacesDay:0Nd];
 .z.pc:{[w] if[w=.rdb.h; .rdb.h:0Ni]};
 .z.ts:{.rdb.connect[]; .rdb.status[]};
 
-/ Simple queries for tests and the demo (over IPC: h".rdb.count[`trade;0Np;0Wp;`]").
-.rdb.count:{[t;from;to;s] count select from t where time within (from;to), $[count s;sym in s;1b]};
-.rdb.select:{[t;from;to;s] select from t where time within (from;to), $[count s;sym in s;1b]};
+/ The query API (api.q): getData and purview over what this RDB holds; nothing else a client
+/ sends is evaluated. Async messages are taken from the tickerplant's handle only.
+.kdb.tables:{.rdb.tables};
+.kdb.empty:{0#value x};
+.kdb.parts:{enlist value x};
+.kdb.purviewOf:{
+  f:$[count .rdb.flushed; ([] day:"D"$.rdb.flushed@\:`day; rows:`long$.rdb.flushed@\:`rows); ([] day:`date$(); rows:`long$())];
+  `kind`name`pool`state`day`firstI`lastI`lastProcessed`subscription`tables`flushed!(`rdb;.rdb.name;.rdb.pool;.rdb.state;.rdb.day;
+    `long$.rdb.firstI;`long$.rdb.lastI;`long$.rdb.lastProcessed;`tables`syms!(.rdb.tabs;.rdb.syms);.kdb.ranges .rdb.tables;f)};
+\l api.q
+.z.ps:{if[.z.w=.rdb.h; value x]};
 
 .rdb.status[];
 \t 1000

@@ -78,7 +78,13 @@ upd:{[t;x]
 .u.pubTo:{[t;x;i;n] if[null h:.u.h n; :()]; if[i<=.u.sent n; :()]; neg[h](`.rdb.upd;t;x;i); .u.sent[n]:i};
 .u.flushPending:{if[count .u.pend; {.u.pub . x} each .u.pend; .u.pend:()]};
 / A malformed update from a feed (async) is refused with an error back to that feed; it never reached the log.
-.z.ps:{@[value;x;{neg[.z.w](`.feed.error;x)}]};
+/ Async messages are calls by name only: a feed's (`.u.upd or `upd; table; data), an RDB's
+/ (`.u.roll; name; lastI). Anything else, a q string included, is refused the same way, never evaluated.
+.u.upd:{[t;x] upd[t;x]};
+.u.async:`upd`.u.upd`.u.roll;
+.u.onAsync:{if[not (0h=type x) and -11h=type first x; '"this port takes (`.u.upd; `table; data)"];
+  if[not (first x) in .u.async; '"unknown function ",string[first x],": this port takes .u.upd"]; value x};
+.z.ps:{@[.u.onAsync;x;{neg[.z.w](`.feed.error;x)}]};
 
 / The largest lastI of a pool: where its next live RDB starts.
 .u.hw:{[p] 0^max exec lastI from .u.subs where pool=p, state=`rolled};
