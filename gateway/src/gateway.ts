@@ -7,7 +7,7 @@
 // query with a kdb+ error naming it: never a silent partial answer.
 
 import { resolve4 } from 'node:dns/promises';
-import { NULL, q, QRemoteError, type QTable, type QValue } from '../../ipc/src/index.ts';
+import { dateFromIso, NULL, q, QRemoteError, type QTable, type QValue } from '../../ipc/src/index.ts';
 import { decodePurview, type HdbPurview, type RdbPurview } from '../../images/sim/src/query/purview.ts';
 import { parseCall, parseGetData, QueryError, type GetDataRequest } from '../../images/sim/src/query/request.ts';
 import type { GatewayConfig } from './config.ts';
@@ -179,7 +179,7 @@ export class Gateway {
           lastI: long(ps.map((p) => p.lastI)),
           rows: long(ps.map((p) => p.tables.reduce((n, t) => n + t.rows, 0))),
         }),
-        q.symbols(hdb?.purview.days ?? []),
+        q.vector('date', (hdb?.purview.days ?? []).map(dateFromIso)),
         q.string(failed ?? ''),
       ),
     );

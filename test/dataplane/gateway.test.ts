@@ -131,10 +131,10 @@ describe('gateway (node-q client)', () => {
   });
 
   test('purview lists the RDBs with their windows and the HDB days', async () => {
-    const p = await call<{ kind: string; rdbs: { name: string; state: string }[]; hdbDays: string[] }>(gw, '.kdb.purview', null);
+    const p = await call<{ kind: string; rdbs: { name: string; state: string }[]; hdbDays: Date[] }>(gw, '.kdb.purview', null);
     expect(p.kind).toBe('gateway');
     expect(p.rdbs.map((r) => r.name).sort()).toEqual(NAMES);
-    expect(p.hdbDays).toHaveLength(1);
+    expect(p.hdbDays.map((d) => d.toISOString().slice(0, 10))).toEqual([dp.status('r1')!.flushed[0]!.day]);
   });
 
   test('bad credentials are refused; free-form q, unknown functions and bad arguments get a kdb+ error', async () => {
