@@ -3,6 +3,8 @@
 
 import { bindHost, ConfigError } from '../../images/sim/src/config.ts';
 import { rowLimitFromEnv } from '../../images/sim/src/query/serve.ts';
+import { addDays, isValidTimeZone, localToEpoch, parseHhMm } from '../../images/sim/src/tickerplant/trading-day.ts';
+import type { DaySpan } from './plan.ts';
 
 type Env = Record<string, string | undefined>;
 
@@ -19,7 +21,28 @@ export interface GatewayConfig {
   rowLimit: number;
   timeoutMs: number;
   waitMs: number;
+  /** What a trading day covers, when KDB_EOD_TIME and KDB_TZ (the tickerplant's) are set. */
+  daySpan: DaySpan | undefined;
 }
+
+/**
+ * The instants of a trading day: with an end of day at 00:00, the local date
+ * itself; else from the previous date's end of day to this one's (the day
+ * rule of tickerplant/trading-day.ts).
+ */
+export const tradingDaySpan = (eodMinutes: number, tz: string): DaySpan => (day) =>
+  eodMinutes === 0 ? [localToEpoch(day, 0, tz), localToEpoch(addDays(day, 1), 0, tz)] : [localToEpoch(addDays(day, -1), eodMinutes, tz), localToEpoch(day, eodMinutes, tz)];
+
+const daySpanFromEnv = (env: Env): DaySpan | undefined => {
+  const eod = env.KDB_EOD_TIME;
+  const tz = env.KDB_TZ;
+  if (!eod && !tz) return undefined;
+  if (!eod || !tz) throw new ConfigError('set both KDB_EOD_TIME and KDB_TZ (as on the tickerplant), or neither');
+  const m = parseHhMm(eod);
+  if (m === null) throw new ConfigError(`KDB_EOD_TIME must be HH:MM, got ${JSON.stringify(eod)}`);
+  if (!isValidTimeZone(tz)) throw new ConfigError(`KDB_TZ is not an IANA time zone: ${JSON.stringify(tz)}`);
+  return tradingDaySpan(m, tz);
+};
 
 const HOST_PORT = /^(.+):(\d{1,5})$/;
 
@@ -58,5 +81,6 @@ export function gatewayConfig(env: Env): GatewayConfig {
     rowLimit: whole(env, 'KDB_GATEWAY_ROW_LIMIT', rowLimitFromEnv({}), 1),
     timeoutMs: whole(env, 'KDB_GATEWAY_TIMEOUT_MS', 10_000, 1),
     waitMs: whole(env, 'KDB_GATEWAY_WAIT_MS', 5_000, 0),
+    daySpan: daySpanFromEnv(env),
   };
 }

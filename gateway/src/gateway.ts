@@ -105,7 +105,7 @@ export class Gateway {
         }
         throw new QueryError(`getData: ${before.failed}`);
       }
-      const plan = planGetData(req, before.rdbs, before.hdb);
+      const plan = planGetData(req, before.rdbs, before.hdb, this.cfg.daySpan);
       if (!plan.ok) {
         if (plan.retry && Date.now() < until) {
           await new Promise((r) => setTimeout(r, POLL_MS));

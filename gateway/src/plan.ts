@@ -16,7 +16,9 @@
 // - A rolled RDB whose rows of the table lie outside the range is skipped;
 //   the live RDB never is (its rows keep coming).
 // - A finished day that is in no RDB any more and not yet in the HDB
-//   (flushed, merge pending) fails the query if the range can reach it.
+//   (flushed, merge pending) fails the query if the range can reach it: by
+//   the day's span when the trading day is known (KDB_EOD_TIME, KDB_TZ as on
+//   the tickerplant), else by the times either side of it (refuses more).
 
 import { timestampToMsBound } from '../../images/sim/src/query/columns.ts';
 import type { HdbPurview, RdbPurview, TableRange } from '../../images/sim/src/query/purview.ts';
@@ -54,7 +56,10 @@ const label = (p: RdbPurview) => `rdb ${p.name} (${p.pool})`;
 const meets = (lo: number | null, hi: number | null, from: number | undefined, to: number | undefined): boolean =>
   !(from !== undefined && hi !== null && hi < from) && !(to !== undefined && lo !== null && lo >= to);
 
-export function planGetData(req: GetDataRequest, rdbs: readonly RdbSource[], hdb: HdbSource | undefined): Plan {
+/** The instants [start, end) in epoch ms a trading day covers. */
+export type DaySpan = (day: string) => [number, number];
+
+export function planGetData(req: GetDataRequest, rdbs: readonly RdbSource[], hdb: HdbSource | undefined, daySpan?: DaySpan): Plan {
   const from = req.start === undefined ? undefined : timestampToMsBound(req.start);
   const to = req.end === undefined ? undefined : timestampToMsBound(req.end);
   const parts: Part[] = [];
@@ -73,13 +78,19 @@ export function planGetData(req: GetDataRequest, rdbs: readonly RdbSource[], hdb
     if (day === today || hdbDays.has(day) || !flushedDays.has(day)) continue;
     const holding = rdbs.filter((r) => r.purview.day === day && HOLDS.has(r.purview.state) && r.purview.tables.some((t) => t.rows > 0));
     if (holding.length > 0) continue;
+    const pending = { ok: false as const, retry: false, message: `getData: day ${day} has ended and its RDBs flushed it, but the HDB does not have it yet (merge pending): the range reaches it; ask again once merged` };
+    if (daySpan) {
+      const [start, end] = daySpan(day);
+      // [start, end) against [from, to): half-open both.
+      if ((to === undefined || to > start) && (from === undefined || from < end)) return pending;
+      continue;
+    }
     const hdbLast = hdb?.purview.tables.filter((t) => t.table === req.table && t.lastTime !== null && t.day < day).reduce<number | null>((m, t) => Math.max(m ?? -Infinity, t.lastTime!), null) ?? null;
     const todayFirst = rdbs
       .filter((r) => r.purview.day === today)
       .map((r) => rangeOf(r.purview, req.table)?.firstTime ?? null)
       .reduce<number | null>((m, t) => (t === null ? m : Math.min(m ?? Infinity, t)), null);
-    if (meets(hdbLast, todayFirst, from, to))
-      return { ok: false, retry: false, message: `getData: day ${day} has ended and its RDBs flushed it, but the HDB does not have it yet (merge pending): the range reaches it; ask again once merged` };
+    if (meets(hdbLast, todayFirst, from, to)) return pending;
   }
 
   for (const day of days) {

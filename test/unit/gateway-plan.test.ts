@@ -4,6 +4,7 @@
 // pools holding the same syms).
 
 import { describe, expect, test } from '@jest/globals';
+import { tradingDaySpan } from '../../gateway/src/config.ts';
 import { planGetData, tile, type RdbSource } from '../../gateway/src/plan.ts';
 import { msToTimestamp } from '../../images/sim/src/query/columns.ts';
 import type { HdbPurview, RdbPurview } from '../../images/sim/src/query/purview.ts';
@@ -78,6 +79,17 @@ describe('gateway plan', () => {
     expect(planGetData(reachesPending, after, hdb)).toEqual({ ok: false, retry: false, message: expect.stringMatching(/day 2026-03-02 has ended .*\(merge pending\)/) });
     const merged = { ...hdb, purview: { ...hdb.purview, days: ['2026-03-01', '2026-03-02'], tables: [...hdb.purview.tables, { day: '2026-03-02', table: 'trade', rows: 30, firstTime: T('09:00'), lastTime: T('16:00') }] } };
     expect(names(planGetData(reachesPending, after, merged))).toEqual(['hdb', 'rdb r3 (p1)']);
+  });
+
+  test('with the trading day known, a pending day refuses exactly the ranges meeting its span', () => {
+    const after = [rdb('r3', { state: 'live', day: '2026-03-03', firstI: 0, lastI: null, trade: null, flushed: [{ day: '2026-03-02', rows: 20 }] })];
+    const span = tradingDaySpan(0, 'UTC');
+    const at = (a: string, b: string): GetDataRequest => ({ ...req(), start: msToTimestamp(Date.parse(a)), end: msToTimestamp(Date.parse(b)) });
+    expect(planGetData(at('2026-03-02T23:00:00Z', '2026-03-03T01:00:00Z'), after, undefined, span)).toMatchObject({ ok: false, retry: false });
+    expect(names(planGetData(at('2026-03-03T00:00:00Z', '2026-03-03T01:00:00Z'), after, undefined, span))).toEqual(['rdb r3 (p1)']);
+    expect(names(planGetData(at('2026-03-01T00:00:00Z', '2026-03-02T00:00:00Z'), after, undefined, span))).toEqual(['rdb r3 (p1)']);
+    // An end of day at 17:00 New York: the day of 2026-03-02 runs from 17:00 on the 1st (22:00Z) to 17:00 on the 2nd.
+    expect(tradingDaySpan(17 * 60, 'America/New_York')('2026-03-02').map((x) => new Date(x).toISOString())).toEqual(['2026-03-01T22:00:00.000Z', '2026-03-02T22:00:00.000Z']);
   });
 
   test('two pools holding the same syms: the first by name answers them, the second only for the rest', () => {
