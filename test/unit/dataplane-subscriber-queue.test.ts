@@ -82,7 +82,31 @@ describe('subscriber queue', () => {
     const r = ok(q.subscribe(t, req('r9', { replaces: 'r1' }), 70, NOW));
     expect(r.value.assignment).toEqual({ name: 'r9', role: 'rolled', firstI: 0, replayFrom: 0, replayTo: 50, lastI: 50 });
     expect(r.table.subscribers.find((s) => s.name === 'r1')!.replacedBy).toBe('r9');
-    expect(q.subscribe(r.table, req('r8', { replaces: 'nobody' }), 70, NOW).ok).toBe(false);
+    // A name the tickerplant never had today or the day before held no window: the empty one, flushed at once.
+    const nobody = ok(q.subscribe(r.table, req('r8', { replaces: 'nobody' }), 70, NOW));
+    expect(nobody.value.assignment).toEqual({ name: 'r8', role: 'rolled', firstI: 0, replayFrom: 0, replayTo: 0, lastI: 0 });
+    expect(nobody.value.promoted).toEqual([]);
+  });
+
+  test('a replacement for a queued RDB (status had not seen it go live) holds the empty window; the queue goes on', () => {
+    let t = ok(q.subscribe(q.emptyTable('d'), req('r1'), 0, NOW)).table;
+    t = ok(q.subscribe(t, req('r2'), 0, NOW)).table;
+    const r = ok(q.subscribe(t, req('r2b', { replaces: 'r2' }), 30, NOW));
+    expect(r.value.assignment).toEqual({ name: 'r2b', role: 'rolled', firstI: 0, replayFrom: 0, replayTo: 0, lastI: 0 });
+    expect(state(r.table)).toEqual([['r1', 'live', 0, null], ['r2', 'queued', 0, null], ['r2b', 'rolled', 0, 0]]);
+    expect(r.table.subscribers.find((s) => s.name === 'r2')!.replacedBy).toBe('r2b');
+    // r1 rolls: r2 was replaced, so nobody is queued, and the next to arrive goes live from 40.
+    const rolled = ok(q.roll(r.table, 'p', 'r1', 40, 45, NOW));
+    expect(rolled.value).toEqual([]);
+  });
+
+  test('a replacement whose window a connected replacement already holds is refused, naming it', () => {
+    let t = ok(q.subscribe(q.emptyTable('d'), req('r1'), 0, NOW)).table;
+    t = ok(q.subscribe(t, req('r2'), 0, NOW)).table;
+    t = ok(q.disconnect(t, 'p', 'r1', 50, 50, NOW)).table;
+    t = ok(q.subscribe(t, req('r1b', { replaces: 'r1' }), 70, NOW)).table;
+    const r = q.subscribe(t, req('r1c', { replaces: 'r1', connected: new Set(['r1b']) }), 70, NOW);
+    expect(r).toEqual({ ok: false, error: 'r1c replaces r1, whose window r1b holds and is still connected: refused' });
   });
 
   test('replacing a live RDB whose connection is gone (tickerplant restarted) rolls it at the current count', () => {

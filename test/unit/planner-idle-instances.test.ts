@@ -63,6 +63,16 @@ describe('an idle protected instance: the grace, on the planner clock', () => {
       expect(records(passAt([idle, live], ms, o))[0]).toMatchObject({ instanceId: instanceId(0), step: 'ConfirmInstance' });
   });
 
+  test('not while the same plan creates RDB pods, which will want nodes (a new leader after a lost RDB)', () => {
+    // The live RDB's pod is gone: the plan replaces it and creates a live one; the idle instance waits.
+    const a = passAt([idle, { ord: 5, state: 'live', podGone: true, nodeGone: true, instanceGone: true }], IDLE_INSTANCE_GRACE_MS * 2, {
+      poolStatus: { rdbs: [{ name: podName(5), state: 'live', firstI: 500 }] },
+    });
+    expect(ofKind(a, 'EnsureRdbPod').length).toBeGreaterThan(0);
+    expect(records(a)).toEqual([]);
+    expect(ofKind(a, 'SetInstanceProtection').filter((x) => !x.protect)).toEqual([]);
+  });
+
   test('the chain goes on to Terminate (node named for the fresh occupancy check, no pod) and finishes when AWS shows it leaving', () => {
     const rec: ScaleInRecord = { instanceId: instanceId(0), node: nodeName(0), step: 'Terminate', startedAt: T0.toISOString() };
     const t = plan(world([{ ...idle, protected: false, unschedulable: true }, live], { scaleIn: rec, now: at(11 * MIN) }));

@@ -55,9 +55,16 @@ const rows: Row[] = [
     replaced: [],
   },
   {
-    name: 'a queued RDB vanished: held nothing',
+    // Status may be older than the pod's last state (no leader for a while): the tickerplant knows what it held.
+    name: 'a queued RDB vanished: it may have gone live unseen, so a replacement asks the tickerplant',
     rdbs: [live],
     prev: [entry(2, 'queued'), entry(5, 'live')],
+    replaced: [[podName(6), podName(2)]],
+  },
+  {
+    name: 'a failed RDB that held nothing, remembered as deleting, vanished: nothing to replay',
+    rdbs: [live],
+    prev: [entry(2, 'deleting'), entry(5, 'live')],
     replaced: [],
   },
   {
@@ -199,6 +206,13 @@ describe('planner replacements for lost RDBs', () => {
     expect(ofKind(gone, 'EnsureRdbPod').filter((a) => a.replaces).map((a) => [a.name, a.replaces])).toEqual([[podName(6), podName(1)]]);
     const rdbs2 = statusOf(gone)!.pools[0]!.rdbs;
     expect(rdbs2.find((e) => e.name === podName(0))?.state).toBe('deleting');
+  });
+
+  test('a failed queued RDB is remembered as deleting, so once gone it is not replaced', () => {
+    const a = plan(world([{ ord: 2, state: 'queued', phase: 'Failed' }, live]));
+    expect(ofKind(a, 'DeleteRdbPod').map((x) => [x.pod, x.reason])).toEqual([[podName(2), 'Failed']]);
+    expect(statusOf(a)!.pools[0]!.rdbs.find((e) => e.name === podName(2))?.state).toBe('deleting');
+    expect(ofKind(plan(world([live], { status: statusOf(a)! })), 'EnsureRdbPod').filter((x) => x.replaces)).toEqual([]);
   });
 
   test('a replacement never counts as the queued RDB: scale-out still adds one', () => {

@@ -52,11 +52,12 @@ export const planPools = (o: Observed, allowCreate: boolean): PoolsPlan => {
   }
   const outcomes = ctxs.map((ctx): PoolOutcome => {
     const ordinals = new OrdinalCounter(ctx);
-    const scaleIn = planScaleIn(ctx);
     const repl = planReplacements(ctx, ordinals);
     const asgRoom = ctx.asg ? ctx.asg.max - (load.get(ctx.asg.name) ?? 0) - repl.created.length : Number.POSITIVE_INFINITY;
     const out = planScaleOut(ctx, ordinals, { alreadyCreated: repl.created.length, asgRoom });
     if (ctx.asg) load.set(ctx.asg.name, (load.get(ctx.asg.name) ?? 0) + repl.created.length + out.created.length);
+    // Pods created now will want nodes: no idle instance is handed back in the same breath.
+    const scaleIn = planScaleIn(ctx, { creatingPods: repl.created.length + out.created.length > 0 });
     // A drained pool's RDBs hold only days after its last one, which nothing
     // needs: one lost then is not replaced, and not remembered as lost.
     const drained = ctx.draining?.done === true;

@@ -1,6 +1,7 @@
 import type { OrdinalCounter, PoolContext } from './context.ts';
 import { ev } from './events.ts';
 import { heldData, isActive, isDeleting, isFailed, isOut, owesWindow, podHeldData, podWindowOwner, rdbPodName, windowOwner } from './rdbs.ts';
+import type { RdbStatusEntry } from '../api/kdbcluster.ts';
 import type { Action, ClusterEvent, LostRdb, ObservedRdbPod } from './types.ts';
 
 /**
@@ -42,6 +43,17 @@ const fromPod = (p: ObservedRdbPod): LostRdb => ({
   ...((p.rdb?.day ?? (owesWindow(p) ? p.replacesDay : undefined)) !== undefined ? { day: (p.rdb?.day ?? p.replacesDay)! } : {}),
 });
 
+/**
+ * What a vanished pod may have held, from status, which can be old: the pod
+ * may have changed after the last status write (a leader killed, the next one
+ * not elected for a lease's length), and a queued or starting RDB may have
+ * gone live and taken messages meanwhile. Its replacement asks the
+ * tickerplant, which knows: it hands over the window, or an empty one that the
+ * replacement flushes at once. Only what the operator saw end (a failed pod
+ * holding nothing is remembered as 'deleting') or finish is trusted.
+ */
+const mayHaveHeld = (e: RdbStatusEntry): boolean => heldData(e) || e.state === 'queued' || e.state === 'starting';
+
 export const planReplacements = (ctx: PoolContext, ordinals: OrdinalCounter): ReplacementPlan => {
   const pool = ctx.spec.name;
   const observed = new Set(ctx.obs.pods.map((p) => p.name));
@@ -75,7 +87,7 @@ export const planReplacements = (ctx: PoolContext, ordinals: OrdinalCounter): Re
   }
   for (const e of ctx.prev?.rdbs ?? []) {
     // The scale-in victim was flushed before it was deleted: gone on purpose.
-    if (observed.has(e.name) || e.name === victim || !heldData(e)) continue;
+    if (observed.has(e.name) || e.name === victim || !mayHaveHeld(e)) continue;
     candidates.push({
       name: e.name,
       replaces: windowOwner(e),

@@ -42,10 +42,10 @@ export const AWS_WAIT_REQUEUE_MS = 15_000;
 
 const NONE: ScaleInPlan = { actions: [], events: [], record: undefined, requeueMs: undefined, idle: [] };
 
-export const planScaleIn = (ctx: PoolContext): ScaleInPlan => {
+export const planScaleIn = (ctx: PoolContext, o: { creatingPods?: boolean } = {}): ScaleInPlan => {
   const rec = ctx.prev?.scaleIn;
   const idle = planIdleInstances(ctx);
-  const p = rec ? continueScaleIn(ctx, rec, []) : startScaleIn(ctx, idle.due);
+  const p = rec ? continueScaleIn(ctx, rec, []) : startScaleIn(ctx, o.creatingPods ? undefined : idle.due);
   // The instance in the chain is not idle-waiting any more.
   return { ...p, idle: idle.idle.filter((i) => i.instanceId !== p.record?.instanceId) };
 };

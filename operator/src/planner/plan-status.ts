@@ -8,7 +8,7 @@ import type { MergePlan } from './plan-merge.ts';
 import type { PoolOutcome, PoolsPlan } from './plan-pools.ts';
 import type { StoragePlan } from './plan-storage.ts';
 import type { TickerplantPlan } from './plan-tickerplant.ts';
-import { byOrdinal, isActive, isLive, isTakingOver, isWaiting, rdbPhaseOf } from './rdbs.ts';
+import { byOrdinal, isActive, isFailed, isLive, isTakingOver, isWaiting, podHeldData, rdbPhaseOf } from './rdbs.ts';
 import type { ClusterEvent, Observed } from './types.ts';
 
 /**
@@ -42,7 +42,8 @@ const poolStatus = (o: PoolOutcome, capacity: PoolsPlan['capacity']): PoolStatus
       name: p.name,
       ...(p.node !== undefined ? { node: p.node } : {}),
       ...(instanceId !== undefined ? { instanceId } : {}),
-      state: lost ? 'lost' : replayed.has(p.name) ? 'deleting' : rdbPhaseOf(p),
+      // A failed pod that held nothing is on its way out: remembered so, it is never taken for one that may have gone live unseen.
+      state: lost ? 'lost' : replayed.has(p.name) || (isFailed(p) && !podHeldData(p)) ? 'deleting' : rdbPhaseOf(p),
       ...(p.rdb?.memoryPercent !== undefined ? { memoryPercent: p.rdb.memoryPercent } : {}),
       ...(replaces !== undefined ? { replaces } : {}),
       ...(p.rdb?.window ? { firstI: p.rdb.window.firstI } : {}),

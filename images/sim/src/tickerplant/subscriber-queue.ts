@@ -105,6 +105,42 @@ const holderIn = (list: readonly Subscriber[], pool: string, name: string, conne
   return s.name !== name && connected?.has(s.name) ? undefined : s;
 };
 
+/** The replacement down the chain from `name` that holds its window and is still connected (so not lost), if any. */
+const connectedHolder = (t: QueueTable, pool: string, name: string, connected?: ReadonlySet<string>): string | undefined => {
+  for (const list of [t.subscribers, t.previous?.subscribers ?? []]) {
+    const end = holderIn(list, pool, name);
+    if (end && end.name !== name && connected?.has(end.name)) return end.name;
+  }
+  return undefined;
+};
+
+/**
+ * A replacement for an RDB that held no window (it was queued, or the
+ * tickerplant never had it today or the day before): it holds the empty
+ * window, which it flushes at once, and its server is handed back. The
+ * operator asks whenever its own memory of a vanished RDB may be stale.
+ */
+const replaceHoldingNothing = (t: QueueTable, req: SubscribeRequest, now: string): Result<{ assignment: Assignment; promoted: Assignment[] }> => {
+  const table = clone(t);
+  const queued = find(table, req.pool, req.replaces!);
+  if (queued) queued.replacedBy = req.name;
+  table.subscribers.push({
+    name: req.name,
+    pool: req.pool,
+    tables: req.tables,
+    syms: req.syms,
+    state: 'rolled',
+    arrivedAt: now,
+    liveAt: null,
+    rolledAt: now,
+    firstI: 0,
+    lastI: 0,
+    replaces: req.replaces,
+    replacedBy: null,
+  });
+  return { ok: true, table, value: { assignment: { name: req.name, role: 'rolled', firstI: 0, replayFrom: 0, replayTo: 0, lastI: 0 }, promoted: [] } };
+};
+
 export const liveOf = (t: QueueTable, pool: string): Subscriber | undefined =>
   t.subscribers.find((s) => s.pool === pool && s.state === 'live');
 
@@ -185,6 +221,8 @@ export const subscribe = (
   }
 
   if (req.replaces !== null) {
+    const busy = connectedHolder(t, req.pool, req.replaces, req.connected);
+    if (busy) return { ok: false, error: `${req.name} replaces ${req.replaces}, whose window ${busy} holds and is still connected: refused` };
     const d = req.replacesDay ?? null;
     if (d !== null && d < t.day) {
       if (t.previous?.day === d) return replaceFromDayBefore(t, req, count, now);
@@ -232,6 +270,7 @@ const queuedAssignment = (s: Subscriber): Assignment => ({
 const replace = (t: QueueTable, req: SubscribeRequest, count: number, now: string): Result<{ assignment: Assignment; promoted: Assignment[] }> => {
   const lost = holderIn(t.subscribers, req.pool, req.replaces!, req.connected);
   if (!lost) return replaceFromDayBefore(t, req, count, now);
+  if (lost.state === 'queued') return replaceHoldingNothing(t, req, now);
   let promoted: Assignment[] = [];
   let table = t;
   if (lost.state === 'live') {
@@ -274,7 +313,8 @@ const replaceFromDayBefore = (t: QueueTable, req: SubscribeRequest, count: numbe
   const lost = prev ? holderIn(prev.subscribers, req.pool, req.replaces!, req.connected) : undefined;
   if (!prev || !lost || lost.lastI === null) {
     if ((req.replacesDay ?? null) !== null && holderIn(t.subscribers, req.pool, req.replaces!, req.connected)) return replace(t, { ...req, replacesDay: null }, count, now);
-    return { ok: false, error: `pool ${req.pool} has no subscriber ${req.replaces} to replace` };
+    // Not a subscriber today or the day before: it held no window the log can give.
+    return replaceHoldingNothing(t, req, now);
   }
   const table = clone(t);
   const p = table.previous!;
