@@ -196,10 +196,10 @@ export const runTradingDay = async (o: DayOptions): Promise<{ summary: DaySummar
       if (id && n.metadata?.name) nodeInstance.set(n.metadata.name, id);
     }
     const kdb = (await custom.getNamespacedCustomObject({ group: KDB_GROUP, version: 'v1alpha1', namespace: o.namespace, plural: 'kdbclusters', name: o.cluster })) as {
-      status?: { phase?: string; liveRdb?: string; rdbCount?: number; pools?: { scaleIn?: { step?: string; rdb?: string } }[] };
+      status?: { phase?: string; liveRdb?: string; rdbCount?: number; pools?: { scaleIn?: { step?: string; rdb?: string; instanceId?: string } }[] };
     };
     const step = kdb.status?.pools?.[0]?.scaleIn;
-    if (step?.step) await onScaleInStep(`${step.rdb}/${step.step}`, step.step);
+    if (step?.step) await onScaleInStep(`${step.rdb ?? `idle instance ${step.instanceId}`}/${step.step}`, step.step);
     const alive = [...pods.values()].filter((p) => !p.deleted);
     const s: Sample = {
       t: Date.now() - start,
