@@ -1,8 +1,11 @@
 // The gateway: one getData over the whole data plane. For each query it
 // asks every RDB (and the HDB) for its purview, plans the parts
-// (plan.ts), asks them in parallel, checks that no RDB's window moved while
-// it did (a roll between plan and answer would leave rows out or in twice:
-// then it plans again), and merges the parts in time order (merge.ts). A
+// (plan.ts), asks them in parallel, checks that no RDB's state or window
+// moved while it did, and merges the parts in time order (merge.ts). A roll
+// alone cannot spoil an answer (windows only grow forward, so what the plan
+// saw is still where it was), but an RDB that drops rows between plan and
+// answer can: a rolled RDB flushing at end of day, or one rebuilding its
+// window from the log; then the answer is thrown away and planned again. A
 // part it cannot reach, or one still replaying after the wait, fails the
 // query with a kdb+ error naming it: never a silent partial answer.
 
@@ -167,7 +170,7 @@ export class Gateway {
     const ps: RdbPurview[] = rdbs.map((r) => r.purview);
     const long = (xs: (number | null)[]) => q.longs(xs.map((x) => (x === null ? NULL.long : BigInt(x))));
     return q.dict(
-      q.symbols(['kind', 'rdbs', 'hdbDays', 'unreachable']),
+      q.symbols(['kind', 'rdbs', 'hdbDays', 'unreachable', 'queries', 'replans']),
       q.list(
         q.symbol('gateway'),
         q.table({
@@ -181,6 +184,9 @@ export class Gateway {
         }),
         q.vector('date', (hdb?.purview.days ?? []).map(dateFromIso)),
         q.string(failed ?? ''),
+        // Queries answered since start, and how many times one was planned again because a window moved under it.
+        q.long(this.stats.queries),
+        q.long(this.stats.replans),
       ),
     );
   }
