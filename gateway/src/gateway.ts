@@ -32,6 +32,8 @@ export class Gateway {
   private readonly cfg: GatewayConfig;
   private readonly up: Upstreams;
   readonly stats: GatewayStats = { queries: 0, replans: 0 };
+  /** Each RDB's last purview, to tell a scaled-in RDB (flushed, empty, then gone) from a lost one. */
+  private readonly lastSeen = new Map<string, RdbPurview>();
 
   constructor(cfg: GatewayConfig) {
     this.cfg = cfg;
@@ -66,10 +68,18 @@ export class Gateway {
     const rdbs: RdbSource[] = [];
     let failed: string | undefined;
     got.forEach((g, i) => {
-      if (g.status === 'rejected') failed ??= `rdb at ${endpoints[i]} unreachable: ${(g.reason as Error).message}`;
-      else if (g.value.kind === 'rdb') rdbs.push({ endpoint: endpoints[i]!, purview: g.value });
-      else failed ??= `${endpoints[i]} is not an RDB (its purview says ${g.value.kind})`;
+      const endpoint = endpoints[i]!;
+      if (g.status === 'rejected') {
+        // Scaled in: an RDB last seen flushed and empty held nothing to lose; its pod may be gone before the Service stops listing it.
+        const last = this.lastSeen.get(endpoint);
+        if (last?.state === 'flushed' && last.tables.every((t) => t.rows === 0)) return;
+        failed ??= `rdb at ${endpoint} unreachable: ${(g.reason as Error).message}`;
+      } else if (g.value.kind === 'rdb') {
+        rdbs.push({ endpoint, purview: g.value });
+        this.lastSeen.set(endpoint, g.value);
+      } else failed ??= `${endpoint} is not an RDB (its purview says ${g.value.kind})`;
     });
+    for (const e of this.lastSeen.keys()) if (!endpoints.includes(e)) this.lastSeen.delete(e);
     let h: HdbSource | undefined;
     const hg = hdb[0];
     if (hg?.status === 'rejected') failed ??= `hdb at ${this.cfg.hdb} unreachable: ${(hg.reason as Error).message}`;
