@@ -7,6 +7,8 @@
 // and an unreachable RDB are each refused with a kdb+ error naming why.
 
 import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals';
+import net from 'node:net';
+import { encodeClientHello } from '../../ipc/src/index.ts';
 import { addSums, checksumColumns, type TableSum } from '../../images/sim/src/checksum.ts';
 import type { FeedReport } from '../../images/sim/src/feed/feed.ts';
 import { startGateway, type GatewayProc } from './gateway-proc.ts';
@@ -144,6 +146,21 @@ describe('gateway (node-q client)', () => {
     await expect(call(gw, 'getData', { table: nq.symbol('trade'), startTime: 'yesterday' })).rejects.toThrow(/startTime must be a timestamp/);
     await expect(get(gw, 'nope')).rejects.toThrow(/unknown table nope/);
     await expect(get(gw, 'trade', { columns: nq.symbols(['px']) })).rejects.toThrow(/has no column px/);
+  });
+
+  test('a client sending garbage is cut off; the gateway goes on serving the others', async () => {
+    const sock = net.connect(gwPort, HOST);
+    await new Promise((r) => sock.once('connect', r));
+    const closed = new Promise((r) => sock.once('close', r));
+    sock.on('error', () => {});
+    // Read what comes (the handshake answer), or the close is never seen.
+    sock.on('data', () => {});
+    sock.write(encodeClientHello('alice', 's3cret'));
+    // A header declaring a 3 GiB message: refused from the header alone.
+    sock.write(Buffer.from([1, 1, 0, 0, 0, 0, 0, 0xc0]));
+    await closed;
+    const p = await call<{ kind: string }>(gw, '.kdb.purview', null);
+    expect(p.kind).toBe('gateway');
   });
 
   test('an RDB that holds part of the range and cannot be reached fails the query, naming it', async () => {
