@@ -153,9 +153,10 @@ export const runTradingDay = async (o: DayOptions): Promise<{ summary: DaySummar
     const reportedAt = ann[`${KDB_GROUP}/reported-at`] ? Date.parse(ann[`${KDB_GROUP}/reported-at`]!) : Date.now();
     const mem = Number(ann[`${KDB_GROUP}/memory-percent`] ?? 0);
     rec.memoryPercent = mem;
-    const summary = ann[`${KDB_GROUP}/rdb-status`] ? (JSON.parse(ann[`${KDB_GROUP}/rdb-status`]!) as { state: string; rows: number; flushedDays: string[] }) : undefined;
+    const summary = ann[`${KDB_GROUP}/rdb-status`] ? (JSON.parse(ann[`${KDB_GROUP}/rdb-status`]!) as { state: string; day: string; rows: number; flushedDays: string[] }) : undefined;
     if (summary) {
       rec.state = summary.state;
+      rec.day = summary.day;
       rec.rows = summary.rows;
       rec.flushedDays = summary.flushedDays;
       for (const d of summary.flushedDays) rec.dayFlushedAt[d] ??= reportedAt;
@@ -288,7 +289,9 @@ export const runTradingDay = async (o: DayOptions): Promise<{ summary: DaySummar
     await waitFor('the pool to shrink back to one RDB and one instance', async () => {
       const s = samples.at(-1);
       const alive = [...pods.values()].filter((p) => !p.deleted);
-      return s !== undefined && alive.length === 1 && s.desired === 1 && s.inService === 1 && alive[0]!.flushedDays.includes(day);
+      // The one left flushed the day, or (the live RDB lost after its flush) is a later day's RDB.
+      const past = alive[0] !== undefined && (alive[0].flushedDays.includes(day) || (alive[0].day !== undefined && alive[0].day > day));
+      return s !== undefined && alive.length === 1 && s.desired === 1 && s.inService === 1 && past;
     }, 240_000 * slack);
     say('pool is back to one RDB; merging the day into the HDB');
 

@@ -37,6 +37,8 @@ export interface PodRecord {
   rows: number;
   memoryPercent: number;
   state?: string;
+  /** The trading day of what it holds (its report). */
+  day?: string;
   deleted?: boolean;
 }
 
