@@ -11,6 +11,9 @@ import { decodePurview, encodePurview, type RdbPurview } from '../../images/sim/
 import { parseCall, parseGetData } from '../../images/sim/src/query/request.ts';
 import { DEFAULT_SCHEMA } from '../../images/sim/src/schema.ts';
 import { updateFromQ } from '../../images/sim/src/tickerplant/ipc-feed.ts';
+import { rdbQueryBackend } from '../../images/sim/src/rdb/query-api.ts';
+import { TableStore } from '../../images/sim/src/rdb/table-store.ts';
+import type { RdbStatusFile } from '../../operator/src/api/rdb-status.ts';
 
 const trade = DEFAULT_SCHEMA[0]!;
 const dictOf = (o: Record<string, ReturnType<typeof q.symbol> | ReturnType<typeof q.timestamp> | ReturnType<typeof q.symbols>>) => q.dict(q.symbols(Object.keys(o)), q.list(...Object.values(o)));
@@ -73,6 +76,23 @@ describe('purview', () => {
       flushed: [{ day: '2026-03-01', rows: 9 }],
     };
     expect(decodePurview(decodeMessage(encodeMessage(encodePurview(p))).value)).toEqual(p);
+  });
+});
+
+describe('RDB purview', () => {
+  test('the time range follows appended rows and starts over after a clear', async () => {
+    const store = new TableStore(DEFAULT_SCHEMA, [], []);
+    const status = { name: 'r1', pool: 'p', state: 'live', day: '2026-03-02', window: { firstI: 0, lastI: null, lastProcessed: 0 }, flushed: [] } as unknown as RdbStatusFile;
+    const b = rdbQueryBackend(store, () => status);
+    const trade = async () => (await b.purview()).tables.find((t) => t.table === 'trade');
+    expect(await trade()).toEqual({ table: 'trade', rows: 0, firstTime: null, lastTime: null });
+    store.apply('trade', [[50, 40], ['A', 'B'], [1, 2], [1, 2]]);
+    expect(await trade()).toEqual({ table: 'trade', rows: 2, firstTime: 40, lastTime: 50 });
+    store.apply('trade', [[30, 60], ['A', 'B'], [1, 2], [1, 2]]);
+    expect(await trade()).toEqual({ table: 'trade', rows: 4, firstTime: 30, lastTime: 60 });
+    store.clear();
+    store.apply('trade', [[70], ['A'], [1], [1]]);
+    expect(await trade()).toEqual({ table: 'trade', rows: 1, firstTime: 70, lastTime: 70 });
   });
 });
 
