@@ -128,11 +128,11 @@ export class Gateway {
       }
       const columns = req.columns && req.columns.length > 0 ? req.columns : undefined;
       // Every part is asked for time (to merge by) and sym (to leave another pool's rows out), whatever the client asked.
-      const asked = columns ? [...new Set([...columns, 'time', 'sym'])] : undefined;
+      const wanted = columns ? [...new Set([...columns, 'time', 'sym'])] : undefined;
       const answers = await Promise.all(
         plan.parts.map(async (p) => {
           try {
-            const v = await this.up.call(p.endpoint, Gateway.partRequest(req, asked ?? []));
+            const v = await this.up.call(p.endpoint, Gateway.partRequest(req, wanted ?? []));
             if (v.kind !== 'table') throw new QueryError(`getData: ${p.label} at ${p.endpoint} answered ${v.kind}, not a table`);
             return p.excludeSyms ? dropSyms(v, p.excludeSyms) : v;
           } catch (e) {
@@ -142,8 +142,14 @@ export class Gateway {
           }
         }),
       );
-      const after = await this.purviews();
-      if (after.failed === undefined && Gateway.windows(after.rdbs) !== Gateway.windows(before.rdbs)) {
+      // Only the RDBs that answered can have dropped rows from under the answer: they alone are read again.
+      const asked = new Set(plan.parts.filter((p) => p.kind === 'rdb').map((p) => p.endpoint));
+      const again = await Promise.allSettled([...asked].map(async (endpoint) => ({ endpoint, purview: decodePurview(await this.up.call(endpoint, PURVIEW)) as RdbPurview })));
+      // One that answered and then went away: its answer stands.
+      const now = again.flatMap((g) => (g.status === 'fulfilled' ? [g.value] : []));
+      const still = new Set(now.map((r) => r.endpoint));
+      const moved = Gateway.windows(now) !== Gateway.windows(before.rdbs.filter((r) => still.has(r.endpoint)));
+      if (moved) {
         this.stats.replans++;
         if (++replans > MAX_REPLANS) throw new QueryError(`getData: the RDBs' windows moved during each of ${MAX_REPLANS} attempts (rolls under way); ask again`);
         continue;
