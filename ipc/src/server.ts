@@ -63,7 +63,21 @@ export function serveIpcConnection(socket: net.Socket, options: IpcServeOptions,
   let peer: IpcPeer | undefined;
   let compress = false;
   // Every message is handled after the one before it finished, so responses go out in request order.
+  // While nothing is in flight a handler runs at once (most async messages are handled synchronously).
   let chain: Promise<void> = Promise.resolve();
+  let busy = 0;
+  const run = (task: () => Promise<void> | void) => {
+    if (busy === 0) {
+      const r = task();
+      if (r instanceof Promise) {
+        busy++;
+        chain = r.finally(() => busy--);
+      }
+      return;
+    }
+    busy++;
+    chain = chain.then(task).finally(() => busy--);
+  };
   const event = (e: IpcServerEvent) => options.onEvent?.(e);
 
   const write = (value: QValue, messageType: 'response' | 'async') => {
@@ -84,7 +98,7 @@ export function serveIpcConnection(socket: net.Socket, options: IpcServeOptions,
       return;
     }
     if (header.messageType === 'sync') {
-      chain = chain.then(async () => {
+      run(async () => {
         let reply: QValue;
         try {
           reply = await options.onSync(value, p);
@@ -100,11 +114,13 @@ export function serveIpcConnection(socket: net.Socket, options: IpcServeOptions,
       });
     } else if (header.messageType === 'async' && options.onAsync) {
       const onAsync = options.onAsync;
-      chain = chain.then(async () => {
+      const failed = (e: unknown) => event({ kind: 'async-error', user: p.user, error: e instanceof Error ? e : new Error(String(e)) });
+      run(() => {
         try {
-          await onAsync(value, p);
+          const r = onAsync(value, p);
+          if (r instanceof Promise) return r.catch(failed);
         } catch (e) {
-          event({ kind: 'async-error', user: p.user, error: e instanceof Error ? e : new Error(String(e)) });
+          failed(e);
         }
       });
     }

@@ -6,7 +6,7 @@
 import { describe, expect, test } from '@jest/globals';
 import { dropSyms, mergeByTime } from '../../gateway/src/merge.ts';
 import { decodeMessage, encodeMessage, NULL, q, type QTable } from '../../ipc/src/index.ts';
-import { msToTimestamp, timestampToMs } from '../../images/sim/src/query/columns.ts';
+import { fastTimestampToMs, msToTimestamp, timestampToMs } from '../../images/sim/src/query/columns.ts';
 import { decodePurview, encodePurview, type RdbPurview } from '../../images/sim/src/query/purview.ts';
 import { parseCall, parseGetData } from '../../images/sim/src/query/request.ts';
 import { DEFAULT_SCHEMA } from '../../images/sim/src/schema.ts';
@@ -64,6 +64,17 @@ describe('.u.upd data to the tickerplant columns', () => {
     ['a dictionary', q.dict(q.symbols(['a']), q.longs([1])), /must be a list of columns, one row of atoms or a table, got a dictionary/],
   ])('%s is refused naming the column', (_n, data, message) => {
     expect(() => updateFromQ(trade, data)).toThrow(message);
+  });
+});
+
+describe('timestamps to milliseconds', () => {
+  test('the fast path agrees with the exact one, at and around half a millisecond too', () => {
+    const base = msToTimestamp(Date.parse('2026-03-02T10:00:00.123Z'));
+    let seed = 7;
+    const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31);
+    const cases = [0n, 1n, 499_999n, 500_000n, 500_001n, 999_999n, -1n, -500_000n];
+    for (let k = 0; k < 2000; k++) cases.push(BigInt(next() % 1_000_000));
+    for (const d of cases) expect(fastTimestampToMs(base + d)).toBe(timestampToMs(base + d));
   });
 });
 

@@ -25,6 +25,20 @@ export const timestampToMs = (ts: bigint): number => {
   return Number(ns / 1_000_000n - (ns % 1_000_000n < 0n ? 1n : 0n));
 };
 
+const EPOCH_MS = 946_684_800_000;
+
+/**
+ * timestampToMs without BigInt arithmetic, for whole columns: Number(ts) is
+ * within 64 ns of ts, so the rounding only needs the exact path when the
+ * fraction of a millisecond is within a microsecond of one half.
+ */
+export const fastTimestampToMs = (ts: bigint): number => {
+  const ms = Number(ts) / 1e6;
+  const frac = ms - Math.floor(ms);
+  if (Math.abs(frac - 0.5) < 1e-3) return timestampToMs(ts);
+  return Math.round(ms) + EPOCH_MS;
+};
+
 /** A time bound in epoch ms (may have a fraction) from a kdb+ timestamp, exact enough to compare with whole-ms row times. */
 export const timestampToMsBound = (ts: bigint): number => {
   const ns = timestampToUnixNanos(ts);
@@ -100,7 +114,7 @@ export function fromQColumn(type: ColumnType, v: QValue): Column | string {
       for (let r = 0; r < v.values.length; r++) {
         const t = v.values[r]!;
         if (!isFiniteLong(t)) return `row ${r}: a null or infinite timestamp`;
-        out[r] = timestampToMs(t);
+        out[r] = fastTimestampToMs(t);
       }
       return out;
     }

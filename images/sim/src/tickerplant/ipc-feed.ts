@@ -115,6 +115,11 @@ class Bridge {
   }
 
   send(table: string, columns: Column[]): void {
+    // The updates of one read from the feed go to the tickerplant in one write (and so are logged in one).
+    if (this.socket.writableCorked === 0) {
+      this.socket.cork();
+      process.nextTick(() => this.socket.uncork());
+    }
     this.socket.write(encodeUpdate(table, columns as unknown[][]));
   }
 
