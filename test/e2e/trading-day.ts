@@ -165,7 +165,10 @@ export const runTradingDay = async (o: DayOptions): Promise<{ summary: DaySummar
     if (cond('Live') && rec.liveAt === undefined) rec.liveAt = reportedAt;
     if (cond('Live') && mem >= o.scaleThreshold && rec.crossedScaleAt === undefined) rec.crossedScaleAt = reportedAt;
     if (cond('DataFlushed') && rec.flushedAt === undefined) rec.flushedAt = reportedAt;
-    if (type === 'DELETED') rec.deleted = true;
+    if (type === 'DELETED') {
+      rec.deleted = true;
+      rec.deletedAt ??= Date.now();
+    }
   };
   const podWatch = watchPods(o.namespace, `${KDB_GROUP}/role=rdb`, observePod);
 

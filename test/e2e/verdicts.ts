@@ -39,6 +39,8 @@ export interface PodRecord {
   state?: string;
   /** The trading day of what it holds (its report). */
   day?: string;
+  /** When the pod object went (the watch's DELETED). */
+  deletedAt?: number;
   deleted?: boolean;
 }
 
@@ -163,18 +165,27 @@ export const summarize = (o: VerdictOptions, i: SummaryInput): DaySummary => {
     if (pub.checksum !== hdb.checksum) checksumsMatch = false;
   }
   const rowsInHdb = Object.values(i.marker.tables).reduce((a, t) => a + t.rows, 0);
-  const instancePod = new Map<string, PodRecord>();
-  for (const p of i.pods.values()) if (p.node && i.nodeInstance.get(p.node)) instancePod.set(i.nodeInstance.get(p.node)!, p);
+  // Every RDB pod an instance hosted, one after another (a lost RDB's node can take its replacement).
+  const instancePods = new Map<string, PodRecord[]>();
+  for (const p of i.pods.values()) {
+    const id = p.node ? i.nodeInstance.get(p.node) : undefined;
+    if (id) instancePods.set(id, [...(instancePods.get(id) ?? []), p]);
+  }
 
   const { operator: operatorCalls, outOfBand } = splitOutOfBand(i.awsCalls, i.faults ?? []);
   const terminations = operatorCalls.filter((c) => c.operation === 'TerminateInstanceInAutoScalingGroup');
   let unsafe = 0;
   const terminatedInstances = terminations.map((c) => {
     const id = String(c.params.InstanceId ?? '');
-    const pod = instancePod.get(id);
+    const hosted = instancePods.get(id) ?? [];
     const at = Date.parse(c.time);
     const decrement = String(c.params.ShouldDecrementDesiredCapacity) === 'true';
-    if (!pod || pod.flushedAt === undefined || pod.flushedAt > at || !decrement) unsafe++;
+    // Safe only if every RDB it hosted had flushed, or was gone (its window
+    // replayed elsewhere, which the row verdicts check), before the call. An
+    // instance that hosted none is an idle one handed back.
+    const holding = hosted.filter((p) => !(p.flushedAt !== undefined && p.flushedAt <= at) && !(p.deletedAt !== undefined && p.deletedAt <= at));
+    if (holding.length > 0 || !decrement) unsafe++;
+    const pod = holding[0] ?? hosted.find((p) => p.flushedAt !== undefined) ?? hosted.at(-1);
     return {
       instanceId: id,
       rdb: pod?.name ?? '(no RDB)',

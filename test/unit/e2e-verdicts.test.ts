@@ -105,13 +105,30 @@ test('a terminate of an RDB that never flushed (the live one) is unsafe', () => 
   expect(verdicts(i)).toEqual({ ...CLEAN, unsafe: 1 });
 });
 
-test('a terminate without decrement, or of an instance that hosted no RDB, is unsafe', () => {
+test('a terminate without decrement is unsafe; of an instance that hosted no RDB (an idle one handed back), safe', () => {
   const noDecrement = honestDay();
   noDecrement.awsCalls[2] = call(2000, 'TerminateInstanceInAutoScalingGroup', { InstanceId: 'i-0', ShouldDecrementDesiredCapacity: false });
   expect(verdicts(noDecrement)).toEqual({ ...CLEAN, unsafe: 1 });
-  const stranger = honestDay();
-  stranger.awsCalls.push(call(2100, 'TerminateInstanceInAutoScalingGroup', { InstanceId: 'i-9', ShouldDecrementDesiredCapacity: true }));
-  expect(verdicts(stranger)).toEqual({ ...CLEAN, unsafe: 1 });
+  const idle = honestDay();
+  idle.awsCalls.push(call(2100, 'TerminateInstanceInAutoScalingGroup', { InstanceId: 'i-9', ShouldDecrementDesiredCapacity: true }));
+  expect(verdicts(idle)).toEqual(CLEAN);
+});
+
+test('an instance whose RDB pod was lost and gone before the terminate is safe; one still holding, even behind a flushed one, is not', () => {
+  const gone = honestDay();
+  gone.pods.set('r2', pod('r2', 'n2', { deleted: true, deletedAt: T0 + 1500 }));
+  gone.nodeInstance.set('n2', 'i-2');
+  gone.awsCalls.push(call(2100, 'TerminateInstanceInAutoScalingGroup', { InstanceId: 'i-2', ShouldDecrementDesiredCapacity: true }));
+  expect(verdicts(gone)).toEqual(CLEAN);
+  const early = honestDay();
+  early.pods.set('r2', pod('r2', 'n2', { deleted: true, deletedAt: T0 + 2500 }));
+  early.nodeInstance.set('n2', 'i-2');
+  early.awsCalls.push(call(2100, 'TerminateInstanceInAutoScalingGroup', { InstanceId: 'i-2', ShouldDecrementDesiredCapacity: true }));
+  expect(verdicts(early)).toEqual({ ...CLEAN, unsafe: 1 });
+  // r3 came onto r0's node after r0 flushed and went, and holds data when i-0 is terminated.
+  const behind = honestDay();
+  behind.pods.set('r3', pod('r3', 'n0', { liveAt: T0 + 1600 }));
+  expect(verdicts(behind)).toEqual({ ...CLEAN, unsafe: 1 });
 });
 
 test('the same instance terminated twice is a double termination', () => {
