@@ -48,7 +48,8 @@ test('a flushed day not yet merged is refused by name; today is answered; after 
 
   mkdirSync(dp.hdbDir, { recursive: true });
   const hdbPort = await freePort();
-  const hdb = dp.run(['hdb'], { KDB_HDB_DIR: dp.hdbDir, KDB_HDB_PORT: String(hdbPort) });
+  // The HDB checks credentials: the gateway logs in with its own.
+  const hdb = dp.run(['hdb'], { KDB_HDB_DIR: dp.hdbDir, KDB_HDB_PORT: String(hdbPort), KDB_IPC_CREDENTIALS: 'gateway:gw-secret' });
   const gwPort = await freePort();
   gateway = startGateway({
     KDB_GATEWAY_PORT: String(gwPort),
@@ -58,6 +59,8 @@ test('a flushed day not yet merged is refused by name; today is answered; after 
     KDB_EOD_TIME: '00:00',
     KDB_TZ: 'UTC',
     KDB_GATEWAY_WAIT_MS: '500',
+    KDB_GATEWAY_UPSTREAM_USER: 'gateway',
+    KDB_GATEWAY_UPSTREAM_PASSWORD: 'gw-secret',
   });
   gw = await waitFor('gateway to listen', async () => {
     if (!gateway.running()) throw new Error(`gateway exited: ${gateway.output()}`);
@@ -77,6 +80,8 @@ test('a flushed day not yet merged is refused by name; today is answered; after 
   const y = await call<Record<string, unknown>[]>(gw, 'getData', day(flushedDay, nextDay));
   expect(checksumColumns(rowsToColumns(y, TRADE))).toEqual(sums(yesterday.tables).trade);
   const all = await call<Record<string, unknown>[]>(gw, 'getData', { table: nq.symbol('trade') });
+  // Only the gateway's credentials open the HDB.
+  await expect(connect(hdbPort)).rejects.toThrow();
   expect(all.length).toBe(yesterday.tables.trade!.rows + today.tables.trade!.rows);
 
   // Scaled in: the flushed, empty RDB goes away; it held nothing, so queries go on.
