@@ -180,6 +180,27 @@ describe('node simulator kubelet', () => {
     expect(pidsWithEnv(`POD_UID=${p.metadata!.uid}`)).toEqual([]);
   }, 60_000);
 
+  it('a pod force-deleted and recreated under its name at once gets its own status: the old worker never writes onto it', async () => {
+    const script = 'echo $POD_UID > /shared/reborn.$POD_UID; while true; do sleep 0.2; done';
+    await core.createNamespacedPod({ namespace: ns, body: shellPod('reborn', script) });
+    const first = await waitForPod(ns, 'reborn', 'Running', isRunningReady);
+    // As a StatefulSet does after a force delete: the same name, another uid, straight away.
+    await core.deleteNamespacedPod({ name: 'reborn', namespace: ns, gracePeriodSeconds: 0, body: { gracePeriodSeconds: 0 } });
+    await waitForPodGone(ns, 'reborn', 15_000);
+    await core.createNamespacedPod({ namespace: ns, body: shellPod('reborn', script) });
+    const second = await waitForPod(ns, 'reborn', 'Running', (p) => isRunningReady(p) && p.metadata?.uid !== first.metadata?.uid);
+    await waitForShared(`reborn.${second.metadata!.uid}`);
+    expect(second.status?.podIP).toBeTruthy();
+    expect(second.status?.podIP).not.toBe(first.status?.podIP);
+    // Some seconds on, the status is still the new pod's own (the old worker's last writes are refused by uid).
+    await new Promise((r) => setTimeout(r, 3_000));
+    const later = await readPod(ns, 'reborn');
+    expect(later.metadata?.uid).toBe(second.metadata?.uid);
+    expect(later.status?.podIP).toBe(second.status?.podIP);
+    expect(condition(later, 'Ready')).toBe('True');
+    await core.deleteNamespacedPod({ name: 'reborn', namespace: ns, gracePeriodSeconds: 0, body: { gracePeriodSeconds: 0 } });
+  }, 90_000);
+
   it('SIGKILLs a process that ignores SIGTERM once the grace period is over', async () => {
     await core.createNamespacedPod({
       namespace: ns,

@@ -465,14 +465,19 @@ export class PodWorker {
       const json = JSON.stringify(status);
       if (json === this.lastStatus) continue;
       try {
+        // The uid is a precondition: a pod force-deleted and recreated under its
+        // name (a StatefulSet's) is another pod, and this worker's status (its
+        // IP above all, which the API never lets change) must not land on it.
         await this.ctx.core.patchNamespacedPodStatus(
-          { name: this.pod.metadata!.name!, namespace: this.pod.metadata!.namespace!, body: { status } },
+          { name: this.pod.metadata!.name!, namespace: this.pod.metadata!.namespace!, body: { metadata: { uid: this.pod.metadata!.uid }, status } },
           k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.StrategicMergePatch),
         );
         this.lastStatus = json;
       } catch (e) {
         const code = (e as { code?: number }).code;
         if (code === 404) return;
+        // No resourceVersion is sent: a conflict is the uid precondition, this pod is gone.
+        if (code === 409 && /uid/i.test(errMsg(e))) return;
         if (code !== undefined && code >= 400 && code < 500 && code !== 409 && code !== 429) {
           // Invalid for the API: retrying the same status cannot help; the next change retries.
           log.error('pod status rejected', { pod: this.key, error: errMsg(e) });
