@@ -213,6 +213,10 @@ export const startChaos = (plan: ChaosPlan, ctx: ChaosContext): ChaosRun => {
 
   return {
     stop: async () => {
+      // Operator kills run one after another, each waiting for the next leader
+      // (a lease's length): the chain runs past the day's end, and its kills
+      // are owed all the same, so it is waited for before the rest stop.
+      await killChain;
       stopping = true;
       await Promise.all(tasks);
       for (const s of silences) await s.resume().catch(() => undefined);
