@@ -10,41 +10,12 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { tickerplantRequest } from '../images/sim/src/client/tp-client.ts';
-import { encodeControl, encodeUpdate, FrameReader, parseControl } from '../images/sim/src/protocol/framing.ts';
+import { ingestRowsPerSecond, tradeChunks, waitForTickerplant } from './ingest.ts';
 import { fmt, freePort, MAIN, median, REPO, runs } from './lib.ts';
 
 const BASELINE = process.env.BENCH_BASELINE_REV ?? '3af26d4';
-
-const makeChunks = (messages: number, rowsPerMessage: number): Buffer[] => {
-  const syms = ['AAPL', 'MSFT', 'GOOG', 'IBM', 'KX', 'AMZN', 'NVDA', 'TSLA'];
-  const chunks: Buffer[] = [];
-  let acc: Buffer[] = [];
-  let size = 0;
-  let t = Date.UTC(2025, 2, 3, 9);
-  for (let m = 0; m < messages; m++) {
-    const cols: unknown[][] = [[], [], [], []];
-    for (let r = 0; r < rowsPerMessage; r++) {
-      cols[0]!.push(t++);
-      cols[1]!.push(syms[(m + r) % syms.length]);
-      cols[2]!.push(100 + ((m * 7 + r) % 1000) / 100);
-      cols[3]!.push(1 + ((m + r) % 500));
-    }
-    const f = encodeUpdate('trade', cols);
-    acc.push(f);
-    size += f.length;
-    // ~256 kB writes, as a busy feed's socket would.
-    if (size > 256 * 1024 || m === messages - 1) {
-      chunks.push(Buffer.concat(acc));
-      acc = [];
-      size = 0;
-    }
-  }
-  return chunks;
-};
 
 const once = async (main: string, chunks: Buffer[], messages: number, rowsPerMessage: number): Promise<number> => {
   const dir = mkdtempSync(join(tmpdir(), 'kdb-bench-'));
@@ -54,29 +25,8 @@ const once = async (main: string, chunks: Buffer[], messages: number, rowsPerMes
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   try {
-    for (let k = 0; ; k++) {
-      if (await tickerplantRequest('127.0.0.1', port, { op: 'subscribers' }, 'subscribers', 500).then(() => true, () => false)) break;
-      if (k > 100) throw new Error('tickerplant did not start');
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    const socket = net.connect({ host: '127.0.0.1', port });
-    await new Promise((r) => socket.once('connect', r));
-    const reader = new FrameReader();
-    const done = new Promise<number>((res) =>
-      socket.on('data', (c) => reader.push(c).forEach((f) => {
-        const m = parseControl(f.body);
-        if (m.op === 'synced') res(Number(m.count));
-      })),
-    );
-    const start = process.hrtime.bigint();
-    for (const c of chunks) if (!socket.write(c)) await new Promise((r) => socket.once('drain', r));
-    // Answered once everything before it is logged (and, with the rule, durable).
-    socket.write(encodeControl({ op: 'sync', id: 1 }));
-    const count = await done;
-    const secs = Number(process.hrtime.bigint() - start) / 1e9;
-    if (count !== messages) throw new Error(`logged ${count} of ${messages}`);
-    socket.destroy();
-    return (messages * rowsPerMessage) / secs;
+    await waitForTickerplant(port);
+    return await ingestRowsPerSecond(port, chunks, messages, rowsPerMessage);
   } finally {
     tp.kill('SIGKILL');
     await new Promise((r) => tp.once('exit', r));
@@ -100,7 +50,7 @@ try {
     [100, 2_000_000],
   ] as const) {
     const messages = Math.ceil(total / rowsPerMessage);
-    const chunks = makeChunks(messages, rowsPerMessage);
+    const chunks = tradeChunks(messages, rowsPerMessage);
     const without: number[] = [];
     const withRule: number[] = [];
     // Interleaved, so drift of the machine hits both alike.
