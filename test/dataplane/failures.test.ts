@@ -8,6 +8,26 @@ let dp: DataPlane;
 afterEach(async () => dp?.close());
 
 describe('failures mid-day', () => {
+  test('a subscription the tickerplant refuses is retried with growing backoff, not every 100 ms', async () => {
+    dp = new DataPlane();
+    await dp.startTickerplant();
+    await dp.startRdb('r1');
+    await dp.waitStatus('r1', (s) => s.state === 'live');
+    // A window of a day the tickerplant does not keep: refused at every try.
+    const r = await dp.startRdb('r-old', { replaces: 'r0', replacesDay: '2000-01-03' });
+    const refusals = (): number[] =>
+      r.proc.output
+        .split('\n')
+        .filter((l) => l.includes('"message":"tickerplant refused'))
+        .map((l) => Date.parse((JSON.parse(l) as { timestamp: string }).timestamp));
+    const at = await waitFor('five refusals', () => (refusals().length >= 5 ? refusals() : undefined), 30_000);
+    expect(r.proc.output).toContain('keeps windows of');
+    // The RDB's own clock: waits of 100, 200, 400 and 800 ms at least between them (every 100 ms before).
+    expect(at[4]! - at[0]!).toBeGreaterThanOrEqual(1_500 - 50);
+    // The live RDB was never disturbed.
+    expect((await dp.subscribers()).subscribers.map((s) => [s.name, s.state])).toEqual([['r1', 'live']]);
+  });
+
   test('tickerplant killed (SIGKILL) and restarted: queue state kept, RDBs reconnect and carry on', async () => {
     dp = new DataPlane();
     await dp.startTickerplant();

@@ -122,7 +122,6 @@ export class Rdb {
     const reader = new FrameReader();
     socket.setNoDelay(true);
     socket.on('connect', () => {
-      this.reconnectDelay = 100;
       this.log.info('connected to tickerplant', { host: this.cfg.tpHost, port: this.cfg.tpPort });
       socket.write(encodeControl(this.subscribeMsg()));
     });
@@ -235,6 +234,10 @@ export class Rdb {
   }
 
   private async onAssign(a: AssignMsg): Promise<void> {
+    // Backoff resets on an assignment, not on a connect: a tickerplant that
+    // takes the connection and refuses the subscription is retried ever more
+    // slowly (up to 2 s), not every 100 ms.
+    this.reconnectDelay = 100;
     if (this.holding && a.day !== this.day) {
       // The tickerplant moved on to a new day while we were away: flush the old one as its end of day.
       this.onEndOfDay({ op: 'eod', day: this.day, nextDay: a.day });
