@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { repoRoot } from '../lib/stack.ts';
-import { runTradingDay, type DaySummary } from './trading-day.ts';
+import { kubectl, runTradingDay, waitFor, type DaySummary } from './trading-day.ts';
 
 // The demo's day, shorter: the chart installs the operator as a pod under its
 // own RBAC, the pool scales out as the RDBs fill and back in at end of day.
@@ -23,6 +23,15 @@ beforeAll(async () => {
     chaos: { awsThrottleRate: 0.5, killOperatorAtScaleInSteps: ['DeletePod', 'ConfirmInstance', 'Unprotect', 'Terminate'] },
   }));
 }, 900_000);
+
+// The next end-to-end file's clusters claim the same node groups (jest runs
+// the files in any order): this one must be gone, its finalizer having
+// handed the node group back, first.
+afterAll(async () => {
+  await kubectl('-n', 'e2e-day', 'delete', 'kdb', 'e2e', '--ignore-not-found', '--wait=false').catch(() => undefined);
+  await waitFor('KdbCluster e2e-day/e2e to be deleted', async () => (await kubectl('-n', 'e2e-day', 'get', 'kdb', '-o', 'name', '--ignore-not-found')).trim() === '', 180_000);
+  await kubectl('delete', 'namespace', 'e2e-day', '--wait=false').catch(() => undefined);
+}, 240_000);
 
 test('no row is lost or duplicated: the HDB day holds exactly what was published', () => {
   expect(summary.rowsLost).toBe(0);
