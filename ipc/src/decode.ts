@@ -37,7 +37,8 @@ const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 type Typed = Int16Array | Int32Array | BigInt64Array | Float32Array | Float64Array;
 type TypedCtor = { new (n: number): Typed; BYTES_PER_ELEMENT: number };
 
-const TYPED: Partial<Record<BasicType, TypedCtor>> = {
+/** The typed array holding each fixed-width type's vector (byte vectors are read as Uint8Array views apart). */
+export const TYPED: Partial<Record<BasicType, TypedCtor>> = {
   short: Int16Array,
   int: Int32Array,
   long: BigInt64Array,

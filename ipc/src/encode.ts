@@ -6,7 +6,7 @@
 
 import { compress as compressMessage, COMPRESSION_THRESHOLD } from './compress.ts';
 import { countOf } from './count.ts';
-import { DEFAULT_MAX_DEPTH } from './decode.ts';
+import { DEFAULT_MAX_DEPTH, TYPED } from './decode.ts';
 import { IpcEncodeError } from './errors.ts';
 import { guidToBytes } from './guid.ts';
 import {
@@ -50,22 +50,7 @@ const INT_RANGE: Partial<Record<BasicType, [number, number]>> = {
   time: [-2147483648, 2147483647],
 };
 
-const TYPED_CLASS: Partial<Record<BasicType, Function>> = {
-  byte: Uint8Array,
-  short: Int16Array,
-  int: Int32Array,
-  long: BigInt64Array,
-  real: Float32Array,
-  float: Float64Array,
-  timestamp: BigInt64Array,
-  month: Int32Array,
-  date: Int32Array,
-  datetime: Float64Array,
-  timespan: BigInt64Array,
-  minute: Int32Array,
-  second: Int32Array,
-  time: Int32Array,
-};
+const TYPED_CLASS: Partial<Record<BasicType, Function>> = { byte: Uint8Array, ...TYPED };
 
 const LONG_MIN = -(2n ** 63n);
 const LONG_MAX = 2n ** 63n - 1n;
