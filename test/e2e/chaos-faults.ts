@@ -85,8 +85,10 @@ export const startChaos = (plan: ChaosPlan, ctx: ChaosContext): ChaosRun => {
     if (!id?.startsWith('i-')) throw new Error(`node ${node} has no EC2 instance in its providerID`);
     return id;
   };
-  // Struck: pods killed and nodes whose instance was terminated (their pods linger until podgc). A silenced node's pods stay fair game.
+  // Struck: pods killed and nodes whose instance was terminated (their pods linger until podgc).
   const rdbs = (ok: (p: PodRecord) => boolean) => [...ctx.pods.values()].filter((p) => !p.deleted && p.node && !struck.has(p.name) && !struck.has(p.node) && ok(p));
+  // A silenced node's pods stay fair game for pod kills, but its instance is not terminated: that would end the silence before it is noticed.
+  const silenced = new Set<string>();
   const tickerplant = async () => {
     const p = await core.readNamespacedPod({ name: `${ctx.cluster}-tickerplant-0`, namespace: ctx.namespace });
     return running(p) && p.spec?.nodeName && p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ? p : undefined;
@@ -171,31 +173,51 @@ export const startChaos = (plan: ChaosPlan, ctx: ChaosContext): ChaosRun => {
         return;
       }
       case 'rdb-instance-terminate': {
-        const pod = await awaitTarget(async () => pickTarget(rdbs((p) => p.rows > 0), f.pick), deadline);
+        const pod = await awaitTarget(async () => pickTarget(rdbs((p) => p.rows > 0 && !silenced.has(p.node!)), f.pick), deadline);
         if (!pod) return miss('no RDB holding rows');
         struck.add(pod.name);
         return terminateOutOfBand(f, pod.node!, ctx.aws.nodeGroups.rdb.asgName, `${pod.name} (${pod.state})`);
       }
       case 'node-heartbeat-stop': {
-        const pod = await awaitTarget(async () => pickTarget(rdbs((p) => p.rows > 0), f.pick), deadline);
-        if (!pod) return miss('no RDB node');
-        const node = pod.node!;
-        const silence = await stopHeartbeat(node);
-        silences.push(silence);
-        const r = record(f, { target: node, detail: `hosting ${pod.name} (${pod.state}, ${pod.rows} rows)` });
-        // Ready Unknown (or False) is NotReady; a Node deleted meanwhile (its instance scaled in) never was.
-        const ready = await awaitTarget(async () => {
-          const st = await nodeReady(node);
-          return st === 'True' ? undefined : (st ?? 'deleted');
-        }, Date.now() + 150_000);
-        const notReady = ready === 'Unknown' || ready === 'False';
-        r.detail += notReady ? `; NotReady after ${((Date.now() - Date.parse(r.at)) / 1000).toFixed(0)} s` : `; never marked NotReady (${ready ?? 'still Ready'})`;
-        ctx.say(`chaos: node ${node} ${notReady ? 'is NotReady' : `was never marked NotReady (${ready ?? 'still Ready'})`}`);
-        if (notReady) await sleep(SILENT_AFTER_NOT_READY_MS);
-        await silence.resume();
-        r.detail += '; heartbeats resumed';
-        ctx.say(`chaos: node ${node} heartbeats again`);
-        return;
+        // A node whose instance goes away while silent (its RDB flushed and was
+        // scaled in) is never marked NotReady: that proves nothing about a dark
+        // kubelet, so the fault moves to another node until one is marked.
+        const tried = new Set<string>();
+        const attempts: string[] = [];
+        for (;;) {
+          // A retry takes the live RDB's node: it is the one server end of day does not hand back.
+          const fits = (p: PodRecord) => !tried.has(p.node!) && (tried.size === 0 ? p.rows > 0 && p.state !== 'flushed' : p.state === 'live');
+          const pod = await awaitTarget(async () => pickTarget(rdbs(fits), f.pick), deadline);
+          if (!pod) return miss(attempts.length ? `no node stayed to be marked NotReady (${attempts.join('; ')})` : 'no RDB node');
+          const node = pod.node!;
+          tried.add(node);
+          silenced.add(node);
+          const silence = await stopHeartbeat(node);
+          silences.push(silence);
+          const at = Date.now();
+          // Ready Unknown (or False) is NotReady; a Node deleted meanwhile (its instance scaled in) never was.
+          const ready = await awaitTarget(async () => {
+            const st = await nodeReady(node);
+            return st === 'True' ? undefined : (st ?? 'deleted');
+          }, Date.now() + 150_000);
+          const notReady = ready === 'Unknown' || ready === 'False';
+          if (notReady) {
+            const r = record(f, { target: node, detail: `hosting ${pod.name} (${pod.state}, ${pod.rows} rows)${attempts.length ? ` after ${attempts.join('; ')}` : ''}; NotReady after ${((Date.now() - at) / 1000).toFixed(0)} s` });
+            ctx.say(`chaos: node ${node} is NotReady`);
+            await sleep(SILENT_AFTER_NOT_READY_MS);
+            await silence.resume();
+            silenced.delete(node);
+            r.detail += '; heartbeats resumed';
+            ctx.say(`chaos: node ${node} heartbeats again`);
+            return;
+          }
+          await silence.resume();
+          silenced.delete(node);
+          attempts.push(`${node} ${ready ?? 'still Ready'} before NotReady`);
+          ctx.say(`chaos: node ${node} was never marked NotReady (${ready ?? 'still Ready'}); silencing another`);
+          // Still Ready 150 s into a silence is the harness's failure, not the day's: say so in the verdicts.
+          if (ready === undefined && !stopping) return void record(f, { target: node, detail: `never marked NotReady (still Ready)` });
+        }
       }
     }
   };
