@@ -190,6 +190,8 @@ export const startChaos = (plan: ChaosPlan, ctx: ChaosContext): ChaosRun => {
           const pod = await awaitTarget(async () => pickTarget(rdbs(fits), f.pick), deadline);
           if (!pod) return miss(attempts.length ? `no node stayed to be marked NotReady (${attempts.join('; ')})` : 'no RDB node');
           const node = pod.node!;
+          // The pod record moves on while the node is silent: say what it was when struck.
+          const hosting = `hosting ${pod.name} (${pod.state}, ${pod.rows} rows)`;
           tried.add(node);
           silenced.add(node);
           const silence = await stopHeartbeat(node);
@@ -202,7 +204,7 @@ export const startChaos = (plan: ChaosPlan, ctx: ChaosContext): ChaosRun => {
           }, Date.now() + 150_000);
           const notReady = ready === 'Unknown' || ready === 'False';
           if (notReady) {
-            const r = record(f, { target: node, detail: `hosting ${pod.name} (${pod.state}, ${pod.rows} rows)${attempts.length ? ` after ${attempts.join('; ')}` : ''}; NotReady after ${((Date.now() - at) / 1000).toFixed(0)} s` });
+            const r = record(f, { target: node, detail: `${hosting}${attempts.length ? ` after ${attempts.join('; ')}` : ''}; NotReady after ${((Date.now() - at) / 1000).toFixed(0)} s` });
             ctx.say(`chaos: node ${node} is NotReady`);
             await sleep(SILENT_AFTER_NOT_READY_MS);
             await silence.resume();
