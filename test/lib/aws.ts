@@ -1,10 +1,11 @@
 // The only test folder that imports the AWS SDK.
 import * as autoscaling from '@aws-sdk/client-auto-scaling';
+import * as cloudformation from '@aws-sdk/client-cloudformation';
 import * as ec2 from '@aws-sdk/client-ec2';
 import * as efs from '@aws-sdk/client-efs';
 import { PORTS } from './stack.ts';
 
-export { autoscaling, ec2, efs };
+export { autoscaling, cloudformation, ec2, efs };
 
 const credentials = { accessKeyId: 'testing', secretAccessKey: 'testing' };
 

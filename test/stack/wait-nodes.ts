@@ -1,13 +1,26 @@
-// Waits until every node group of .stack/aws.json has a Ready Node (label
+// Waits until every node group of .stack/aws.json that asks for instances
+// (DesiredCapacity above 0 in moto) has a Ready Node (label
 // eks.amazonaws.com/nodegroup, as EKS sets it and the node simulator copies).
+// The RDB group starts empty, as deploy/aws/kdb-operator.yaml makes it: its
+// first server comes when a KdbCluster asks for one.
 // Exits 1 naming the groups still missing when the timeout passes.
 //
 //   node test/stack/wait-nodes.ts [timeoutSeconds=120]
+import { autoscaling, motoClientConfig } from '../lib/aws.ts';
 import { adminKubeConfig, k8s } from '../lib/kube.ts';
 import { readStackAws } from '../lib/stack.ts';
 
 const timeoutMs = Number(process.argv[2] ?? '120') * 1000;
-const groups = Object.keys(readStackAws().nodeGroups);
+const stack = readStackAws();
+const asc = new autoscaling.AutoScalingClient({ ...motoClientConfig(), region: stack.region });
+const described = await asc.send(
+  new autoscaling.DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: Object.values(stack.nodeGroups).map((g) => g.asgName) }),
+);
+asc.destroy();
+const desired = new Map((described.AutoScalingGroups ?? []).map((g) => [g.AutoScalingGroupName, g.DesiredCapacity ?? 0]));
+const groups = Object.entries(stack.nodeGroups)
+  .filter(([, g]) => (desired.get(g.asgName) ?? 0) > 0)
+  .map(([name]) => name);
 const core = adminKubeConfig().makeApiClient(k8s.CoreV1Api);
 
 const readyGroups = async (): Promise<Set<string>> => {
