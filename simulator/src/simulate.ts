@@ -765,6 +765,7 @@ export const simulateDay = (input: Partial<SimConfig> = {}): SimResult => {
   let lastData = now;
   let maxServers = 0;
   let eodDone = false;
+  let nextDayCheck = Math.min(eodAt, localToEpoch(tp.day, eodMinutes, tz));
 
   const nextEventAt = (): number => {
     let t = Math.min(lastData + stepMs, nextReconcile, windowTo, nextSample);
@@ -787,9 +788,11 @@ export const simulateDay = (input: Partial<SimConfig> = {}): SimResult => {
     const from = now;
     now = t;
     // The tickerplant: end of day first (everything before it is published), then this step's data.
-    if (tradingDayAt(now, eodMinutes, tz) > tp.day) {
+    // (Asked only from the end-of-day instant on: the rule reads the zone's clock, which is slow to do every step.)
+    if (now >= nextDayCheck && tradingDayAt(now, eodMinutes, tz) > tp.day) {
       tickerplantEndOfDay();
       eodDone = true;
+      nextDayCheck = localToEpoch(tp.day, eodMinutes, tz);
     }
     if (now - lastData >= stepMs || now === windowTo) {
       const bytes = dayBytes * (profile.at(now) - profile.at(lastData));
