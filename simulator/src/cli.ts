@@ -139,7 +139,9 @@ export const parseArgs = (argv: readonly string[]): CliOptions => {
       simCluster({ rdbMemory: c.rdbMemory ?? '4Gi', scale: c.scale ?? 60, roll: c.roll ?? 80, maxRdbs: c.maxRdbs ?? 1000 });
     } catch (e) {
       const msg = (e as Error).message;
-      const flags = FIELD_FLAG.filter(([re]) => re.test(msg)).map(([, f]) => f);
+      // formatFieldErrors gives "field: message; ...": the flags are the fields', not every word of the messages.
+      const fields = msg.split('; ').map((part) => part.split(': ')[0] ?? '');
+      const flags = FIELD_FLAG.filter(([re]) => fields.some((f) => re.test(f))).map(([, f]) => f);
       throw new CliError(`${flags.length > 0 ? flags.join(', ') : 'options'}: ${msg}`);
     }
   }

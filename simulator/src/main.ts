@@ -7,7 +7,10 @@ import { CliError, parseArgs, USAGE } from './cli.ts';
 import { simulateDay, type SimResult } from './simulate.ts';
 import { formatTable, PAPER_SWEEP, runSweep } from './sweep.ts';
 
-const fmtH = (h: number): string => `${h >= 0 ? '+' : '-'}${Math.floor(Math.abs(h))}h${String(Math.round((Math.abs(h) % 1) * 60)).padStart(2, '0')}`;
+const fmtH = (h: number): string => {
+  const m = Math.round(Math.abs(h) * 60);
+  return `${h >= 0 ? '+' : '-'}${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}`;
+};
 
 export const summary = (r: SimResult): string => {
   const c = r.cushion;

@@ -149,6 +149,11 @@ describe('the command line', () => {
     expect(() => parseArgs(argv)).toThrow(flag);
   });
 
+  test('a rule of the operator\'s schema names the flag of the field it refuses, and only that one', () => {
+    expect(() => parseArgs(['--scale', '80', '--roll', '70'])).toThrow(/^--scale: spec\.rdbPools\[0\]\.scaleThreshold: /);
+    expect(() => parseArgs(['--rdb-memory', '64Mi'])).toThrow(/^--rdb-memory: /);
+  });
+
   test('a profile with data after end of day is refused naming --profile', () => {
     expect(() => simulateDay({ ...SMALL, profile: [{ hour: 18, share: 1 }] })).toThrow('--profile');
     expect(() => validateProfile([{ hour: 25, share: 1 }], '--profile f')).toThrow('--profile f');
