@@ -1,9 +1,11 @@
 // `make demo`: a trading day on the local stack, with progress a person can follow.
+import { execFile } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { repoRoot } from '../lib/stack.ts';
 import { renderCapacityPng } from './capacity-chart.ts';
-import { runTradingDay, type DayOptions } from './trading-day.ts';
+import { kubectl, runTradingDay, waitFor, type DayOptions } from './trading-day.ts';
 
 const outDir = join(repoRoot, 'out/demo');
 mkdirSync(outDir, { recursive: true });
@@ -20,13 +22,31 @@ const options: DayOptions = {
   seed: 20261127,
   outDir,
   progress: (line) => console.log(line),
+  gateway: true,
 };
 
 const { summary, samples } = await runTradingDay(options);
 writeFileSync(join(outDir, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
 await renderCapacityPng(samples, options.rdbMemoryMi * 2 ** 20, options.dayMs, join(outDir, 'capacity.png'));
 
-const ok = summary.rowsLost === 0 && summary.rowsDuplicated === 0 && summary.unsafeTerminations === 0 && summary.checksumsMatch;
+// The day asked as a q user would, through the operator's gateway, by PyKX (KX's client from PyPI).
+const gatewayIp = await waitFor('the gateway pod to be Ready', async () => {
+  const list = JSON.parse(await kubectl('-n', options.namespace, 'get', 'pods', '-l', 'kdb-operator.dev/role=gateway', '-o', 'json')) as {
+    items: { status?: { podIP?: string; conditions?: { type: string; status: string }[] } }[];
+  };
+  return list.items.find((p) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'))?.status?.podIP;
+});
+const at = (hhmm: string) => Date.parse(`${summary.day}T${hhmm}:00Z`);
+const asks = [
+  { name: `getData trade AAPL ${summary.day} 10:00-10:05`, table: 'trade', fromMs: at('10:00'), toMs: at('10:05'), syms: ['AAPL'] },
+  { name: `getData quote MSFT,NVDA ${summary.day} 14:00-14:01`, table: 'quote', fromMs: at('14:00'), toMs: at('14:01'), syms: ['MSFT', 'NVDA'] },
+  { name: `getData trade JPM ${summary.day}, the whole day (the HDB)`, table: 'trade', fromMs: at('00:00'), toMs: at('00:00') + 86_400_000, syms: ['JPM'] },
+];
+const { stdout } = await promisify(execFile)(join(repoRoot, '.venv/bin/python'), [join(repoRoot, 'test/e2e/gateway_client.py'), 'ask', gatewayIp, '5000', JSON.stringify(asks)], { timeout: 120_000, maxBuffer: 16 << 20 });
+const answers = JSON.parse(stdout.trim().split('\n').at(-1)!) as { name: string; rows?: number; syms?: string[]; head?: Record<string, string>[]; error?: string }[];
+const gatewayOk = answers.every((a) => a.error === undefined && (a.rows ?? 0) > 0);
+
+const ok = gatewayOk && summary.rowsLost === 0 && summary.rowsDuplicated === 0 && summary.unsafeTerminations === 0 && summary.checksumsMatch;
 console.log(`
 == summary (${join('out/demo', 'summary.json')}, chart out/demo/capacity.png)
 rows published ${summary.rowsPublished}, in the HDB ${summary.rowsInHdb} (merged by the operator's Job ${summary.mergeJob.name} from ${summary.mergeJob.slices} slices), lost ${summary.rowsLost}, duplicated ${summary.rowsDuplicated}, checksums ${summary.checksumsMatch ? 'match' : 'DIFFER'}
@@ -35,6 +55,10 @@ terminated ${summary.terminatedInstances.length} instances, unsafe ${summary.uns
 scale-out reaction median ${summary.scaleOutReactionMs.median} ms (max ${summary.scaleOutReactionMs.max}); scale-in reaction median ${summary.scaleInReactionMs.median} ms (max ${summary.scaleInReactionMs.max})
   the operator's own kdb_operator_reaction_seconds: out ${summary.operatorReaction.out.count} calls, mean ${summary.operatorReaction.out.meanMs} ms; in ${summary.operatorReaction.in.count} calls, mean ${summary.operatorReaction.in.meanMs} ms
 memory GB-hours provisioned ${summary.memoryGbHours.provisioned}, used ${summary.memoryGbHours.used}; savings vs one node for the day ${(summary.savingsVsSingleNode * 100).toFixed(1)}%
+
+== the day through the gateway (${options.cluster}-gateway.${options.namespace}:5000, asked by PyKX)
+${answers.map((a) => `${a.name}\n  ${a.error ? `ERROR ${a.error}` : `${a.rows} rows of ${a.syms!.join(',')}; first: ${a.head!.map((r) => Object.values(r).join(' ')).join(' | ')}`}`).join('\n')}
+
 ${ok ? 'OK: nothing lost, duplicated or unsafely terminated.' : 'FAILED: see the summary.'}
 
 ${summary.kubectlGetKdb}

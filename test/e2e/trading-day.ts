@@ -44,6 +44,8 @@ export interface DayOptions {
    * (chaos.ts; carried out by chaos-faults.ts).
    */
   chaos?: { awsThrottleRate?: number; killOperatorAtScaleInSteps?: string[]; plan?: ChaosPlan };
+  /** spec.gateway enabled (any user may connect): the day can then be asked through the operator's gateway. */
+  gateway?: boolean;
 }
 
 const KDB_GROUP = 'kdb-operator.dev';
@@ -115,7 +117,7 @@ spec:
       scaleThreshold: ${o.scaleThreshold}
       rollThreshold: ${o.rollThreshold}
       minRdbs: 1
-      maxRdbs: ${o.maxRdbs}${o.idleInstanceGraceSeconds !== undefined ? `\n      idleInstanceGraceSeconds: ${o.idleInstanceGraceSeconds}` : ''}
+      maxRdbs: ${o.maxRdbs}${o.idleInstanceGraceSeconds !== undefined ? `\n      idleInstanceGraceSeconds: ${o.idleInstanceGraceSeconds}` : ''}${o.gateway ? '\n  gateway:\n    enabled: true' : ''}
   storage:
     efs:
       fileSystemId: ${fileSystemId}
