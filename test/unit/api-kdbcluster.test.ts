@@ -187,5 +187,7 @@ describe('the README example', () => {
     if (!r.ok) throw new Error(formatFieldErrors(r.errors));
     expect(r.value.spec.merge).toMatchObject({ enabled: true, resources: { limits: { memory: '2Gi' } } });
     expect(r.value.spec.rdbPools[0]?.name).toBe('main');
+    expect(r.value.spec.gateway).toMatchObject({ enabled: true, port: 5000, credentialsSecret: { name: 'kdb-gateway-users', key: 'credentials' } });
+    expect(r.value.spec.tickerplant.ipcPort).toBe(5020);
   });
 });
