@@ -9,7 +9,7 @@
 // part it cannot reach, or one still replaying after the wait, fails the
 // query with a kdb+ error naming it: never a silent partial answer.
 
-import { resolve4 } from 'node:dns/promises';
+import { lookup } from 'node:dns/promises';
 import { dateFromIso, NULL, q, QRemoteError, type QTable, type QValue } from '../../ipc/src/index.ts';
 import { decodePurview, type HdbPurview, type RdbPurview } from '../../images/sim/src/query/purview.ts';
 import { parseCall, parseGetData, QueryError, type GetDataRequest } from '../../images/sim/src/query/request.ts';
@@ -44,16 +44,25 @@ export class Gateway {
     this.up.closeAll();
   }
 
-  /** The RDB query ports right now: the listed ones and the Service's A records. */
+  /**
+   * The RDB query ports right now: the listed ones and the Service's
+   * addresses. getaddrinfo (dns.lookup), not a DNS query (dns.resolve4):
+   * it reads /etc/hosts as well as DNS, so the headless Service's records
+   * are found through CoreDNS on EKS and through the hosts file where there
+   * is no cluster DNS (the local stack's node simulator).
+   */
   async rdbEndpoints(): Promise<string[]> {
     const out = new Set(this.cfg.rdbs);
     const svc = this.cfg.rdbService;
     if (svc) {
-      const ips = await resolve4(svc.name).catch((e: NodeJS.ErrnoException) => {
-        // No RDB pod ready: the Service has no address, which is not an error.
-        if (e.code === 'ENOTFOUND' || e.code === 'ENODATA') return [] as string[];
-        throw new QueryError(`getData: cannot look up the RDBs (${svc.name}): ${e.code ?? e.message}`);
-      });
+      const ips = await lookup(svc.name, { all: true, family: 4 }).then(
+        (as) => as.map((a) => a.address),
+        (e: NodeJS.ErrnoException) => {
+          // No RDB pod yet: the Service has no address, which is not an error.
+          if (e.code === 'ENOTFOUND' || e.code === 'ENODATA' || e.code === 'EAI_NODATA') return [] as string[];
+          throw new QueryError(`getData: cannot look up the RDBs (${svc.name}): ${e.code ?? e.message}`);
+        },
+      );
       for (const ip of ips) out.add(`${ip}:${svc.port}`);
     }
     return [...out].sort();

@@ -31,6 +31,7 @@ export const runOperator = async (log: Logger): Promise<void> => {
       tickerplant: env('KDB_TICKERPLANT_PRIORITY_CLASS', ''),
       rdb: env('KDB_RDB_PRIORITY_CLASS', ''),
       merge: env('KDB_MERGE_PRIORITY_CLASS', ''),
+      query: env('KDB_QUERY_PRIORITY_CLASS', ''),
     },
     // Node groups are found by EKS cluster and node group together; without it only rdbPools[].autoScalingGroupName works.
     eksClusterName: env('KDB_EKS_CLUSTER_NAME', ''),

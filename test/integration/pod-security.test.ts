@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { KdbCluster } from '../../operator/src/api/kdbcluster.ts';
 import type { V1Job, V1Pod, V1PodSpec, V1StatefulSet } from '../../operator/src/kube/index.ts';
 import { LABEL, pvName } from '../../operator/src/specs/names.ts';
+import { gatewayDeployment, hdbDeployment } from '../../operator/src/specs/gateway.ts';
 import { mergeJob } from '../../operator/src/specs/merge-job.ts';
 import { rdbPod } from '../../operator/src/specs/rdb.ts';
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext, scratchMount, scratchVolume } from '../../operator/src/specs/security.ts';
@@ -28,6 +29,7 @@ const cluster = KdbCluster.parse({
     rdbPools: [{ name: 'main', memory: '256Mi' }],
     storage: { efs: { fileSystemId: readStackAws().efsFileSystemId } },
     kdbLicenseSecret: { name: 'kdb-license' },
+    gateway: { enabled: true, credentialsSecret: { name: 'kdb-gateway-users' } },
   },
 });
 
@@ -44,6 +46,8 @@ const builtPods = (): Record<string, V1Pod> => ({
   tickerplant: podOf('markets-tickerplant-0', tickerplantStatefulSet(cluster).spec!.template),
   rdb: withoutOwner(rdbPod({ cluster, pool: cluster.spec.rdbPools[0]!, ordinal: 1, agentServiceAccount: AGENT_SA })),
   merge: podOf('markets-merge-2026-12-01-x', mergeJob(cluster, '2026-12-01', 'markets-merge-2026-12-01').spec!.template),
+  gateway: podOf('markets-gateway-x', gatewayDeployment(cluster).spec!.template),
+  hdb: podOf('markets-hdb-x', hdbDeployment(cluster).spec!.template),
 });
 
 const dryRunCreate = (pod: V1Pod) => core.createNamespacedPod({ namespace: ns, body: pod as k8s.V1Pod, dryRun: 'All' });

@@ -1,7 +1,10 @@
 // Name resolution without cluster DNS or kube-proxy: every pod gets its own
 // /etc/hosts mapping Service names to the pod IP of a ready endpoint (and
 // StatefulSet pod names under their headless Service). Never a ClusterIP:
-// nothing routes those here.
+// nothing routes those here. A headless Service's name lists every member,
+// one line per pod IP, as cluster DNS answers it with one A record each:
+// getaddrinfo (glibc's files backend, `multi on` by default since 2.26)
+// returns them all, so the gateway finds every RDB behind <cluster>-rdbs.
 import type { V1Pod, V1Service } from '@kubernetes/client-node';
 
 const DOMAIN = 'cluster.local';
@@ -19,7 +22,10 @@ const podHostname = (p: V1Pod): string => (p.spec?.hostname || p.metadata?.name 
 export interface ResolvedService {
   namespace: string;
   name: string;
+  /** The oldest member: what the Service env variables point at. */
   ip: string;
+  /** Every address the name maps to: all members of a headless Service, else the oldest. */
+  ips: string[];
   ports: { name?: string; port: number; protocol: string }[];
 }
 
@@ -42,7 +48,7 @@ export class NameTable {
       const name = svc.metadata?.name ?? '';
       const ports = (svc.spec?.ports ?? []).map((p) => ({ name: p.name, port: p.port, protocol: p.protocol ?? 'TCP' }));
       if (ns === 'default' && name === 'kubernetes') {
-        this.services.push({ namespace: ns, name, ip: apiserverHost, ports });
+        this.services.push({ namespace: ns, name, ip: apiserverHost, ips: [apiserverHost], ports });
         continue;
       }
       const selector = svc.spec?.selector;
@@ -52,9 +58,13 @@ export class NameTable {
         .filter((p) => matches(selector, p.metadata?.labels) && (isReady(p) || (notReadyOk && !!p.status?.podIP)))
         // Stable choice: the oldest member, so the name does not flap between replicas.
         .sort((a, b) => String(a.metadata?.creationTimestamp).localeCompare(String(b.metadata?.creationTimestamp)));
+      const headless = svc.spec?.clusterIP === 'None';
       const first = members[0];
-      if (first?.status?.podIP) this.services.push({ namespace: ns, name, ip: first.status.podIP, ports });
-      if (svc.spec?.clusterIP === 'None') {
+      if (first?.status?.podIP) {
+        const ips = headless ? [...new Set(members.map((p) => p.status?.podIP).filter((ip): ip is string => !!ip))] : [first.status.podIP];
+        this.services.push({ namespace: ns, name, ip: first.status.podIP, ips, ports });
+      }
+      if (headless) {
         for (const p of members) {
           if (p.spec?.subdomain !== name || !p.status?.podIP) continue;
           const h = podHostname(p);
@@ -77,7 +87,8 @@ export class NameTable {
     for (const s of this.services) {
       const full = [`${s.name}.${s.namespace}`, `${s.name}.${s.namespace}.svc`, `${s.name}.${s.namespace}.svc.${DOMAIN}`];
       // Short names resolve through the pod's namespace search domain only.
-      lines.push(`${s.ip}\t${(s.namespace === ns ? [s.name, ...full] : full).join(' ')}`);
+      const names = (s.namespace === ns ? [s.name, ...full] : full).join(' ');
+      for (const a of s.ips) lines.push(`${a}\t${names}`);
     }
     for (const p of this.podNames) {
       const full = [`${p.short}.${p.namespace}.svc.${DOMAIN}`, `${p.short}.${p.namespace}.svc`, `${p.short}.${p.namespace}`];

@@ -56,6 +56,15 @@ describe('KdbCluster spec defaults', () => {
     ['storage.efs.hdbPath', spec.storage.efs.hdbPath, '/hdb'],
     ['storage.efs.reclaimPolicy', spec.storage.efs.reclaimPolicy, 'Retain'],
     ['agent.image', spec.agent.image, 'ghcr.io/kdb-operator/operator:0.1.0'],
+    ['tickerplant.ipcPort', spec.tickerplant.ipcPort, undefined],
+    ['gateway.enabled', spec.gateway.enabled, false],
+    ['gateway.replicas', spec.gateway.replicas, 1],
+    ['gateway.port', spec.gateway.port, 5000],
+    ['gateway.image (the tickerplant\'s, in the builder)', spec.gateway.image, undefined],
+    ['gateway.nodeGroup (the tickerplant\'s, in the builder)', spec.gateway.nodeGroup, undefined],
+    ['gateway.credentialsSecret', spec.gateway.credentialsSecret, undefined],
+    ['gateway.rowLimit', spec.gateway.rowLimit, undefined],
+    ['gateway.hdb.port', spec.gateway.hdb.port, 5012],
   ])('%s', (_field, actual, expected) => {
     expect(actual).toEqual(expected);
   });
@@ -86,6 +95,37 @@ describe('KdbCluster spec defaults', () => {
 
   test.each(['UTC', 'America/Argentina/Buenos_Aires', 'Etc/GMT+5', 'EST5EDT'])('time zone %s is accepted', (tz) => {
     expect(parseKdbClusterSpec({ ...goodSpec(), tickerplant: { endOfDay: { timeZone: tz } } }).ok).toBe(true);
+  });
+});
+
+describe('spec.gateway', () => {
+  const parse = (gateway: unknown) => parseKdbClusterSpec({ ...goodSpec(), gateway });
+
+  test('a credentials Secret defaults its key to "credentials"', () => {
+    const r = parse({ enabled: true, credentialsSecret: { name: 'kdb-gateway-users' } });
+    expect(r.ok && r.value.gateway.credentialsSecret).toEqual({ name: 'kdb-gateway-users', key: 'credentials' });
+  });
+
+  test('every field set is kept', () => {
+    const r = parse({ enabled: true, replicas: 3, image: 'example.com/gw:1', port: 6000, nodeGroup: 'query', rowLimit: 5000, resources: { limits: { memory: '2Gi' } }, hdb: { port: 6012, image: 'example.com/hdb:1' } });
+    if (!r.ok) throw new Error(formatFieldErrors(r.errors));
+    expect(r.value.gateway).toEqual({
+      enabled: true, replicas: 3, image: 'example.com/gw:1', port: 6000, nodeGroup: 'query', rowLimit: 5000,
+      resources: { limits: { memory: '2Gi' } }, hdb: { port: 6012, image: 'example.com/hdb:1' },
+    });
+  });
+
+  test('the ipcPort clash says which port and how to fix it', () => {
+    const r = parseKdbClusterSpec({ ...goodSpec(), tickerplant: { port: 5010, ipcPort: 5010 } });
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.errors).toEqual([{ field: 'spec.tickerplant.ipcPort', message: expect.stringContaining('must differ from tickerplant.port') }]);
+    expect(parseKdbClusterSpec({ ...goodSpec(), tickerplant: { ipcPort: 5020 } }).ok).toBe(true);
+  });
+
+  test('replicas 0 points at enabled: false instead', () => {
+    const r = parse({ enabled: true, replicas: 0 });
+    expect(!r.ok && r.errors[0]).toEqual({ field: 'spec.gateway.replicas', message: expect.stringContaining('set gateway.enabled false') });
   });
 });
 
@@ -147,5 +187,7 @@ describe('the README example', () => {
     if (!r.ok) throw new Error(formatFieldErrors(r.errors));
     expect(r.value.spec.merge).toMatchObject({ enabled: true, resources: { limits: { memory: '2Gi' } } });
     expect(r.value.spec.rdbPools[0]?.name).toBe('main');
+    expect(r.value.spec.gateway).toMatchObject({ enabled: true, port: 5000, credentialsSecret: { name: 'kdb-gateway-users', key: 'credentials' } });
+    expect(r.value.spec.tickerplant.ipcPort).toBe(5020);
   });
 });

@@ -4,7 +4,7 @@ import { CLUSTER_NAME_MAX, MIN_RDB_MEMORY } from '../../operator/src/api/rules.t
 import { TIME_ZONES, isKnownTimeZone } from '../../operator/src/api/time-zones.ts';
 import { parseKdbCluster, parseKdbClusterSpec } from '../../operator/src/api/validate.ts';
 import { mergeJobName } from '../../operator/src/planner/plan-merge.ts';
-import { clusterLabels, pdbName, pvName, pvcName, rdbPodName, tickerplantName } from '../../operator/src/specs/names.ts';
+import { clusterLabels, gatewayName, hdbName, pdbName, pvName, pvcName, rdbPodName, rdbServiceName, tickerplantName } from '../../operator/src/specs/names.ts';
 import { defaultBaseline } from '../../images/sim/src/config.ts';
 import { isValidTimeZone } from '../../images/sim/src/tickerplant/trading-day.ts';
 import { goodSpec } from '../fixtures/bad-specs.ts';
@@ -41,6 +41,12 @@ describe('every name derived from the longest cluster and pool names is valid', 
     expect(label(job) && DNS1123_LABEL.test(job)).toBe(true); // the Job controller's job-name label
     for (const v of Object.values(clusterLabels(c))) expect(label(v)).toBe(true);
     expect(label(pool)).toBe(true);
+  });
+
+  test('the gateway\'s and the HDB\'s Deployments and Services, the RDBs\' headless Service, and their ReplicaSets', () => {
+    for (const n of [gatewayName(c), hdbName(c), rdbServiceName(c)]) expect(DNS1035_LABEL.test(n) && n.length <= 63).toBe(true);
+    // ReplicaSet <deployment>-<pod-template-hash of up to 10>, pods <replicaset>-<5>.
+    for (const n of [gatewayName(c), hdbName(c)]) expect(subdomain(`${n}-${'x'.repeat(10)}-xxxxx`)).toBe(true);
   });
 
   test('one more character breaks the StatefulSet revision label: the limit is tight, not arbitrary', () => {

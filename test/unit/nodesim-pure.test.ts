@@ -99,6 +99,30 @@ describe('names without DNS', () => {
     const own = table.hostsFor(pod('tp-0', '127.10.0.7', { app: 'tp' }, { hostname: 'tp-0', subdomain: 'tp' }));
     expect(own.split('\n')[3]).toBe('127.10.0.7\ttp-0.tp.ns.svc.cluster.local\ttp-0');
   });
+  it('lists every member of a headless Service under its names, one line per pod IP (ready or not with publishNotReadyAddresses)', () => {
+    const rdbs: V1Service = {
+      metadata: { name: 'demo-rdbs', namespace: 'ns' },
+      spec: { selector: { role: 'rdb' }, clusterIP: 'None', publishNotReadyAddresses: true, ports: [{ name: 'query', port: 5011, protocol: 'TCP' }] },
+    };
+    const t = new NameTable(
+      [rdbs, svc('gw', { app: 'gw' })],
+      [
+        pod('r-0', '127.10.0.20', { role: 'rdb' }),
+        pod('r-11', '127.10.0.21', { role: 'rdb' }, {}, false), // flushed: not ready, still listed
+        pod('r-222', '127.10.0.22', { role: 'rdb' }),
+        pod('gw-a', '127.10.0.30', { app: 'gw' }),
+        pod('gw-bb', '127.10.0.31', { app: 'gw' }),
+      ],
+      '127.0.0.1',
+    );
+    const lines = t.hostsFor(pod('client', '127.10.0.9', {})).split('\n');
+    const names = 'demo-rdbs demo-rdbs.ns demo-rdbs.ns.svc demo-rdbs.ns.svc.cluster.local';
+    expect(lines.filter((l) => l.endsWith(`\t${names}`))).toEqual([`127.10.0.20\t${names}`, `127.10.0.21\t${names}`, `127.10.0.22\t${names}`]);
+    // Not headless: one address, the oldest member, as before.
+    expect(lines.filter((l) => /\tgw /.test(l))).toEqual(['127.10.0.30\tgw gw.ns gw.ns.svc gw.ns.svc.cluster.local']);
+    // Service env stays one address per Service.
+    expect(t.serviceEnv('ns')).toMatchObject({ DEMO_RDBS_SERVICE_HOST: '127.10.0.20', GW_SERVICE_HOST: '127.10.0.30' });
+  });
   it('gives Service env vars pointing at the endpoint, in the pod namespace only', () => {
     expect(table.serviceEnv('ns')).toMatchObject({ TP_SERVICE_HOST: '127.10.0.7', TP_SERVICE_PORT: '5011', TP_PORT_5011_TCP_ADDR: '127.10.0.7' });
     expect(table.serviceEnv('other')).toEqual({});

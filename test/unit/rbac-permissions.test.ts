@@ -128,15 +128,19 @@ describe('the KubeApi paths the processes use stay inside their tables', () => {
     await api.apply({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'tp', namespace: 'm' } });
     await api.apply({ apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name: 'tp', namespace: 'm' } });
     await api.apply({ apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: { name: 'rdb', namespace: 'm' } });
+    // EnsureGateway, DeleteGateway (spec.gateway).
+    await api.apply({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'gw', namespace: 'm' } });
+    await api.delete({ ...Resources.Deployment, namespace: 'm', name: 'gw' });
+    await api.delete({ ...Resources.Service, namespace: 'm', name: 'gw' });
     await api.create({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'rdb-1', namespace: 'm' } });
     await api.delete({ ...Resources.Pod, namespace: 'm', name: 'rdb-1' });
     await api.mergePatch({ ...Resources.Node, name: 'n1' }, { spec: { unschedulable: true } });
     await api.jsonPatch({ ...Resources.PersistentVolume, name: 'pv' }, [{ op: 'remove', path: '/spec/claimRef/uid' }]);
     await api.list(Resources.Pod, { fieldSelector: 'spec.nodeName=n1' });
-    expect(sent.length).toBeGreaterThanOrEqual(16);
+    expect(sent.length).toBeGreaterThanOrEqual(19);
     expect([...used].sort()).toEqual([
-      '/events:create', '/events:patch', '/nodes:patch', '/persistentvolumes:patch', '/pods:create', '/pods:delete', '/pods:list', '/services:patch',
-      'apps/statefulsets:patch', 'coordination.k8s.io/leases:create', 'coordination.k8s.io/leases:get', 'coordination.k8s.io/leases:update',
+      '/events:create', '/events:patch', '/nodes:patch', '/persistentvolumes:patch', '/pods:create', '/pods:delete', '/pods:list', '/services:delete', '/services:patch',
+      'apps/deployments:delete', 'apps/deployments:patch', 'apps/statefulsets:patch', 'coordination.k8s.io/leases:create', 'coordination.k8s.io/leases:get', 'coordination.k8s.io/leases:update',
       'kdb-operator.dev/kdbclusters/status:patch', 'kdb-operator.dev/kdbclusters:get', 'kdb-operator.dev/kdbclusters:patch', 'policy/poddisruptionbudgets:patch',
     ]);
   });
@@ -150,7 +154,7 @@ describe('the KubeApi paths the processes use stay inside their tables', () => {
     for (const i of informers) i.start();
     await Promise.all(informers.map((i) => i.waitForSync()));
     await Promise.all(informers.map((i) => i.stop()));
-    const resources = ['kdb-operator.dev/kdbclusters', '/pods', '/nodes', 'apps/statefulsets', '/services', '/persistentvolumeclaims', '/persistentvolumes', 'batch/jobs'];
+    const resources = ['kdb-operator.dev/kdbclusters', '/pods', '/nodes', 'apps/statefulsets', 'apps/deployments', '/services', '/persistentvolumeclaims', '/persistentvolumes', 'batch/jobs'];
     expect([...guard.used].sort()).toEqual(resources.flatMap((r) => [`${r}:list`, `${r}:watch`]).sort());
   });
 

@@ -82,6 +82,13 @@ const absPath = (field: string, dflt: string) =>
     .regex(ABS_PATH, `${field} must be an absolute path such as "${dflt}"`)
     .default(dflt);
 
+const tcpPort = (field: string, dflt: number) =>
+  z
+    .number({ error: `${field} must be a TCP port from 1024 to 65535 (default ${dflt})` })
+    .int(`${field} must be a whole number from 1024 to 65535 (default ${dflt})`)
+    .min(1024, `${field} must be from 1024 to 65535: the pod runs unprivileged (default ${dflt})`)
+    .max(65535, `${field} must be from 1024 to 65535 (default ${dflt})`);
+
 const percent = (field: string, dflt: number) =>
   z
     .number({ error: `${field} must be a whole percent from 1 to 99 (default ${dflt})` })
@@ -232,9 +239,14 @@ export const TickerplantSpec = z
       .min(0, 'tickerplant.batchMs must be 0 (zero-latency) or more')
       .max(60000, 'tickerplant.batchMs must be at most 60000 (one minute)')
       .default(0),
+    ipcPort: tcpPort('tickerplant.ipcPort', 5020)
+      .optional()
+      .describe('A kdb+ IPC listener for q feedhandlers (async .u.upd[table; data]) on this port, also on the tickerplant Service; leave it out for none.'),
     },
     { error: 'tickerplant must be an object; leave it out for the defaults' },
   )
+  .superRefine(crossFieldRules.ipcPortDiffers.check)
+  .meta(kubeValidations(crossFieldRules.ipcPortDiffers))
   .describe('The tickerplant: one per cluster, a StatefulSet of one on its own node group.');
 export type TickerplantSpec = z.infer<typeof TickerplantSpec>;
 
@@ -353,6 +365,88 @@ export const AgentSpec = z.object({
 });
 export type AgentSpec = z.infer<typeof AgentSpec>;
 
+/** A Secret's name (DNS subdomain) and a key in its data, as the API server checks them. */
+const SECRET_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const SECRET_KEY = /^[-._a-zA-Z0-9]+$/;
+
+/** The reference HDB the gateway asks for merged days: one pod reading the HDB folder on EFS. */
+export const GatewayHdbSpec = z
+  .object(
+    {
+    image: z
+      .string({ error: 'gateway.hdb.image must be a container image reference; leave it out to use the gateway\'s image' })
+      .min(1, 'gateway.hdb.image must not be empty; leave it out to use the gateway\'s image')
+      .max(LIMITS.imageLength, `gateway.hdb.image must be at most ${LIMITS.imageLength} characters`)
+      .optional()
+      .describe('Image with the hdb entrypoint (args: hdb); default: the gateway\'s image.'),
+    port: tcpPort('gateway.hdb.port', 5012).default(5012),
+    resources: Resources.optional(),
+    },
+    { error: 'gateway.hdb must be an object {image, port, resources}; leave it out for the defaults' },
+  )
+  .describe('The HDB process serving the merged days over kdb+ IPC (read-only on the cluster\'s EFS HDB folder).');
+export type GatewayHdbSpec = z.infer<typeof GatewayHdbSpec>;
+
+/**
+ * The gateway: one kdb+ IPC endpoint (getData, purview) over every RDB of
+ * the cluster and its HDB (gateway/README.md). The operator runs it as a
+ * Deployment and Service, with the HDB and a headless Service over the RDBs.
+ */
+export const GatewaySpec = z
+  .object(
+    {
+    enabled: z
+      .boolean({ error: 'gateway.enabled must be true or false (default false)' })
+      .default(false)
+      .describe('Run the gateway, the HDB and the RDBs\' headless Service; false removes them.'),
+    replicas: z
+      .number({ error: 'gateway.replicas must be a whole number from 1 to 16 (default 1)' })
+      .int('gateway.replicas must be a whole number from 1 to 16 (default 1)')
+      .min(1, 'gateway.replicas must be at least 1; set gateway.enabled false to run none')
+      .max(16, 'gateway.replicas must be at most 16')
+      .default(1),
+    image: z
+      .string({ error: 'gateway.image must be a container image reference; leave it out to use the tickerplant\'s image' })
+      .min(1, 'gateway.image must not be empty; leave it out to use the tickerplant\'s image')
+      .max(LIMITS.imageLength, `gateway.image must be at most ${LIMITS.imageLength} characters`)
+      .optional()
+      .describe('Image with the gateway entrypoint (args: gateway); default: the tickerplant\'s image.'),
+    resources: Resources.optional(),
+    port: tcpPort('gateway.port', 5000).default(5000).describe('The kdb+ IPC port clients hopen, on the pods and the Service.'),
+    nodeGroup: dnsLabel('gateway.nodeGroup', LIMITS.nameLength)
+      .optional()
+      .describe('Node group of the gateway and HDB pods; default: the tickerplant\'s, which is always up (never an RDB server, which is scaled in).'),
+    credentialsSecret: z
+      .object(
+        {
+        name: z
+          .string({ error: 'gateway.credentialsSecret.name is required: the Secret in the cluster\'s namespace with the user:password lines' })
+          .max(253, 'gateway.credentialsSecret.name must be at most 253 characters')
+          .regex(SECRET_NAME, 'gateway.credentialsSecret.name must be a Secret name: lower-case letters, digits, \'-\' and \'.\', e.g. "kdb-gateway-users"'),
+        key: z
+          .string({ error: 'gateway.credentialsSecret.key must be a key of the Secret (default "credentials")' })
+          .max(253, 'gateway.credentialsSecret.key must be at most 253 characters')
+          .regex(SECRET_KEY, 'gateway.credentialsSecret.key must be a Secret key: letters, digits, \'-\', \'_\' and \'.\' (default "credentials")')
+          .default('credentials'),
+        },
+        { error: 'gateway.credentialsSecret must be an object {name, key}; leave it out to accept any user' },
+      )
+      .optional()
+      .describe('Secret whose key holds the users allowed to connect, one user:password per line as q -u reads them (kubectl create secret generic kdb-gateway-users --from-file=credentials=users.txt). Mounted as a file; the operator never reads it. Leave it out to accept any user.'),
+    rowLimit: z
+      .number({ error: 'gateway.rowLimit must be a whole number of rows of at least 1' })
+      .int('gateway.rowLimit must be a whole number of rows of at least 1')
+      .min(1, 'gateway.rowLimit must be at least 1; leave it out for the default')
+      .max(1_000_000_000, 'gateway.rowLimit must be at most 1000000000')
+      .optional()
+      .describe('Most rows one getData may answer (KDB_GATEWAY_ROW_LIMIT); a query over it is refused with a kdb+ error. Default: the data plane\'s.'),
+    hdb: GatewayHdbSpec.prefault({}),
+    },
+    { error: 'gateway must be an object {enabled, replicas, image, resources, port, credentialsSecret, rowLimit, hdb}; leave it out for no gateway' },
+  )
+  .describe('A kdb+ IPC gateway across the RDBs and the HDB: clients hopen `:<cluster>-gateway.<namespace>:<port>` and call getData.');
+export type GatewaySpec = z.infer<typeof GatewaySpec>;
+
 /**
  * The end-of-day merge the paper left open: once every RDB has flushed a day,
  * the operator runs one Job that merges the day's slices into the HDB.
@@ -380,9 +474,6 @@ export const MergeSpec = z
   .describe('End-of-day merge of the RDBs\' slices into the HDB day partition.');
 export type MergeSpec = z.infer<typeof MergeSpec>;
 
-/** A Secret's name (DNS subdomain) and a key in its data, as the API server checks them. */
-const SECRET_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-const SECRET_KEY = /^[-._a-zA-Z0-9]+$/;
 
 /**
  * Where the q images find the kdb+ licence: a Secret in the cluster's
@@ -428,6 +519,7 @@ export const KdbClusterSpec = z
     agent: AgentSpec.prefault({}),
     merge: MergeSpec.prefault({}),
     kdbLicenseSecret: KdbLicenseSecret.optional(),
+    gateway: GatewaySpec.prefault({}),
     },
     { error: 'spec must be an object with rdbPools and storage' },
   )

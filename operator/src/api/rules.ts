@@ -126,6 +126,8 @@ const MSG = {
   rdbMemoryFloor: `rdbPools[].memory must be at least ${MIN_RDB_MEMORY.quantity}: an RDB needs about 64Mi idle plus room for the day's data (e.g. "1Gi")`,
   poolsDisjoint:
     'rdbPools[].tables must not overlap between two pools whose syms overlap too (empty tables = all tables, empty syms = all syms): a row both pools subscribe to would reach the HDB twice. Give the pools different tables or different syms, e.g. tables [trade] in one and [quote] in the other',
+  ipcPortDiffers:
+    'tickerplant.ipcPort must differ from tickerplant.port: both listen in the one tickerplant container. Pick another port for the kdb+ IPC listener (e.g. 5020), or leave ipcPort out',
   clusterName: `metadata.name of a KdbCluster must be at most ${CLUSTER_NAME_MAX} characters, lower-case letters, digits and '-', starting with a letter: it names the tickerplant StatefulSet and Service (<name>-tickerplant), whose pod labels hold 63 characters`,
 } as const;
 
@@ -230,6 +232,14 @@ export const crossFieldRules = {
       // Not a quantity (or negative): the field's own error says so.
       if (bytes === undefined || bytes < 0) return;
       if (bytes < MIN_RDB_MEMORY.bytes) issue(ctx, [], MSG.rdbMemoryFloor);
+    },
+  },
+  ipcPortDiffers: {
+    cel: '!has(self.ipcPort) || self.ipcPort != self.port',
+    fieldPath: '.ipcPort',
+    message: MSG.ipcPortDiffers,
+    check: (tp: { port: number; ipcPort?: number | undefined }, ctx: z.RefinementCtx) => {
+      if (tp.ipcPort !== undefined && tp.ipcPort === tp.port) issue(ctx, ['ipcPort'], MSG.ipcPortDiffers);
     },
   },
   clusterNameFits: {

@@ -2,6 +2,7 @@
 export { plan } from './plan.ts';
 export { planStorage } from './plan-storage.ts';
 export { planTickerplant } from './plan-tickerplant.ts';
+export { planGateway } from './plan-gateway.ts';
 export { planPools } from './plan-pools.ts';
 export { planStatus, stableJson } from './plan-status.ts';
 export { planScaleIn, scaleInCandidate } from './plan-scale-in.ts';

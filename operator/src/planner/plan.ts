@@ -1,3 +1,4 @@
+import { planGateway } from './plan-gateway.ts';
 import { planMerge } from './plan-merge.ts';
 import { planPools } from './plan-pools.ts';
 import { planStatus } from './plan-status.ts';
@@ -17,7 +18,8 @@ export const PROVISIONING_REQUEUE_MS = 5_000;
  *
  *   planStorage -> planTickerplant -> planPools (per pool: planScaleIn,
  *   planReplacements, planScaleOut, planProtection; then planCapacity per ASG)
- *   -> planMerge (end of day into the HDB) -> planStatus
+ *   -> planMerge (end of day into the HDB) -> planGateway (the query side)
+ *   -> planStatus
  *
  * Actions come out safest first: protection before anything moves, pods
  * before the capacity that hosts them, the scale-in chain (its record before
@@ -31,6 +33,7 @@ export const plan = (o: Observed): Action[] => {
   // RDBs connect to the tickerplant at start: create them once it exists.
   const pools = planPools(o, tp.exists && !deleting);
   const merge = planMerge(o);
+  const gateway = planGateway(o, tp.exists);
   const status = planStatus(o, storage, tp, pools, merge);
 
   const outcomes = pools.outcomes;
@@ -42,6 +45,7 @@ export const plan = (o: Observed): Action[] => {
     ...pools.capacity.actions,
     ...outcomes.flatMap((p) => p.scaleInActions),
     ...merge.actions,
+    ...gateway,
   ];
   if (status.changed) actions.push({ kind: 'UpdateStatus', status: status.status });
   const events = [...outcomes.flatMap((p) => p.events), ...pools.capacity.events, ...merge.events, ...status.events];

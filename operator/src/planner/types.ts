@@ -17,6 +17,17 @@ export interface Observed {
   pools: Record<string, ObservedPool>;
   /** The cluster's end-of-day merge Jobs. */
   mergeJobs: ObservedMergeJob[];
+  /** Which of the gateway's objects exist (spec.gateway); absent: none was seen. */
+  gateway?: ObservedGateway;
+}
+
+/** The query side's objects (specs/gateway.ts), each present or not. */
+export interface ObservedGateway {
+  deployment: boolean;
+  service: boolean;
+  hdbDeployment: boolean;
+  hdbService: boolean;
+  rdbService: boolean;
 }
 
 export interface ObservedMergeJob {
@@ -197,6 +208,10 @@ export type Action =
   | { kind: 'EnsureEfsAccessPoint'; fileSystemId: string }
   | { kind: 'EnsureStorageVolumes'; fileSystemId: string; accessPointId?: string }
   | { kind: 'EnsureTickerplant'; reason: string }
+  /** Apply the gateway, the HDB and the RDBs' headless Service (server-side apply). */
+  | { kind: 'EnsureGateway'; reason: string }
+  /** spec.gateway.enabled went false: delete those objects (by name; a missing one is fine). */
+  | { kind: 'DeleteGateway' }
   /** `name` is rdbPodName(cluster, pool, ordinal); the builder takes the ordinal. */
   /** `poolSpec`: for a draining pool (not in the spec any more), the pool to build the pod from. */
   /** replacesDay: the trading day of the lost window (KDB_REPLACES_DAY), so a window of the day before is replayed from that day's log. */

@@ -33,6 +33,14 @@ const ns = (c: Named): string => c.metadata.namespace ?? 'default';
 
 export const tickerplantName = (c: Named): string => `${c.metadata.name}-tickerplant`;
 export const tickerplantHost = (c: Named): string => `${tickerplantName(c)}.${ns(c)}.svc.cluster.local`;
+/** The gateway's Deployment and Service (clients hopen `:<cluster>-gateway.<ns>:<port>`). */
+export const gatewayName = (c: Named): string => `${c.metadata.name}-gateway`;
+/** The HDB's Deployment and Service, which the gateway asks for merged days. */
+export const hdbName = (c: Named): string => `${c.metadata.name}-hdb`;
+/** Headless Service over every RDB pod of the cluster: its addresses are the gateway's RDBs. */
+export const rdbServiceName = (c: Named): string => `${c.metadata.name}-rdbs`;
+/** `<svc>.<ns>.svc.cluster.local` of a Service of the cluster's namespace. */
+export const serviceHost = (c: Named, service: string): string => `${service}.${ns(c)}.svc.cluster.local`;
 export const rdbPodName = (c: Named, pool: string, ordinal: number): string => `${c.metadata.name}-${pool}-rdb-${ordinal}`;
 export const pdbName = (c: Named, pool: string): string => `${c.metadata.name}-${pool}`;
 export const pvcName = (c: Named): string => `${c.metadata.name}-efs`;

@@ -21,9 +21,15 @@ export const tickerplantService = (c: KdbCluster): V1Service => ({
     // RDBs must find a restarted tickerplant before it is Ready, to reconnect.
     publishNotReadyAddresses: true,
     selector: tpLabels(c),
-    ports: [{ name: 'tick', port: c.spec.tickerplant.port, targetPort: c.spec.tickerplant.port }],
+    ports: tickerplantPorts(c).map((p) => ({ name: p.name, port: p.containerPort, targetPort: p.containerPort })),
   },
 });
+
+/** The feed port the RDBs subscribe on, and the kdb+ IPC port q feedhandlers `.u.upd` to when spec.tickerplant.ipcPort is set. */
+const tickerplantPorts = (c: KdbCluster): { name: string; containerPort: number }[] => [
+  { name: 'tick', containerPort: c.spec.tickerplant.port },
+  ...(c.spec.tickerplant.ipcPort !== undefined ? [{ name: 'ipc', containerPort: c.spec.tickerplant.ipcPort }] : []),
+];
 
 const MiB = 2 ** 20;
 
@@ -70,7 +76,7 @@ export const tickerplantStatefulSet = (c: KdbCluster, priority: PriorityClasses 
               name: 'tickerplant',
               image: tp.image,
               args: ['tickerplant'],
-              ports: [{ name: 'tick', containerPort: tp.port }],
+              ports: tickerplantPorts(c),
               env: [
                 ...fieldEnv,
                 { name: 'KDB_TP_PORT', value: String(tp.port) },
@@ -81,6 +87,7 @@ export const tickerplantStatefulSet = (c: KdbCluster, priority: PriorityClasses 
                 { name: 'KDB_TZ', value: tp.endOfDay.timeZone },
                 { name: 'KDB_BATCH_MS', value: String(tp.batchMs) },
                 { name: 'KDB_TP_SUBSCRIBER_BUFFER_BYTES', value: String(subscriberBufferBytes(c)) },
+                ...(tp.ipcPort !== undefined ? [{ name: 'KDB_TP_IPC_PORT', value: String(tp.ipcPort) }] : []),
                 ...licenseEnv(c.spec.kdbLicenseSecret),
               ],
               securityContext: restrictedContainerSecurityContext(),

@@ -6,9 +6,10 @@ import type { Action, ActionOf, PodPrecondition } from '../../planner/types.ts';
 import { errorMessage } from '../../runtime/errors.ts';
 import type { Logger } from '../../runtime/log.ts';
 import type { OperatorMetrics } from '../../runtime/metrics.ts';
+import { gatewayDeployment, gatewayService, hdbDeployment, hdbService, rdbHeadlessService } from '../../specs/gateway.ts';
 import { mergeJob } from '../../specs/merge-job.ts';
 import { rdbPod, rdbPodDisruptionBudget } from '../../specs/rdb.ts';
-import { pvcName } from '../../specs/names.ts';
+import { gatewayName, hdbName, pvcName, rdbServiceName } from '../../specs/names.ts';
 import { clusterFolder, efsPersistentVolume, efsPersistentVolumeClaim } from '../../specs/storage.ts';
 import type { PriorityClasses } from '../../specs/priority.ts';
 import { tickerplantPodDisruptionBudget, tickerplantService, tickerplantStatefulSet } from '../../specs/tickerplant.ts';
@@ -135,6 +136,22 @@ export class Effector {
         await api.apply(tickerplantService(c) as KubeObject);
         await api.apply(tickerplantPodDisruptionBudget(c) as KubeObject);
         await api.apply(tickerplantStatefulSet(c, this.#d.priorityClasses) as KubeObject);
+        return;
+      case 'EnsureGateway':
+        // What the gateway asks first, so its first query finds them.
+        await api.apply(rdbHeadlessService(c) as KubeObject);
+        await api.apply(hdbService(c) as KubeObject);
+        await api.apply(hdbDeployment(c, this.#d.priorityClasses) as KubeObject);
+        await api.apply(gatewayService(c) as KubeObject);
+        await api.apply(gatewayDeployment(c, this.#d.priorityClasses) as KubeObject);
+        return;
+      case 'DeleteGateway':
+        // By name: the builders' names are the only ones these objects ever had; a missing one is fine (delete answers false).
+        await api.delete({ ...Resources.Deployment, namespace: this.#ns, name: gatewayName(c) });
+        await api.delete({ ...Resources.Service, namespace: this.#ns, name: gatewayName(c) });
+        await api.delete({ ...Resources.Deployment, namespace: this.#ns, name: hdbName(c) });
+        await api.delete({ ...Resources.Service, namespace: this.#ns, name: hdbName(c) });
+        await api.delete({ ...Resources.Service, namespace: this.#ns, name: rdbServiceName(c) });
         return;
       case 'EnsureRdbPod': {
         // A draining pool is no longer in the spec: the plan carries it (a replacement of its lost RDB).

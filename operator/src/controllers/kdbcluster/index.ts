@@ -1,5 +1,5 @@
 import type { Aws } from '../../aws/index.ts';
-import type { EventRecorder, KubeClient, KubeObject, V1Job, V1Node, V1PersistentVolume, V1PersistentVolumeClaim, V1Pod, V1Service, V1StatefulSet, Informer } from '../../kube/index.ts';
+import type { EventRecorder, KubeClient, KubeObject, V1Deployment, V1Job, V1Node, V1PersistentVolume, V1PersistentVolumeClaim, V1Pod, V1Service, V1StatefulSet, Informer } from '../../kube/index.ts';
 import { Resources } from '../../kube/index.ts';
 import { Controller } from '../../runtime/controller.ts';
 import type { Logger } from '../../runtime/log.ts';
@@ -50,6 +50,7 @@ export const kdbClusterController = (o: KdbClusterControllerOptions): KdbCluster
   const pods = informer<V1Pod>(Resources.Pod, managed);
   const nodes = informer<V1Node>(Resources.Node);
   const statefulSets = informer<V1StatefulSet>(Resources.StatefulSet, managed);
+  const deployments = informer<V1Deployment>(Resources.Deployment, managed);
   const services = informer<V1Service>(Resources.Service, managed);
   const pvcs = informer<V1PersistentVolumeClaim>(Resources.PersistentVolumeClaim, managed);
   const pvs = informer<V1PersistentVolume>(Resources.PersistentVolume, managed);
@@ -57,7 +58,7 @@ export const kdbClusterController = (o: KdbClusterControllerOptions): KdbCluster
   const events = o.kube.eventRecorder({ component: 'kdb-operator' });
 
   const observer = new Observer({
-    caches: { pods, nodes, statefulSets, services, pvcs, pvs, jobs },
+    caches: { pods, nodes, statefulSets, deployments, services, pvcs, pvs, jobs },
     aws: o.aws,
     ...(o.eksClusterName ? { eksClusterName: o.eksClusterName } : {}),
     podsOnNode: (node) => listPodsOnNode(o.kube.api, node),
@@ -84,7 +85,7 @@ export const kdbClusterController = (o: KdbClusterControllerOptions): KdbCluster
     if (k) controller.enqueue(k);
   };
   clusters.onChange((c) => enqueueKey(`${c.metadata?.namespace ?? 'default'}/${c.metadata?.name ?? ''}`));
-  for (const inf of [pods, statefulSets, services, pvcs, jobs] as Informer<KubeObject>[]) inf.onChange((obj) => enqueueKey(ownerKey(obj)));
+  for (const inf of [pods, statefulSets, deployments, services, pvcs, jobs] as Informer<KubeObject>[]) inf.onChange((obj) => enqueueKey(ownerKey(obj)));
   pvs.onChange((pv) => {
     const ref = (pv as V1PersistentVolume).spec?.claimRef;
     const name = pv.metadata?.labels?.[LABEL.cluster];
@@ -101,7 +102,7 @@ export const kdbClusterController = (o: KdbClusterControllerOptions): KdbCluster
 
   return {
     controller,
-    informers: [clusters, pods, nodes, statefulSets, services, pvcs, pvs, jobs] as Informer<KubeObject>[],
+    informers: [clusters, pods, nodes, statefulSets, deployments, services, pvcs, pvs, jobs] as Informer<KubeObject>[],
     events,
   };
 };

@@ -1,13 +1,13 @@
 import type { KdbCluster, RdbPoolSpec } from '../../api/kdbcluster.ts';
 import type { Aws, Group } from '../../aws/index.ts';
 import { AwsUnavailableError, GroupNotFoundError, nodeGroupTags, OWNER_TAG } from '../../aws/index.ts';
-import type { KubeApi, Store, V1Job, V1Node, V1PersistentVolume, V1PersistentVolumeClaim, V1Pod, V1Service, V1StatefulSet } from '../../kube/index.ts';
+import type { KubeApi, Store, V1Deployment, V1Job, V1Node, V1PersistentVolume, V1PersistentVolumeClaim, V1Pod, V1Service, V1StatefulSet } from '../../kube/index.ts';
 import { Resources } from '../../kube/index.ts';
 import { blocksTermination, podsBlockingTermination } from '../../planner/occupancy.ts';
 import type { PodOnNode } from '../../planner/occupancy.ts';
 import { parseProviderId } from '../../planner/provider-id.ts';
 import type { AsgLookup, EfsObservation, Observed, ObservedAsg, ObservedMergeJob, ObservedNode, ObservedPool } from '../../planner/types.ts';
-import { LABEL, pvName, pvcName, tickerplantName } from '../../specs/names.ts';
+import { LABEL, gatewayName, hdbName, pvName, pvcName, rdbServiceName, tickerplantName } from '../../specs/names.ts';
 import { observeRdbPod } from './rdb-report.ts';
 import { removedPools } from './removed-pools.ts';
 
@@ -15,6 +15,8 @@ export interface Caches {
   pods: Store<V1Pod>;
   nodes: Store<V1Node>;
   statefulSets: Store<V1StatefulSet>;
+  /** The gateway's and the HDB's (spec.gateway). */
+  deployments: Store<V1Deployment>;
   services: Store<V1Service>;
   pvcs: Store<V1PersistentVolumeClaim>;
   pvs: Store<V1PersistentVolume>;
@@ -171,6 +173,13 @@ export class Observer {
         .list()
         .filter((j) => j.metadata?.namespace === ns && j.metadata?.labels?.[LABEL.cluster] === cluster.metadata.name && j.metadata?.labels?.[LABEL.role] === 'merge')
         .map(observeMergeJob),
+      gateway: {
+        deployment: caches.deployments.get(key(ns, gatewayName(cluster))) !== undefined,
+        service: caches.services.get(key(ns, gatewayName(cluster))) !== undefined,
+        hdbDeployment: caches.deployments.get(key(ns, hdbName(cluster))) !== undefined,
+        hdbService: caches.services.get(key(ns, hdbName(cluster))) !== undefined,
+        rdbService: caches.services.get(key(ns, rdbServiceName(cluster))) !== undefined,
+      },
     };
   }
 

@@ -86,6 +86,7 @@ export const mayRunWhileStatusUnreadable = (a: Action): boolean => {
     case 'EnsureEfsAccessPoint':
     case 'EnsureStorageVolumes':
     case 'EnsureTickerplant':
+    case 'EnsureGateway':
     case 'EnsureRdbPod':
     case 'AnnotateNode':
     case 'SuspendAZRebalance':
