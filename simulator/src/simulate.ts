@@ -716,8 +716,11 @@ export const simulateDay = (input: Partial<SimConfig> = {}): SimResult => {
       case 'RequeueAfter':
         nextReconcile = Math.min(nextReconcile, now + a.ms);
         return true;
+      // Neither storage, the tickerplant nor the gateway holds RDB capacity: nothing to simulate.
       case 'EnsureEfsAccessPoint':
       case 'EnsureTickerplant':
+      case 'EnsureGateway':
+      case 'DeleteGateway':
         return true;
     }
   };
