@@ -18,10 +18,7 @@ jest.setTimeout(60_000);
 const root = join(import.meta.dirname, '..', '..');
 const chart = join(root, 'charts/kdb-operator');
 let helmBin = '';
-const helm = async (...args: string[]): Promise<string> => {
-  helmBin ||= join((await run('bash', [join(root, 'test/stack/build-control-plane.sh'), '--print-dir'])).stdout.trim(), 'helm');
-  return (await run(helmBin, args, { maxBuffer: 8 << 20 })).stdout;
-};
+const helm = async (...args: string[]): Promise<string> => (await run(helmBin, args, { maxBuffer: 8 << 20 })).stdout;
 
 type Doc = { kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> }; spec?: any };
 const render = async (...set: string[]): Promise<Doc[]> =>
@@ -47,9 +44,14 @@ const matches = (selector: Record<string, string>, labels: Record<string, string
   Object.entries(selector).every(([k, v]) => labels[k] === v);
 
 let defaults: Doc[] = [];
+// On a fresh machine `make test` reaches the unit tests before the stack's
+// tools exist: the script builds them (once, into a cache outside the
+// checkout; the stack reuses them), which takes minutes. Instant afterwards.
+// The folder is the script's last line of output.
 beforeAll(async () => {
+  helmBin = join((await run('bash', [join(root, 'test/stack/build-control-plane.sh'), '--print-dir'], { maxBuffer: 64 << 20 })).stdout.trim().split('\n').at(-1)!, 'helm');
   defaults = await render();
-});
+}, 45 * 60_000);
 
 describe('defaults', () => {
   test('two operator replicas, preferring different nodes', () => {
