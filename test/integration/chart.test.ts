@@ -3,13 +3,16 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parseAllDocuments } from 'yaml';
-import { repoRoot } from '../lib/stack.ts';
-import { binDir } from '../e2e/trading-day.ts';
+import { adminKubeConfig, k8s } from '../lib/kube.ts';
+import { PORTS, repoRoot, stackDir } from '../lib/stack.ts';
+import { binDir, waitFor } from '../e2e/trading-day.ts';
 import { API_GROUP, ANNOTATION, CONDITION } from '../../operator/src/agent/report.ts';
 import { AGENT_PERMISSIONS, OPERATOR_PERMISSIONS, grantKeys, type Permission } from '../../operator/src/kube/permissions.ts';
 
 // helm lint and helm template of the chart, with the helm built from source
-// into the stack's cache. The e2e test installs the same chart for real.
+// into the stack's cache; then the chart's defaults installed on the stack
+// (two replicas, budget, helm test) in a namespace enforcing the restricted
+// Pod Security profile. The e2e test installs the same chart for its days.
 const run = promisify(execFile);
 // helm template of the whole chart has taken over 5 s (Jest's default) on a loaded 2-core machine.
 jest.setTimeout(60_000);
@@ -98,4 +101,72 @@ test('values reach the operator Deployment: region, endpoint, IRSA, replicas, no
   const sa = docs.find((d) => d.kind === 'ServiceAccount' && d.metadata.name === 'kdb-operator') as any;
   expect(sa.metadata.annotations['eks.amazonaws.com/role-arn']).toBe('arn:aws:iam::1:role/kdb');
   expect(docs.some((d) => d.kind === 'CustomResourceDefinition')).toBe(true);
+});
+
+test('the defaults: two replicas spread over nodes, a budget of one, a metrics Service and a helm test hook', async () => {
+  const docs = await render();
+  const dep = docs.find((d) => d.kind === 'Deployment')!;
+  expect(dep.spec.replicas).toBe(2);
+  expect(dep.spec.template.spec.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].podAffinityTerm.topologyKey).toBe('kubernetes.io/hostname');
+  const pdb = docs.find((d) => d.kind === 'PodDisruptionBudget')!;
+  expect(pdb.spec).toEqual({ minAvailable: 1, selector: dep.spec.selector });
+  expect(docs.find((d) => d.kind === 'Service')!.metadata.name).toBe('kdb-operator-metrics');
+  const hooks = docs.filter((d) => (d.metadata as { annotations?: Record<string, string> }).annotations?.['helm.sh/hook'] === 'test');
+  expect(hooks.map((d) => `${d.kind}/${d.metadata.name}`)).toEqual(['Pod/kdb-operator-test-operator-answers']);
+  expect((await render('replicas=1')).some((d) => d.kind === 'PodDisruptionBudget')).toBe(false);
+});
+
+describe('installed with its defaults on the stack', () => {
+  // Its own release and namespace, so nothing else on the shared stack is
+  // touched: cluster-wide names carry the release name (ClusterRole, admission
+  // policy); PriorityClasses are left to the stack's own install; an EKS
+  // cluster name that resolves no node group, so a stray KdbCluster cannot scale one.
+  const suffix = `${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`;
+  const release = `chart-${suffix}`;
+  const ns = `chart-sys-${suffix}`;
+  const onStack = (...args: string[]) => helm('--kubeconfig', join(stackDir(), 'kubeconfig'), ...args);
+  // Made in beforeAll: the template tests above run without a stack.
+  let core: k8s.CoreV1Api, apps: k8s.AppsV1Api, policy: k8s.PolicyV1Api, coordination: k8s.CoordinationV1Api;
+
+  beforeAll(async () => {
+    const kc = adminKubeConfig();
+    [core, apps, policy, coordination] = [kc.makeApiClient(k8s.CoreV1Api), kc.makeApiClient(k8s.AppsV1Api), kc.makeApiClient(k8s.PolicyV1Api), kc.makeApiClient(k8s.CoordinationV1Api)];
+    const kubectl = async (...args: string[]) =>
+      run(join(await binDir(), 'kubectl'), ['--kubeconfig', join(stackDir(), 'kubeconfig'), ...args], { maxBuffer: 8 << 20 });
+    // The operator's informers sync (and /readyz answers ok) only once the CRD is served.
+    await kubectl('apply', '--server-side', '-f', join(repoRoot, 'crds/kdbclusters.kdb-operator.dev.yaml'));
+    await core.createNamespace({ body: { metadata: { name: ns, labels: { 'pod-security.kubernetes.io/enforce': 'restricted' } } } });
+    await core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: 'aws-credentials' }, stringData: { AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing' } } });
+    await onStack('install', release, chart, '-n', ns, '--skip-crds',
+      '--set', `aws.endpoint=http://127.0.0.1:${PORTS.awsEndpoint}`, '--set', 'aws.credentialsSecret=aws-credentials',
+      '--set', 'nodeSelector.eks\\.amazonaws\\.com/nodegroup=system', '--set', `eksClusterName=chart-test-${suffix}`,
+      '--set', 'priorityClasses.create=false', '--wait', '--timeout', '180s');
+  }, 240_000);
+
+  afterAll(async () => {
+    if (!core) return;
+    await onStack('uninstall', release, '-n', ns, '--wait', '--timeout', '60s').catch(() => undefined);
+    await core.deleteNamespace({ name: ns }).catch(() => undefined);
+  }, 120_000);
+
+  test('both replicas are Ready, one holds the Lease and the budget allows one disruption', async () => {
+    const dep = await apps.readNamespacedDeployment({ name: release, namespace: ns });
+    expect(dep.status?.readyReplicas).toBe(2);
+    const pods = (await core.listNamespacedPod({ namespace: ns, labelSelector: `app.kubernetes.io/instance=${release},app.kubernetes.io/name=kdb-operator` })).items;
+    const holder = await waitFor('an operator pod to take the lease', async () =>
+      (await coordination.readNamespacedLease({ name: `${release}-leader`, namespace: ns })).spec?.holderIdentity || undefined);
+    expect(pods.map((p) => p.metadata!.name)).toContain(holder);
+    // The standby is Ready too: its /readyz asks for synced informers, not for the Lease; else the budget would block drains.
+    for (const p of pods) expect(p.status?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('True');
+    const pdb = await waitFor('the disruption controller to count the budget', async () => {
+      const b = await policy.readNamespacedPodDisruptionBudget({ name: release, namespace: ns });
+      return b.status?.currentHealthy === 2 ? b : undefined;
+    });
+    expect(pdb.status).toMatchObject({ currentHealthy: 2, desiredHealthy: 1, disruptionsAllowed: 1 });
+  }, 180_000);
+
+  test('helm test: a restricted pod reaches the operator through its Service and finds it live, ready and serving metrics', async () => {
+    const out = await onStack('test', release, '-n', ns, '--timeout', '120s');
+    expect(out).toMatch(new RegExp(`TEST SUITE:\\s+${release}-test-operator-answers[\\s\\S]*Phase:\\s+Succeeded`));
+  }, 180_000);
 });

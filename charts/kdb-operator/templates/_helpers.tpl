@@ -20,3 +20,4 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- join "," $ns -}}
 {{- end -}}
 {{- define "kdb-operator.leaseName" -}}{{ include "kdb-operator.fullname" . }}-leader{{- end -}}
+{{- define "kdb-operator.metricsServiceName" -}}{{ include "kdb-operator.fullname" . }}-metrics{{- end -}}
