@@ -9,6 +9,11 @@ JEST=(node --experimental-vm-modules node_modules/jest/bin/jest.js)
 echo "== typecheck"
 tsc -p tsconfig.json || exit 1
 
+# helm, kubectl and the control plane, built once and cached: the chart's unit
+# test renders the chart with the real helm before the stack is up.
+echo "== control-plane binaries"
+bash test/stack/build-control-plane.sh --print-dir >/dev/null || { echo "make test: building the control plane failed (output above)"; exit 1; }
+
 echo "== unit and data-plane tests"
 "${JEST[@]}" --selectProjects unit dataplane || exit 1
 

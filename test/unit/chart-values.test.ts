@@ -11,7 +11,7 @@ import { createMetrics } from '../../operator/src/runtime/metrics.ts';
 // budget, spread over nodes, a Service and a helm test), the values schema
 // refusing bad values with the field named, and the helm test's script run
 // against the operator's real HTTP server. A real tool, no cluster: the helm
-// the stack builds (test/stack/build-control-plane.sh; `make deps` builds it).
+// the stack builds (test/stack/build-control-plane.sh; test/run-tests.sh builds it before the unit tests).
 const run = promisify(execFile);
 // helm template of the whole chart has taken over 5 s on a loaded 2-core machine.
 jest.setTimeout(60_000);
