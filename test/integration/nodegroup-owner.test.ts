@@ -155,7 +155,8 @@ test('once unclaimed the group is claimed for the cluster, and deleting the clus
   await env.asg.send(new autoscaling.DeleteTagsCommand({ Tags: [{ ResourceId: groupA, ResourceType: 'auto-scaling-group', Key: OWNER_TAG }] }));
   await waitFor('the claim', async () => (await tagsOf(groupA))[OWNER_TAG] === `${ns}/beta`, 90_000, 500);
   await waitFor('NodeGroupOwnedByAnother False', async () => (await conditionOf('beta', 'NodeGroupOwnedByAnother'))?.status === 'False', 60_000, 250);
-  expect((await events(ns, 'NodeGroupClaimed')).length).toBeGreaterThan(0);
+  // The plan writes status before its Events: the condition can be seen first.
+  await waitFor('the NodeGroupClaimed event', async () => (await events(ns, 'NodeGroupClaimed')).length > 0, 30_000, 250);
 
   await kube.api.delete({ ...Resources.KdbCluster, namespace: ns, name: 'beta' });
   await waitFor('the cluster to be gone (finalizer done)', async () => (await kdb('beta')) === undefined, 90_000, 250);

@@ -20,7 +20,7 @@ import { apps, code, core, createNamespace, deleteNamespace, kc, waitFor } from 
 // the shared stack's own chart install may have made the plain ones.
 const run = promisify(execFile);
 const suffix = `${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`;
-const names = { tickerplant: `kdb-tickerplant-${suffix}`, rdb: `kdb-rdb-${suffix}`, merge: `kdb-merge-${suffix}` };
+const names = { tickerplant: `kdb-tickerplant-${suffix}`, rdb: `kdb-rdb-${suffix}`, merge: `kdb-merge-${suffix}`, query: `kdb-query-${suffix}` };
 const scheduling = kc.makeApiClient(k8s.SchedulingV1Api);
 const policy = kc.makeApiClient(k8s.PolicyV1Api);
 const batch = kc.makeApiClient(k8s.BatchV1Api);
