@@ -60,7 +60,9 @@ test('exactly one of two operators leads; the other takes over when it dies', as
   await waitFor('the leader to start its controllers', async () => procs.get(first)!.log.includes('leading: starting controllers'), 30_000);
   expect(procs.get(other)!.log).not.toContain('leading: starting controllers');
   // Both serve health; only the leader acts.
-  const ready = await fetch(`http://127.0.0.1:${other === 'operator-a' ? 18181 : 18182}/healthz`);
+  // The standby may still be starting (its health server comes up after its informers' first sync): await it.
+  const healthz = `http://127.0.0.1:${other === 'operator-a' ? 18181 : 18182}/healthz`;
+  const ready = await waitFor('the standby to serve /healthz', async () => fetch(healthz).catch(() => undefined), 30_000);
   expect(ready.status).toBe(200);
 
   const killedAt = Date.now();

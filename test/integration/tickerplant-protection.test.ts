@@ -67,8 +67,8 @@ afterAll(async () => {
 describe('the tickerplant is protected from the merge on the real API server', () => {
   test("the chart's classes rank the tickerplant and the RDBs above the merge, which never preempts", async () => {
     const got = await Promise.all(Object.values(names).map((name) => scheduling.readPriorityClass({ name })));
-    expect(got.map((c) => c.value)).toEqual([1000000, 900000, 1000]);
-    expect(got.map((c) => c.preemptionPolicy)).toEqual(['PreemptLowerPriority', 'PreemptLowerPriority', 'Never']);
+    expect(got.map((c) => c.value)).toEqual([1000000, 900000, 1000, 100000]);
+    expect(got.map((c) => c.preemptionPolicy)).toEqual(['PreemptLowerPriority', 'PreemptLowerPriority', 'Never', 'PreemptLowerPriority']);
     expect(got.every((c) => c.globalDefault !== true)).toBe(true);
   });
 
