@@ -246,3 +246,14 @@ describe('lead time: pod created to RDB queued, measured by the operator and sho
     expect(statusOf(plan(t))?.pools[0]?.leadTime).toBeUndefined();
   });
 });
+
+describe('observe: the pod\'s creationTimestamp reaches the planner (thin conversion)', () => {
+  const v1 = (creationTimestamp: unknown) => ({ metadata: { name: 'p', creationTimestamp }, status: { phase: 'Pending' } }) as never;
+  test('a string or a Date becomes ISO createdAt; none or garbage: absent', async () => {
+    const { observeRdbPod } = await import('../../operator/src/controllers/kdbcluster/rdb-report.ts');
+    expect(observeRdbPod(v1('2026-03-02T15:07:00Z')).createdAt).toBe('2026-03-02T15:07:00.000Z');
+    expect(observeRdbPod(v1(new Date('2026-03-02T15:07:00Z'))).createdAt).toBe('2026-03-02T15:07:00.000Z');
+    expect(observeRdbPod(v1(undefined)).createdAt).toBeUndefined();
+    expect(observeRdbPod(v1('soon')).createdAt).toBeUndefined();
+  });
+});
