@@ -79,6 +79,15 @@ export const toStructural = (node: unknown, path = ''): JsonSchema => {
       case 'maximum':
         if (v !== SAFE) out.maximum = v;
         break;
+      // JSON Schema 2020 gives the bound as the value; the API server's OpenAPI v3.0 wants it as minimum/maximum with a flag.
+      case 'exclusiveMinimum':
+        out.minimum = v;
+        out.exclusiveMinimum = true;
+        break;
+      case 'exclusiveMaximum':
+        out.maximum = v;
+        out.exclusiveMaximum = true;
+        break;
       case 'pattern':
         if (node.format !== 'date-time') out.pattern = v;
         break;

@@ -28,6 +28,8 @@ export const USAGE = `usage: npm run simulate -- [options]
   --seed N            seed of the lead-time draws (default 1)
   --idle-mb N         idle RDB process, MiB, counted in its memory (default 150, the paper's)
   --max-rdbs N        pool maxRdbs and ASG MaxSize (default 1000)
+  --policy P          pool scale-out policy, threshold or predictive (rdbPools[].scaleOut.policy; default threshold)
+  --lead-time-margin X  predictive only: rdbPools[].scaleOut.leadTimeMargin (default 1.5)
   --single-server-gb N  the one server the day is compared with (default: smallest power of two holding the day under --roll)
   --step-s N          world step while data flows (default 5)
   --flush-mib-s N     end-of-day slice write rate (default 100)
@@ -45,7 +47,7 @@ const number = (flag: string, v: string, o: { int?: boolean; min?: number; max?:
   return n;
 };
 
-const FLAGS = new Set(['--day-gb', '--rdb-memory', '--scale', '--roll', '--lead-time-s', '--profile', '--seed', '--idle-mb', '--max-rdbs', '--single-server-gb', '--step-s', '--flush-mib-s', '--day', '--sweep', '--out']);
+const FLAGS = new Set(['--day-gb', '--rdb-memory', '--scale', '--roll', '--lead-time-s', '--profile', '--seed', '--idle-mb', '--max-rdbs', '--policy', '--lead-time-margin', '--single-server-gb', '--step-s', '--flush-mib-s', '--day', '--sweep', '--out']);
 
 /** Which flag a schema field came from, so its message names the flag. */
 const FIELD_FLAG: [RegExp, string][] = [
@@ -53,6 +55,8 @@ const FIELD_FLAG: [RegExp, string][] = [
   [/rollThreshold/, '--roll'],
   [/memory/, '--rdb-memory'],
   [/maxRdbs/, '--max-rdbs'],
+  [/scaleOut\.policy/, '--policy'],
+  [/leadTimeMargin/, '--lead-time-margin'],
 ];
 
 export const parseArgs = (argv: readonly string[]): CliOptions => {
@@ -111,6 +115,13 @@ export const parseArgs = (argv: readonly string[]): CliOptions => {
       case '--max-rdbs':
         c.maxRdbs = number(flag, v, { int: true, min: 1, max: 1000 });
         break;
+      case '--policy':
+        if (v !== 'threshold' && v !== 'predictive') throw new CliError(`${flag}: must be threshold or predictive, got ${JSON.stringify(v)}`);
+        c.policy = v;
+        break;
+      case '--lead-time-margin':
+        c.leadTimeMargin = number(flag, v, { above: 1, max: 10 });
+        break;
       case '--single-server-gb':
         c.singleServerGb = number(flag, v, { above: 0 });
         break;
@@ -136,7 +147,7 @@ export const parseArgs = (argv: readonly string[]): CliOptions => {
   // The pool as the operator would take it: its own schema's rules (scale below roll, memory floor).
   if (!opts.help) {
     try {
-      simCluster({ rdbMemory: c.rdbMemory ?? '4Gi', scale: c.scale ?? 60, roll: c.roll ?? 80, maxRdbs: c.maxRdbs ?? 1000 });
+      simCluster({ rdbMemory: c.rdbMemory ?? '4Gi', scale: c.scale ?? 60, roll: c.roll ?? 80, maxRdbs: c.maxRdbs ?? 1000, policy: c.policy ?? 'threshold', ...(c.leadTimeMargin !== undefined ? { leadTimeMargin: c.leadTimeMargin } : {}) });
     } catch (e) {
       const msg = (e as Error).message;
       // formatFieldErrors gives "field: message; ...": the flags are the fields', not every word of the messages.

@@ -75,6 +75,10 @@ export interface SimConfig {
   /** The idle RDB process (the paper measured about 150 MB), counted in its memory percent. */
   idleMb: number;
   maxRdbs: number;
+  /** The pool's scale-out policy (rdbPools[].scaleOut.policy); 'threshold' leaves scaleOut out of the spec, as a default pool has it. */
+  policy?: 'threshold' | 'predictive';
+  /** rdbPools[].scaleOut.leadTimeMargin (predictive only); the schema's default when absent. */
+  leadTimeMargin?: number;
   /** Size of the one server the day is compared with; default the smallest power of two holding the day below the roll threshold. */
   singleServerGb?: number;
   /** World step while data flows (s): one tickerplant message per step. */
@@ -217,13 +221,15 @@ const NODE_GROUP = 'rdb';
 const ASG_NAME = 'eks-rdb-sim';
 
 /** The KdbCluster the simulator plans for, parsed by the operator's own schema (defaults and cross-field rules). */
-export const simCluster = (cfg: Pick<SimConfig, 'rdbMemory' | 'scale' | 'roll' | 'maxRdbs'>): KdbCluster => {
+export const simCluster = (cfg: Pick<SimConfig, 'rdbMemory' | 'scale' | 'roll' | 'maxRdbs' | 'policy' | 'leadTimeMargin'>): KdbCluster => {
+  const scaleOut =
+    cfg.policy === 'predictive' ? { scaleOut: { policy: 'predictive', ...(cfg.leadTimeMargin !== undefined ? { leadTimeMargin: cfg.leadTimeMargin } : {}) } } : {};
   const r = parseKdbCluster({
     apiVersion: 'kdb-operator.dev/v1alpha1',
     kind: 'KdbCluster',
     metadata: { name: CLUSTER, namespace: NAMESPACE, uid: 'sim-uid', generation: 1, resourceVersion: '1' },
     spec: {
-      rdbPools: [{ name: POOL, nodeGroup: NODE_GROUP, memory: cfg.rdbMemory, scaleThreshold: cfg.scale, rollThreshold: cfg.roll, minRdbs: 1, maxRdbs: cfg.maxRdbs }],
+      rdbPools: [{ name: POOL, nodeGroup: NODE_GROUP, memory: cfg.rdbMemory, scaleThreshold: cfg.scale, rollThreshold: cfg.roll, minRdbs: 1, maxRdbs: cfg.maxRdbs, ...scaleOut }],
       storage: { efs: { fileSystemId: 'fs-0123456789abcdef0' } },
     },
   });
@@ -548,6 +554,8 @@ export const simulateDay = (input: Partial<SimConfig> = {}): SimResult => {
     ...p.base,
     metadata: {
       ...p.base.metadata,
+      // Set by the API server on create: the operator measures the lead time from it.
+      creationTimestamp: iso(p.createdAt),
       uid: p.uid,
       resourceVersion: String(p.rv),
       annotations: {

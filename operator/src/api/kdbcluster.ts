@@ -250,6 +250,33 @@ export const TickerplantSpec = z
   .describe('The tickerplant: one per cluster, a StatefulSet of one on its own node group.');
 export type TickerplantSpec = z.infer<typeof TickerplantSpec>;
 
+/**
+ * When the live RDB asks for the next server. 'threshold' (the default, the
+ * paper's rule): at scaleThreshold. 'predictive': as soon as the live RDB's
+ * measured fill rate says it reaches its roll threshold within the pool's
+ * measured lead time (pod created to RDB queued) times leadTimeMargin, and
+ * never later than scaleThreshold; not for an RDB that would not roll
+ * before end of day.
+ */
+export const ScaleOutSpec = z
+  .object(
+    {
+      policy: z
+        .enum(['threshold', 'predictive'], { error: 'rdbPools[].scaleOut.policy must be "threshold" or "predictive" (default "threshold")' })
+        .default('threshold')
+        .describe('threshold: ask for the next server at scaleThreshold. predictive: ask when the fill rate says the live RDB rolls within the lead time times leadTimeMargin; scaleThreshold stays the latest it asks.'),
+      leadTimeMargin: z
+        .number({ error: 'rdbPools[].scaleOut.leadTimeMargin must be a number above 1 and at most 10 (default 1.5)' })
+        .gt(1, 'rdbPools[].scaleOut.leadTimeMargin must be above 1: at 1 or below the next RDB is queued no sooner than the live one rolls')
+        .max(10, 'rdbPools[].scaleOut.leadTimeMargin must be at most 10: beyond that predictive asks for servers long before they are needed; use policy "threshold" with a lower scaleThreshold instead')
+        .default(1.5)
+        .describe('predictive only: how many measured lead times ahead of the roll the next server is asked for.'),
+    },
+    { error: 'rdbPools[].scaleOut must be an object {policy, leadTimeMargin}; leave it out for policy "threshold"' },
+  )
+  .describe('How the live RDB asks for the next server; leave it out for the paper\'s fixed scaleThreshold.');
+export type ScaleOutSpec = z.infer<typeof ScaleOutSpec>;
+
 export const RdbPoolSpec = z
   .object(
     {
@@ -315,6 +342,7 @@ export const RdbPoolSpec = z
       .describe(
         "How long an instance of the pool's group that the operator protected may host no RDB before it is scaled in (through the recorded chain, its node checked empty of every pod first).",
       ),
+    scaleOut: ScaleOutSpec.optional(),
     suspendAZRebalance: z
       .boolean({ error: 'rdbPools[].suspendAZRebalance must be true or false (default true)' })
       .default(true)
@@ -619,6 +647,30 @@ export const PoolStatus = z.object({
   idleInstances: z
     .array(z.object({ instanceId: z.string().max(64), since: z.string().max(64) }))
     .max(LIMITS.rdbsPerPool)
+    .optional(),
+  /**
+   * predictive pools: the live RDB's last memory sample (its report's time
+   * and percent) and the fill rate measured between its successive reports
+   * (percent per minute, smoothed), which the next plan continues from.
+   */
+  fill: z
+    .object({
+      rdb: z.string().max(253),
+      at: z.string().max(64),
+      percent: z.number().nonnegative(),
+      percentPerMinute: z.number().optional(),
+    })
+    .optional(),
+  /**
+   * predictive pools: the lead time the operator measured, pod created to RDB
+   * queued (or replaying, when nothing was live), for the last few RDBs, and
+   * their median, which predictive scale-out plans with.
+   */
+  leadTime: z
+    .object({
+      seconds: z.number().nonnegative(),
+      samples: z.array(z.object({ rdb: z.string().max(253), seconds: z.number().nonnegative() })).max(10),
+    })
     .optional(),
   /** Next RDB pod ordinal: names are never reused within a pool's life, so the tickerplant never sees one name twice. */
   nextOrdinal: z.number().int().nonnegative().optional(),

@@ -1,4 +1,4 @@
-import type { PoolStatus, RdbPoolSpec } from '../api/kdbcluster.ts';
+import type { EndOfDay, PoolStatus, RdbPoolSpec } from '../api/kdbcluster.ts';
 import { nodeGroupAccess, nodeGroupOwner } from './ownership.ts';
 import type { NodeGroupAccess } from './ownership.ts';
 import { drainingPools } from './plan-drain.ts';
@@ -40,6 +40,8 @@ export interface PoolContext {
   statusHosts: ReadonlySet<string>;
   /** This pool is the first of the spec on its ASG: it alone reclaims the group's idle instances. */
   reclaimsIdle: boolean;
+  /** The tickerplant's end of day (spec.tickerplant.endOfDay): predictive scale-out looks at the time left to it. */
+  endOfDay?: EndOfDay;
 }
 
 const EMPTY_POOL: ObservedPool = { asg: 'unknown', nodes: [], pods: [] };
@@ -94,6 +96,7 @@ export const poolContexts = (o: Observed, allowCreate: boolean): PoolContext[] =
       busyInstances,
       statusHosts,
       reclaimsIdle,
+      endOfDay: o.cluster.spec.tickerplant.endOfDay,
     };
   });
   return ctxs.map((ctx, i): PoolContext => {

@@ -14,6 +14,9 @@ export const ev = {
       'ScaleOut',
       `pool ${pool}: live RDB ${live} at ${memoryPercent}% >= scaleThreshold ${threshold}%, created RDB ${rdb} to queue behind it`,
     ),
+  /** Same reason as scaleOut (it is one); the message says the prediction. */
+  predictedScaleOut: (pool: string, rdb: string, live: string, memoryPercent: number, why: string) =>
+    normal('ScaleOut', `pool ${pool}: live RDB ${live} at ${memoryPercent}%: ${why}; created RDB ${rdb} to queue behind it (policy predictive)`),
   desiredRaised: (group: string, from: number, to: number) =>
     normal('DesiredCapacityRaised', `ASG ${group}: desired capacity ${from} -> ${to} for RDB pods that need a node`),
   capacityLimited: (pool: string, why: string) => warning('CapacityLimited', `pool ${pool}: cannot add an RDB: ${why}`),

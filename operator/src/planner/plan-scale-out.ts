@@ -1,5 +1,6 @@
 import type { OrdinalCounter, PoolContext } from './context.ts';
 import { ev } from './events.ts';
+import { isPredictive, nextEndOfDay, nextFill, nextLeadTime, predict } from './predict.ts';
 import { isActive, isLive, isTakingOver, isWaiting, rdbPodName } from './rdbs.ts';
 import type { Action, CapacityLimit, ClusterEvent, ObservedRdbPod } from './types.ts';
 
@@ -56,7 +57,22 @@ export const planScaleOut = (ctx: PoolContext, ordinals: OrdinalCounter, input: 
   const liveDay = live?.rdb?.day;
   const endOfDayUnderWay = liveDay !== undefined && ctx.obs.pods.some((p) => p.rdb?.flushedDays.includes(liveDay) === true);
   const threshold = scaleThresholdFor(pool.scaleThreshold, live);
-  const scale = live !== undefined && memory >= threshold && waiting.length === 0 && !endOfDayUnderWay;
+  // Predictive pools ask earlier when the fill rate says the live RDB reaches
+  // its roll threshold within the measured lead time (times the margin);
+  // scaleThreshold stays the latest they ask.
+  const atThreshold = memory >= threshold;
+  const prediction =
+    live !== undefined && !atThreshold && isPredictive(ctx) && ctx.endOfDay !== undefined
+      ? predict({
+          percent: memory,
+          roll: live.thresholds?.roll ?? pool.rollThreshold,
+          percentPerMinute: nextFill(live, ctx.prev?.fill)?.percentPerMinute,
+          leadTimeSeconds: nextLeadTime(ctx)?.seconds,
+          margin: pool.scaleOut?.leadTimeMargin ?? 1.5,
+          secondsToEndOfDay: (nextEndOfDay(ctx.now, ctx.endOfDay).getTime() - ctx.now.getTime()) / 1000,
+        })
+      : undefined;
+  const scale = live !== undefined && (atThreshold || prediction?.ask === true) && waiting.length === 0 && !endOfDayUnderWay;
   const noLive = live === undefined && waiting.length === 0 && !active.some(isTakingOver);
   const forMin = Math.max(0, pool.minRdbs - count);
   const want = Math.max(forMin, scale || noLive ? 1 : 0);
@@ -75,7 +91,8 @@ export const planScaleOut = (ctx: PoolContext, ordinals: OrdinalCounter, input: 
     const name = rdbPodName(ctx.cluster, pool.name, ordinal);
     actions.push({ kind: 'EnsureRdbPod', pool: pool.name, name, ordinal });
     created.push(name);
-    if (i === 0 && scale && live) events.push(ev.scaleOut(pool.name, name, live.name, memory, threshold));
+    if (i === 0 && scale && live && !atThreshold && prediction) events.push(ev.predictedScaleOut(pool.name, name, live.name, memory, prediction.reason));
+    else if (i === 0 && scale && live) events.push(ev.scaleOut(pool.name, name, live.name, memory, threshold));
     else events.push(ev.rdbCreated(pool.name, name, i < forMin ? `minRdbs is ${pool.minRdbs}` : 'no live RDB and none waiting'));
   }
   const capacityMessage =

@@ -4,6 +4,7 @@ import { flippedOff, flippedOn, mergeConditions } from './conditions.ts';
 import type { ConditionValue } from './conditions.ts';
 import { observedGroupName } from './context.ts';
 import { ev } from './events.ts';
+import { isPredictive, nextFill, nextLeadTime } from './predict.ts';
 import type { MergePlan } from './plan-merge.ts';
 import type { PoolOutcome, PoolsPlan } from './plan-pools.ts';
 import type { StoragePlan } from './plan-storage.ts';
@@ -70,6 +71,9 @@ const poolStatus = (o: PoolOutcome, capacity: PoolsPlan['capacity']): PoolStatus
       : [],
   );
   const live = active.find(isLive);
+  // Predictive pools remember the live RDB's last sample and the lead times measured (the next plan's inputs).
+  const fill = isPredictive(ctx) ? nextFill(live, ctx.prev?.fill) : undefined;
+  const leadTime = isPredictive(ctx) ? nextLeadTime(ctx) : undefined;
   const asgName = observedGroupName(ctx) ?? ctx.prev?.autoScalingGroupName ?? ctx.spec.autoScalingGroupName;
   const desired = ctx.asg ? capacity.desired.get(ctx.asg.name) : ctx.prev?.desiredCapacity;
   return {
@@ -83,6 +87,8 @@ const poolStatus = (o: PoolOutcome, capacity: PoolsPlan['capacity']): PoolStatus
     ...(o.scaleIn ? { scaleIn: o.scaleIn } : {}),
     ...(o.idle.length > 0 ? { idleInstances: o.idle } : {}),
     nextOrdinal: o.nextOrdinal,
+    ...(fill ? { fill } : {}),
+    ...(leadTime ? { leadTime } : {}),
     ...(ctx.draining
       ? { draining: { since: ctx.draining.since, ...(ctx.draining.day !== undefined ? { day: ctx.draining.day } : {}), ...(ctx.draining.done ? { done: true } : {}) } }
       : {}),

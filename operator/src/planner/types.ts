@@ -127,6 +127,8 @@ export interface ObservedRdbPod {
   /** metadata.uid and metadata.resourceVersion as observed: a scale-in delete is conditional on both. */
   uid?: string;
   resourceVersion?: string;
+  /** metadata.creationTimestamp (ISO time): predictive scale-out measures the lead time from it. */
+  createdAt?: string;
   /** spec.nodeName; absent while waiting for a node. */
   node?: string;
   phase: PodPhase;

@@ -85,6 +85,13 @@ export const rdbReportOf = (pod: V1Pod): RdbReport | undefined => {
 const rdbTerminated = (pod: V1Pod): boolean =>
   pod.status?.containerStatuses?.some((c) => (c.name === 'rdb' || c.name === 'agent') && c.state?.terminated !== undefined) ?? false;
 
+/** metadata.creationTimestamp as ISO time (the client gives a Date, a raw read a string): lead times are measured from it. */
+const createdAtOf = (pod: V1Pod): { createdAt?: string } => {
+  const t = pod.metadata?.creationTimestamp as Date | string | undefined;
+  const ms = t === undefined ? NaN : new Date(t).getTime();
+  return Number.isFinite(ms) ? { createdAt: new Date(ms).toISOString() } : {};
+};
+
 export const observeRdbPod = (pod: V1Pod): ObservedRdbPod => {
   const read = readRdbReport(pod);
   const replaces = pod.metadata?.annotations?.[OWNED.replaces];
@@ -92,6 +99,7 @@ export const observeRdbPod = (pod: V1Pod): ObservedRdbPod => {
   return {
     name: pod.metadata?.name ?? '',
     ...(pod.metadata?.uid ? { uid: pod.metadata.uid } : {}),
+    ...createdAtOf(pod),
     ...(pod.metadata?.resourceVersion ? { resourceVersion: pod.metadata.resourceVersion } : {}),
     ...(pod.spec?.nodeName ? { node: pod.spec.nodeName } : {}),
     phase: rdbTerminated(pod) ? 'Failed' : ((pod.status?.phase as PodPhase | undefined) ?? 'Pending'),
