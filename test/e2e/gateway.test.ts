@@ -100,8 +100,8 @@ spec:
   rdbPools:
     - name: main
       memory: 256Mi
-      scaleThreshold: 60
-      rollThreshold: 80
+      scaleThreshold: 40
+      rollThreshold: 50
       minRdbs: 1
       maxRdbs: 5
   gateway:
@@ -117,9 +117,10 @@ spec:
   // The trading day is the tickerplant's (its live RDB says it), never the wall clock's date.
   today = await waitFor('an RDB to go live', async () => (await rdbPurviews()).find((p) => p.state === 'live')?.day, 180_000);
 
-  // 600,000 trades paced over about 36 s: enough for the pool to scale out and roll at least once.
+  // 600,000 trades paced over about 48 s: an idle RDB reports about 35% of its 256 Mi, a
+  // trade about 1% a 15,000 rows, so the pool scales out and rolls at 50% twice or so.
   const [start] = daySpan(today, eodTime);
-  feeds.push({ seed: 1, startMs: start + 3_600_000, rows: 600_000, batch: 5_000, paceMs: 300 });
+  feeds.push({ seed: 1, startMs: start + 3_600_000, rows: 600_000, batch: 5_000, paceMs: 400 });
   await client('feed', tpIp, TP_IPC_PORT, feeds[0]);
   const held = await waitFor('the RDBs to hold every row published', async () => {
     const ps = await rdbPurviews();

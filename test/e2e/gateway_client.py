@@ -39,6 +39,11 @@ def ts(ms):
     return np.asarray(ms, dtype='datetime64[ms]').astype('datetime64[ns]')
 
 
+def ts_atom(ms):
+    # A scalar, not a 0-d array: PyKX 4.2.0's toq crashes the process on a 0-d datetime64 array.
+    return kx.toq(np.datetime64(int(ms), 'ms').astype('datetime64[ns]'))
+
+
 def stats(sym_names, cents, size):
     """Per sym: rows, the sum of sizes and of prices in cents (any loss or double changes one)."""
     out = {}
@@ -78,7 +83,7 @@ def query(host, port, spec):
     out = {}
     with kx.SyncQConnection(host, port, username=spec['user'], password=spec['password'], no_ctx=True) as q:
         for r in spec['ranges']:
-            arg = {'table': kx.SymbolAtom('trade'), 'startTime': kx.toq(ts(r['fromMs'])), 'endTime': kx.toq(ts(r['toMs']))}
+            arg = {'table': kx.SymbolAtom('trade'), 'startTime': ts_atom(r['fromMs']), 'endTime': ts_atom(r['toMs'])}
             try:
                 got = q('getData', arg).pd()
             except kx.QError as e:
@@ -110,7 +115,7 @@ def ask(host, port, asks):
     out = []
     with kx.SyncQConnection(host, port, no_ctx=True) as q:
         for a in asks:
-            arg = {'table': kx.SymbolAtom(a['table']), 'startTime': kx.toq(ts(a['fromMs'])), 'endTime': kx.toq(ts(a['toMs']))}
+            arg = {'table': kx.SymbolAtom(a['table']), 'startTime': ts_atom(a['fromMs']), 'endTime': ts_atom(a['toMs'])}
             if a.get('syms'):
                 arg['syms'] = kx.SymbolVector(a['syms'])
             try:
