@@ -2,19 +2,12 @@
  * Seeded randomness for the simulated world (the planner has none): the same
  * seed gives the same lead times, so a run can be repeated exactly.
  */
+import { mulberry32 } from '../../images/sim/src/feed/generator.ts';
+
 export type Rng = () => number;
 
-/** mulberry32: small, fast, good enough for drawing lead times. */
-export const seededRng = (seed: number): Rng => {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-};
+/** The feed's mulberry32: small, fast, good enough for drawing lead times. */
+export const seededRng = (seed: number): Rng => mulberry32(seed);
 
 export interface LeadTime {
   meanS: number;
