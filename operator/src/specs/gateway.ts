@@ -1,5 +1,5 @@
 import type { KdbCluster } from '../api/kdbcluster.ts';
-import type { V1Deployment, V1Service } from '../kube/types.ts';
+import type { V1Container, V1Deployment, V1Service, V1Volume } from '../kube/types.ts';
 import { DEFAULT_GATEWAY_RESOURCES, DEFAULT_HDB_RESOURCES } from './default-resources.ts';
 import { fieldEnv, licenseEnv, resourceRequirements } from './env.ts';
 import { LABEL, clusterLabels, gatewayName, hdbName, pvcName, rdbServiceName, serviceHost } from './names.ts';
@@ -47,25 +47,59 @@ export const rdbHeadlessService = (c: KdbCluster): V1Service => ({
   },
 });
 
-export const hdbService = (c: KdbCluster): V1Service => ({
+/** A ClusterIP Service on the one kdb+ port of a query process. */
+const kdbService = (c: KdbCluster, name: string, labels: Record<string, string>, port: number): V1Service => ({
   apiVersion: 'v1',
   kind: 'Service',
-  metadata: ownedMetadata(c, hdbName(c), hdbLabels(c)),
+  metadata: ownedMetadata(c, name, labels),
   spec: {
     type: 'ClusterIP',
-    selector: hdbLabels(c),
-    ports: [{ name: 'kdb', port: c.spec.gateway.hdb.port, targetPort: c.spec.gateway.hdb.port }],
+    selector: labels,
+    ports: [{ name: 'kdb', port, targetPort: port }],
   },
 });
 
-export const gatewayService = (c: KdbCluster): V1Service => ({
-  apiVersion: 'v1',
-  kind: 'Service',
-  metadata: ownedMetadata(c, gatewayName(c), gatewayLabels(c)),
+export const hdbService = (c: KdbCluster): V1Service => kdbService(c, hdbName(c), hdbLabels(c), c.spec.gateway.hdb.port);
+
+export const gatewayService = (c: KdbCluster): V1Service => kdbService(c, gatewayName(c), gatewayLabels(c), c.spec.gateway.port);
+
+interface QueryProcess {
+  name: string;
+  labels: Record<string, string>;
+  replicas: number;
+  /** Its container: the skeleton adds the kdb+ port, the restricted context and the readiness probe on that port. */
+  container: Omit<V1Container, 'ports' | 'securityContext' | 'readinessProbe'> & { name: string };
+  port: number;
+  volumes: V1Volume[];
+}
+
+/** The pod both query processes share: on the query node group, restricted, no API token, ready once its kdb+ port listens. */
+const queryDeployment = (c: KdbCluster, priority: PriorityClasses, p: QueryProcess): V1Deployment => ({
+  apiVersion: 'apps/v1',
+  kind: 'Deployment',
+  metadata: ownedMetadata(c, p.name, p.labels),
   spec: {
-    type: 'ClusterIP',
-    selector: gatewayLabels(c),
-    ports: [{ name: 'kdb', port: c.spec.gateway.port, targetPort: c.spec.gateway.port }],
+    replicas: p.replicas,
+    selector: { matchLabels: p.labels },
+    template: {
+      metadata: { labels: p.labels },
+      spec: {
+        nodeSelector: { [LABEL.nodeGroup]: queryNodeGroup(c) },
+        terminationGracePeriodSeconds: 30,
+        ...priorityClassField(priority.query),
+        automountServiceAccountToken: false,
+        securityContext: restrictedPodSecurityContext(),
+        containers: [
+          {
+            ...p.container,
+            ports: [{ name: 'kdb', containerPort: p.port }],
+            securityContext: restrictedContainerSecurityContext(),
+            readinessProbe: { tcpSocket: { port: p.port }, periodSeconds: 2 },
+          },
+        ],
+        volumes: p.volumes,
+      },
+    },
   },
 });
 
@@ -76,45 +110,26 @@ export const gatewayService = (c: KdbCluster): V1Service => ({
  */
 export const hdbDeployment = (c: KdbCluster, priority: PriorityClasses = {}): V1Deployment => {
   const hdb = c.spec.gateway.hdb;
-  const labels = hdbLabels(c);
-  return {
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: ownedMetadata(c, hdbName(c), labels),
-    spec: {
-      replicas: 1,
-      selector: { matchLabels: labels },
-      template: {
-        metadata: { labels },
-        spec: {
-          nodeSelector: { [LABEL.nodeGroup]: queryNodeGroup(c) },
-          terminationGracePeriodSeconds: 30,
-          ...priorityClassField(priority.query),
-          automountServiceAccountToken: false,
-          securityContext: restrictedPodSecurityContext(),
-          containers: [
-            {
-              name: 'hdb',
-              image: hdbImage(c),
-              args: ['hdb'],
-              ports: [{ name: 'kdb', containerPort: hdb.port }],
-              env: [
-                ...fieldEnv,
-                { name: 'KDB_HDB_DIR', value: efsPaths(c).hdbDir },
-                { name: 'KDB_HDB_PORT', value: String(hdb.port) },
-                ...licenseEnv(c.spec.kdbLicenseSecret),
-              ],
-              securityContext: restrictedContainerSecurityContext(),
-              readinessProbe: { tcpSocket: { port: hdb.port }, periodSeconds: 2 },
-              resources: resourceRequirements(hdb.resources ?? DEFAULT_HDB_RESOURCES),
-              volumeMounts: [{ name: 'efs', mountPath: EFS_MOUNT, readOnly: true }, scratchMount()],
-            },
-          ],
-          volumes: [{ name: 'efs', persistentVolumeClaim: { claimName: pvcName(c), readOnly: true } }, scratchVolume()],
-        },
-      },
+  return queryDeployment(c, priority, {
+    name: hdbName(c),
+    labels: hdbLabels(c),
+    replicas: 1,
+    port: hdb.port,
+    container: {
+      name: 'hdb',
+      image: hdbImage(c),
+      args: ['hdb'],
+      env: [
+        ...fieldEnv,
+        { name: 'KDB_HDB_DIR', value: efsPaths(c).hdbDir },
+        { name: 'KDB_HDB_PORT', value: String(hdb.port) },
+        ...licenseEnv(c.spec.kdbLicenseSecret),
+      ],
+      resources: resourceRequirements(hdb.resources ?? DEFAULT_HDB_RESOURCES),
+      volumeMounts: [{ name: 'efs', mountPath: EFS_MOUNT, readOnly: true }, scratchMount()],
     },
-  };
+    volumes: [{ name: 'efs', persistentVolumeClaim: { claimName: pvcName(c), readOnly: true } }, scratchVolume()],
+  });
 };
 
 /**
@@ -127,52 +142,33 @@ export const hdbDeployment = (c: KdbCluster, priority: PriorityClasses = {}): V1
 export const gatewayDeployment = (c: KdbCluster, priority: PriorityClasses = {}): V1Deployment => {
   const gw = c.spec.gateway;
   const tp = c.spec.tickerplant;
-  const labels = gatewayLabels(c);
   const creds = gw.credentialsSecret;
-  return {
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: ownedMetadata(c, gatewayName(c), labels),
-    spec: {
-      replicas: gw.replicas,
-      selector: { matchLabels: labels },
-      template: {
-        metadata: { labels },
-        spec: {
-          nodeSelector: { [LABEL.nodeGroup]: queryNodeGroup(c) },
-          terminationGracePeriodSeconds: 30,
-          ...priorityClassField(priority.query),
-          automountServiceAccountToken: false,
-          securityContext: restrictedPodSecurityContext(),
-          containers: [
-            {
-              name: 'gateway',
-              image: gatewayImage(c),
-              args: ['gateway'],
-              ports: [{ name: 'kdb', containerPort: gw.port }],
-              env: [
-                ...fieldEnv,
-                { name: 'KDB_GATEWAY_PORT', value: String(gw.port) },
-                { name: 'KDB_GATEWAY_RDB_SERVICE', value: `${serviceHost(c, rdbServiceName(c))}:${RDB_QUERY_PORT}` },
-                { name: 'KDB_GATEWAY_HDB', value: `${serviceHost(c, hdbName(c))}:${gw.hdb.port}` },
-                { name: 'KDB_EOD_TIME', value: tp.endOfDay.time },
-                { name: 'KDB_TZ', value: tp.endOfDay.timeZone },
-                ...(gw.rowLimit !== undefined ? [{ name: 'KDB_GATEWAY_ROW_LIMIT', value: String(gw.rowLimit) }] : []),
-                ...(creds ? [{ name: 'KDB_IPC_CREDENTIALS_FILE', value: CREDENTIALS_FILE }] : []),
-              ],
-              securityContext: restrictedContainerSecurityContext(),
-              readinessProbe: { tcpSocket: { port: gw.port }, periodSeconds: 2 },
-              resources: resourceRequirements(gw.resources ?? DEFAULT_GATEWAY_RESOURCES),
-              volumeMounts: [scratchMount(), ...(creds ? [{ name: 'credentials', mountPath: CREDENTIALS_DIR, readOnly: true }] : [])],
-            },
-          ],
-          volumes: [
-            scratchVolume(),
-            // 0440: the pod's group (fsGroup) reads it, nobody else; only the one key, as the file the env names.
-            ...(creds ? [{ name: 'credentials', secret: { secretName: creds.name, items: [{ key: creds.key, path: 'credentials' }], defaultMode: 0o440 } }] : []),
-          ],
-        },
-      },
+  return queryDeployment(c, priority, {
+    name: gatewayName(c),
+    labels: gatewayLabels(c),
+    replicas: gw.replicas,
+    port: gw.port,
+    container: {
+      name: 'gateway',
+      image: gatewayImage(c),
+      args: ['gateway'],
+      env: [
+        ...fieldEnv,
+        { name: 'KDB_GATEWAY_PORT', value: String(gw.port) },
+        { name: 'KDB_GATEWAY_RDB_SERVICE', value: `${serviceHost(c, rdbServiceName(c))}:${RDB_QUERY_PORT}` },
+        { name: 'KDB_GATEWAY_HDB', value: `${serviceHost(c, hdbName(c))}:${gw.hdb.port}` },
+        { name: 'KDB_EOD_TIME', value: tp.endOfDay.time },
+        { name: 'KDB_TZ', value: tp.endOfDay.timeZone },
+        ...(gw.rowLimit !== undefined ? [{ name: 'KDB_GATEWAY_ROW_LIMIT', value: String(gw.rowLimit) }] : []),
+        ...(creds ? [{ name: 'KDB_IPC_CREDENTIALS_FILE', value: CREDENTIALS_FILE }] : []),
+      ],
+      resources: resourceRequirements(gw.resources ?? DEFAULT_GATEWAY_RESOURCES),
+      volumeMounts: [scratchMount(), ...(creds ? [{ name: 'credentials', mountPath: CREDENTIALS_DIR, readOnly: true }] : [])],
     },
-  };
+    volumes: [
+      scratchVolume(),
+      // 0440: the pod's group (fsGroup) reads it, nobody else; only the one key, as the file the env names.
+      ...(creds ? [{ name: 'credentials', secret: { secretName: creds.name, items: [{ key: creds.key, path: 'credentials' }], defaultMode: 0o440 } }] : []),
+    ],
+  });
 };
