@@ -12,6 +12,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { IpcClient, q } from '../../ipc/src/index.ts';
 import { decodePurview, type RdbPurview } from '../../images/sim/src/query/purview.ts';
+import { parseHhMm } from '../../images/sim/src/tickerplant/trading-day.ts';
+import { tradingDaySpan } from '../../gateway/src/config.ts';
 import { repoRoot, readStackAws } from '../lib/stack.ts';
 import { farEndOfDay } from './day-clock.ts';
 import { applyYaml, installOperator, kubectl, waitFor } from './trading-day.ts';
@@ -25,7 +27,6 @@ const TP_IPC_PORT = 5013;
 const GATEWAY_PORT = 5000;
 const USER = 'analyst';
 const PASSWORD = 'e2e-only-password';
-const DAY_MS = 86_400_000;
 const KDB_GROUP = 'kdb-operator.dev';
 
 interface Feed { seed: number; startMs: number; rows: number; batch: number; paceMs: number }
@@ -33,12 +34,8 @@ interface Range { name: string; fromMs: number; toMs: number }
 type Stats = Record<string, { rows: number; size: number; cents: number }>;
 type Answer = { rows: number; inTimeOrder: boolean; got: Stats; want: Stats } | { error: string };
 
-/** The instants a trading day covers with end of day at HH:MM UTC: from the previous date's end of day to this one's. */
-const daySpan = (day: string, eod: string): [number, number] => {
-  const [h, m] = eod.split(':').map(Number) as [number, number];
-  const at = Date.parse(`${day}T00:00:00Z`) + (h * 60 + m) * 60_000;
-  return h === 0 && m === 0 ? [at, at + DAY_MS] : [at - DAY_MS, at];
-};
+/** The instants a trading day covers, by the gateway's own rule for the tickerplant's end of day (UTC here). */
+const daySpan = (day: string, eod: string): [number, number] => tradingDaySpan(parseHhMm(eod)!, 'UTC')(day);
 
 const pods = async (role: string): Promise<{ name: string; ip?: string; ready: boolean }[]> => {
   const list = JSON.parse(await kubectl('-n', NS, 'get', 'pods', '-l', `${KDB_GROUP}/cluster=${CLUSTER},${KDB_GROUP}/role=${role}`, '-o', 'json')) as {
