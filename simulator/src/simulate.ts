@@ -730,6 +730,10 @@ export const simulateDay = (input: Partial<SimConfig> = {}): SimResult => {
       case 'EnsureGateway':
       case 'DeleteGateway':
         return true;
+      // The simulated day is never deleted, hibernated or ended early by request.
+      case 'EndTradingDay':
+      case 'ReleaseCluster':
+        return true;
     }
   };
 

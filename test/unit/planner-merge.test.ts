@@ -50,10 +50,18 @@ describe('end-of-day merge: starts only when no RDB can add to the day', () => {
       o: { poolStatus: { rdbs: [{ name: `${CLUSTER}-equities-rdb-9`, state: 'lost', firstI: 10, lastI: 20 }] } },
     },
     { name: 'merge disabled in the spec', rdbs: afterEndOfDay(), o: { spec: { merge: { enabled: false } } } },
-    { name: 'the cluster is being deleted', rdbs: afterEndOfDay(), o: { deleting: true } },
+    {
+      name: 'the cluster is being deleted with its write-down skipped',
+      rdbs: afterEndOfDay(),
+      o: { deleting: true, annotations: { 'kdb-operator.dev/write-down': 'skip' } },
+    },
   ];
   test.each(waits)('no Job: $name', ({ rdbs, o }) => {
     expect(ensured(rdbs, o)).toEqual([]);
+  });
+
+  test('a deleted cluster still merges the day it wrote down', () => {
+    expect(ensured(afterEndOfDay(), { deleting: true })).toEqual([{ kind: 'EnsureMergeJob', day: DAY, job: JOB }]);
   });
 
   test('a waiting merge says in status what it waits for', () => {

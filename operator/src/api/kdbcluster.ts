@@ -568,6 +568,7 @@ export const ConditionType = z.enum([
   'StorageReady',
   'NodeGroupUnresolved',
   'NodeGroupOwnedByAnother',
+  'Hibernated',
 ]);
 export type ConditionType = z.infer<typeof ConditionType>;
 
@@ -582,7 +583,7 @@ export const Condition = z.object({
 });
 export type Condition = z.infer<typeof Condition>;
 
-export const Phase = z.enum(['Pending', 'Provisioning', 'Running', 'ScalingOut', 'ScalingIn', 'Degraded', 'Deleting']);
+export const Phase = z.enum(['Pending', 'Provisioning', 'Running', 'ScalingOut', 'ScalingIn', 'Degraded', 'Deleting', 'Hibernating', 'Hibernated']);
 export type Phase = z.infer<typeof Phase>;
 
 /** The RDB's state as the operator sees it: the data plane's states plus the ones only the operator knows. */
@@ -703,6 +704,44 @@ export const MergeRecord = z.object({
 });
 export type MergeRecord = z.infer<typeof MergeRecord>;
 
+/**
+ * Annotations a user (or `kubectl kdb`) sets on a KdbCluster to ask for
+ * something now. Their values are untrusted: one the operator cannot read is
+ * refused with a Warning naming the annotation and what it takes.
+ */
+export const CLUSTER_ANNOTATION = {
+  /** "on": write the day down, hand back every RDB server, stop the tickerplant. "off" (or absent): run. */
+  hibernation: `${API_GROUP}/hibernation`,
+  /** An RFC 3339 time: end the trading day now, once per distinct value. */
+  endOfDay: `${API_GROUP}/end-of-day`,
+  /** "skip": deleting the cluster drops what its RDBs hold instead of writing it down first. */
+  writeDown: `${API_GROUP}/write-down`,
+} as const;
+
+export const WindDownReason = z.enum(['Deletion', 'Hibernation']);
+export type WindDownReason = z.infer<typeof WindDownReason>;
+export const WindDownStep = z.enum(['WritingDown', 'ScalingIn', 'StoppingTickerplant', 'Done']);
+export type WindDownStep = z.infer<typeof WindDownStep>;
+
+/**
+ * A deletion or hibernation in progress (planner/plan-wind-down.ts): the day
+ * is written down, every RDB server handed back through the scale-in chain,
+ * then the resource goes (deletion) or the tickerplant stops (hibernation).
+ */
+export const WindDownRecord = z.object({
+  reason: WindDownReason,
+  step: WindDownStep,
+  since: z.string().max(64),
+  /** The trading day being written down: the tickerplant is asked to end it, and every RDB must flush it. */
+  day: z
+    .string()
+    .regex(/^\d{4}-\d{2}-\d{2}$/)
+    .optional(),
+  /** false: deletion with kdb-operator.dev/write-down=skip, what the RDBs hold is dropped. */
+  writeDown: z.boolean(),
+});
+export type WindDownRecord = z.infer<typeof WindDownRecord>;
+
 export const KdbClusterStatus = z.object({
   phase: Phase.optional(),
   observedGeneration: z.number().int().nonnegative().optional(),
@@ -717,6 +756,9 @@ export const KdbClusterStatus = z.object({
   mergedDay: z.string().max(10).optional(),
   /** Why a flushed day is not being merged yet: the RDB it waits for. */
   mergePending: z.string().max(1024).optional(),
+  windDown: WindDownRecord.optional(),
+  /** The kdb-operator.dev/end-of-day value last acted on (or refused): each distinct request ends one day. */
+  endOfDayRequest: z.string().max(64).optional(),
 });
 export type KdbClusterStatus = z.infer<typeof KdbClusterStatus>;
 

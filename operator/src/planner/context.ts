@@ -3,6 +3,7 @@ import { nodeGroupAccess, nodeGroupOwner } from './ownership.ts';
 import type { NodeGroupAccess } from './ownership.ts';
 import { drainingPools } from './plan-drain.ts';
 import type { DrainState, DrainingPool } from './plan-drain.ts';
+import type { PoolWindDown } from './plan-wind-down.ts';
 import { isActive, markNodeLoss, ordinalOf } from './rdbs.ts';
 import type { Observed, ObservedAsg, ObservedInstance, ObservedNode, ObservedPool, ObservedRdbPod } from './types.ts';
 
@@ -27,6 +28,8 @@ export interface PoolContext {
   /** New pods may be created (the tickerplant exists and the cluster is not being deleted). */
   allowCreate: boolean;
   deleting: boolean;
+  /** Set while the cluster winds down (deletion, hibernation: plan-wind-down.ts). */
+  windDown?: PoolWindDown;
   /** Nodes of every pool, by name: pods and scale-in victims are looked up across node groups. */
   nodes: ReadonlyMap<string, ObservedNode>;
   /** RDB pods of every pool of the cluster. */
@@ -46,7 +49,7 @@ export interface PoolContext {
 
 const EMPTY_POOL: ObservedPool = { asg: 'unknown', nodes: [], pods: [] };
 
-export const poolContexts = (o: Observed, allowCreate: boolean): PoolContext[] => {
+export const poolContexts = (o: Observed, allowCreate: boolean, windDown?: PoolWindDown): PoolContext[] => {
   const nodes = new Map<string, ObservedNode>();
   const allPods: ObservedRdbPod[] = [];
   for (const p of Object.values(o.pools)) for (const n of p.nodes) nodes.set(n.name, n);
@@ -89,8 +92,10 @@ export const poolContexts = (o: Observed, allowCreate: boolean): PoolContext[] =
       prev: o.cluster.status?.pools.find((p) => p.name === spec.name),
       now: o.now,
       // Pods of a pool on another cluster's group would take the servers that cluster raised for its own RDBs.
-      allowCreate: allowCreate && !deleting && access.kind !== 'ownedByAnother',
+      // A deleted cluster still replays a lost window while it writes the day down: the wind-down decides.
+      allowCreate: allowCreate && (!deleting || windDown?.step === 'hold') && access.kind !== 'ownedByAnother',
       deleting,
+      ...(windDown ? { windDown } : {}),
       nodes,
       allPods,
       busyInstances,

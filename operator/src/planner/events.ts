@@ -53,6 +53,29 @@ export const ev = {
       'TerminateRefused',
       `ASG ${group}: instance ${instanceId} not terminated: node ${node} still runs ${pods.join(', ')} (a fresh read; DaemonSet pods aside)`,
     ),
+  invalidAnnotation: (key: string, value: string, takes: string) =>
+    warning('InvalidAnnotation', `annotation ${key}=${JSON.stringify(value.slice(0, 64))} refused: it takes ${takes}; nothing was done`),
+  endOfDayRequested: (day: string) =>
+    normal('EndOfDayRequested', `end of day asked for (annotation kdb-operator.dev/end-of-day): the tickerplant ends ${day} now`),
+  deletionStarted: (writeDown: boolean) =>
+    normal(
+      'DeletionStarted',
+      writeDown
+        ? 'KdbCluster deleted: writing the day down into the HDB, then handing every RDB server back, then releasing the cluster'
+        : 'KdbCluster deleted with kdb-operator.dev/write-down=skip: handing every RDB server back without writing the day down',
+    ),
+  writeDownSkipped: (rdbs: readonly string[]) =>
+    warning(
+      'WriteDownSkipped',
+      rdbs.length > 0
+        ? `kdb-operator.dev/write-down=skip: rows held by RDB ${rdbs.join(', ')} are dropped (the tickerplant's log keeps what it logged)`
+        : 'kdb-operator.dev/write-down=skip: no RDB holds unflushed rows',
+    ),
+  hibernationStarted: () =>
+    normal('HibernationStarted', 'hibernation on: writing the day down, handing every RDB server back, then stopping the tickerplant'),
+  hibernated: () => normal('Hibernated', 'hibernated: no RDB server and no tickerplant run; the log and the HDB stay. Set kdb-operator.dev/hibernation=off to resume'),
+  resumed: () => normal('Resumed', 'hibernation off: the tickerplant starts and the pools queue RDBs again'),
+  windDownStep: (reason: string, step: string) => normal('WindDownStep', `${reason === 'Deletion' ? 'deletion' : 'hibernation'}: ${step}`),
   degraded: (why: string) => warning('Degraded', why),
   recovered: () => normal('Recovered', 'cluster is no longer degraded'),
 } as const;

@@ -20,7 +20,8 @@ export const IDLE_INSTANCE_GRACE_MS = 10 * 60_000;
 
 /** The pool's grace (spec.rdbPools[].idleInstanceGraceSeconds), the default for specs stored before it existed. */
 export const idleGraceMs = (ctx: PoolContext): number =>
-  ctx.spec.idleInstanceGraceSeconds !== undefined ? ctx.spec.idleInstanceGraceSeconds * 1000 : IDLE_INSTANCE_GRACE_MS;
+  // Emptying for a wind-down, no server is kept for a pod that will never come.
+  ctx.windDown?.step === 'empty' ? 0 : ctx.spec.idleInstanceGraceSeconds !== undefined ? ctx.spec.idleInstanceGraceSeconds * 1000 : IDLE_INSTANCE_GRACE_MS;
 
 export interface IdleInstance {
   instanceId: string;
@@ -57,7 +58,7 @@ export const podWaitingForNode = (ctx: PoolContext): boolean => ctx.allPods.some
 export const planIdleInstances = (ctx: PoolContext): IdlePlan => {
   const asg = ctx.asg;
   // Pools sharing a group: the first one alone keeps the clock and reclaims.
-  if (!asg || ctx.deleting || !ctx.reclaimsIdle) return NONE;
+  if (!asg || (ctx.deleting && ctx.windDown?.step !== 'empty') || !ctx.reclaimsIdle) return NONE;
   const seen = new Map((ctx.prev?.idleInstances ?? []).map((x) => [x.instanceId, x.since]));
   const now = ctx.now.toISOString();
   const idle: IdleInstance[] = [];

@@ -119,10 +119,21 @@ export const drainingPools = (o: Observed): DrainingPool[] => {
 
 /**
  * Whether the scale-in chain may remove this RDB: a flushed spare, or, once
- * its pool's drain is done, any RDB of it that is running and owes no window.
+ * its pool's drain is done or the cluster's day is written down for a
+ * wind-down, any RDB of it that is running and owes no window (a wind-down
+ * that skips the write-down removes every running RDB: the user said so).
  */
-export const removable = (ctx: Pick<PoolContext, 'draining'>, p: ObservedRdbPod): boolean =>
-  isFlushedSpare(p) || (ctx.draining?.done === true && isActive(p) && p.node !== undefined && !owesWindow(p));
+export const removable = (ctx: Pick<PoolContext, 'draining' | 'windDown'>, p: ObservedRdbPod): boolean => {
+  if (isFlushedSpare(p)) return true;
+  if (!isActive(p) || p.node === undefined) return false;
+  const w = ctx.windDown;
+  if (w?.step === 'empty') {
+    if (!w.writeDown) return true;
+    // Checked again here, not only when the wind-down advanced: an RDB that can still add to the day written down stays.
+    return !owesWindow(p) && !(w.day !== undefined && mayStillAdd(p, w.day));
+  }
+  return ctx.draining?.done === true && !owesWindow(p);
+};
 
 /**
  * The pools whose RDBs may still hold `day`: every pool of the spec, and the

@@ -94,14 +94,15 @@ const flushedDays = (o: Observed): string[] => {
 
 const jobFor = (o: Observed, name: string): ObservedMergeJob | undefined => o.mergeJobs.find((j) => j.name === name);
 
-export const planMerge = (o: Observed): MergePlan => {
+/** `allowed` false: a deletion that drops its RDBs' data (write-down skipped) merges nothing more. */
+export const planMerge = (o: Observed, allowed = true): MergePlan => {
   const prev = o.cluster.status?.merge;
   const mergedDay = o.cluster.status?.mergedDay;
   const cluster = o.cluster.metadata.name;
   const now = o.now.toISOString();
   const deleting = o.cluster.metadata.deletionTimestamp !== undefined;
   const keep: MergePlan = { actions: [], events: [], record: prev, mergedDay, pending: undefined };
-  if (deleting) return keep;
+  if (deleting && !allowed) return keep;
 
   if (prev && prev.phase !== 'Succeeded') {
     const job = jobFor(o, prev.job);

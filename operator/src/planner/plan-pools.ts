@@ -8,7 +8,9 @@ import { planProtection } from './plan-protection.ts';
 import { planReplacements } from './plan-replacements.ts';
 import { planScaleIn } from './plan-scale-in.ts';
 import { planScaleOut } from './plan-scale-out.ts';
-import { isActive } from './rdbs.ts';
+import { removable } from './plan-drain.ts';
+import type { PoolWindDown } from './plan-wind-down.ts';
+import { isActive, isDeleting } from './rdbs.ts';
 import type { Action, CapacityLimit, ClusterEvent, LostRdb, Observed } from './types.ts';
 
 /** What one pool's planning decided; planStatus turns it into status, plan() orders the actions. */
@@ -43,8 +45,8 @@ export interface PoolsPlan {
 }
 
 /** planScaleIn -> planReplacements -> planScaleOut -> planProtection per pool, then planCapacity across pools. */
-export const planPools = (o: Observed, allowCreate: boolean): PoolsPlan => {
-  const ctxs = poolContexts(o, allowCreate);
+export const planPools = (o: Observed, allowCreate: boolean, windDown?: PoolWindDown): PoolsPlan => {
+  const ctxs = poolContexts(o, allowCreate, windDown);
   // Pods that need a node in each ASG, across the pools sharing it: MaxSize bounds them all.
   const load = new Map<string, number>();
   for (const ctx of ctxs) {
@@ -70,7 +72,9 @@ export const planPools = (o: Observed, allowCreate: boolean): PoolsPlan => {
       // servers are short (AWS down, MaxSize) the scheduler gives the free node
       // to the first pending pod, and the feed needs a live RDB more than a
       // lost window needs replaying (it waits in the log).
-      pods: [...out.actions, ...repl.actions].map((a) => (ctx.draining && a.kind === 'EnsureRdbPod' ? { ...a, poolSpec: ctx.spec } : a)),
+      pods: [...out.actions, ...repl.actions, ...windDownDeletions(ctx)].map((a) =>
+        ctx.draining && a.kind === 'EnsureRdbPod' ? { ...a, poolSpec: ctx.spec } : a,
+      ),
       scaleInActions: scaleIn.actions,
       events: [...repl.events, ...out.events, ...scaleIn.events],
       created: [...repl.created, ...out.created],
@@ -87,4 +91,17 @@ export const planPools = (o: Observed, allowCreate: boolean): PoolsPlan => {
   });
   const capacity = planCapacity(outcomes.map((p) => ({ ctx: p.ctx, created: p.created.length, trigger: p.scaleOutTrigger })));
   return { outcomes, capacity };
+};
+
+/**
+ * Emptying a pool for a wind-down, the RDBs the chain cannot take: one still
+ * waiting for a node (it never ran, so holds nothing), and, where the pool has
+ * no ASG of this cluster's to hand a server back to, one that owes nothing.
+ */
+export const windDownDeletions = (ctx: PoolContext): Action[] => {
+  if (ctx.windDown?.step !== 'empty') return [];
+  const noGroup = !ctx.asg && !ctx.awsUnknown;
+  return ctx.obs.pods
+    .filter((p) => !isDeleting(p) && isActive(p) && (p.node === undefined || (noGroup && removable(ctx, p))))
+    .map((p): Action => ({ kind: 'DeleteRdbPod', pool: ctx.spec.name, pod: p.name, reason: 'WindDown' }));
 };

@@ -61,12 +61,13 @@ const record = (ctx: PoolContext, rec: ScaleInRecord | null): Action => ({
 
 /** Picks the victim: the oldest flushed, non-live RDB whose instance is InService in this pool's ASG. */
 export const scaleInCandidate = (ctx: PoolContext) => {
-  if (!ctx.asg || ctx.deleting) return undefined;
+  // A deletion removes RDBs only once the wind-down has written the day down.
+  if (!ctx.asg || (ctx.deleting && ctx.windDown?.step !== 'empty') || ctx.windDown?.step === 'hold') return undefined;
   const active = ctx.obs.pods.filter(isActive);
   // Scaling out right now: a pod waits for a node. Removing a node in the same breath only churns.
   if (active.some((p) => p.node === undefined)) return undefined;
-  // Never below minRdbs; the live RDB (never a candidate) keeps its node.
-  if (active.length - 1 < ctx.spec.minRdbs) return undefined;
+  // Never below minRdbs (a wind-down keeps none); the live RDB keeps its node unless the pool empties.
+  if (active.length - 1 < (ctx.windDown ? 0 : ctx.spec.minRdbs)) return undefined;
   // AWS refuses a decrement below the group's MinSize: the flushed RDB keeps
   // its server (ready for the next scale-out) rather than lose it for nothing.
   if (ctx.asg.desired <= ctx.asg.min) return undefined;

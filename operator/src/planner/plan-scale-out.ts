@@ -42,7 +42,8 @@ export const scaleThresholdFor = (specThreshold: number, live: Pick<ObservedRdbP
 export const planScaleOut = (ctx: PoolContext, ordinals: OrdinalCounter, input: ScaleOutInput): ScaleOutPlan => {
   const none: ScaleOutPlan = { actions: [], events: [], created: [], capacityLimit: undefined, capacityMessage: undefined };
   // A draining pool only keeps what it has (replacements are planReplacements').
-  if (!ctx.allowCreate || ctx.draining) return none;
+  // Winding down, the pool only keeps what it has, and then not even that.
+  if (!ctx.allowCreate || ctx.draining || ctx.windDown) return none;
   const pool = ctx.spec;
   const active = ctx.obs.pods.filter(isActive);
   const live = active.find(isLive);

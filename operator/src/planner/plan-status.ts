@@ -9,6 +9,8 @@ import type { MergePlan } from './plan-merge.ts';
 import type { PoolOutcome, PoolsPlan } from './plan-pools.ts';
 import type { StoragePlan } from './plan-storage.ts';
 import type { TickerplantPlan } from './plan-tickerplant.ts';
+import type { WindDownPlan } from './plan-wind-down.ts';
+import { CLUSTER_ANNOTATION } from '../api/kdbcluster.ts';
 import { byOrdinal, isActive, isFailed, isLive, isTakingOver, isWaiting, podHeldData, rdbPhaseOf } from './rdbs.ts';
 import type { ClusterEvent, Observed } from './types.ts';
 
@@ -104,8 +106,19 @@ const cond = (type: ConditionValue['type'], on: boolean, reasonOn: string, reaso
 
 const RUNNING_PHASES: ReadonlySet<Phase | undefined> = new Set<Phase | undefined>(['Running', 'ScalingOut', 'ScalingIn', 'Degraded']);
 
-export const planStatus = (o: Observed, storage: StoragePlan, tp: TickerplantPlan, pools: PoolsPlan, merge: Pick<MergePlan, 'record' | 'mergedDay' | 'pending'>): StatusPlan => {
+export type WindDownStatus = Pick<WindDownPlan, 'record' | 'waitingFor' | 'hibernation' | 'endOfDayRequest'>;
+const RUNNING: WindDownStatus = { record: undefined, waitingFor: undefined, hibernation: { kind: 'off' }, endOfDayRequest: undefined };
+
+export const planStatus = (
+  o: Observed,
+  storage: StoragePlan,
+  tp: TickerplantPlan,
+  pools: PoolsPlan,
+  merge: Pick<MergePlan, 'record' | 'mergedDay' | 'pending'>,
+  windDown: WindDownStatus = RUNNING,
+): StatusPlan => {
   const prev = o.cluster.status;
+  const winding = windDown.record;
   const prevConditions = prev?.conditions ?? [];
   const wasRunning = RUNNING_PHASES.has(prev?.phase);
   const outcomes = pools.outcomes;
@@ -117,7 +130,8 @@ export const planStatus = (o: Observed, storage: StoragePlan, tp: TickerplantPla
   const scalingIn = outcomes.filter((p) => p.scaleIn !== undefined);
   const serving = (p: PoolOutcome) => p.ctx.obs.pods.some((x) => isActive(x) && (isLive(x) || isTakingOver(x)));
   // A draining pool (removed from the spec) serves no queue of its own any more.
-  const notServing = outcomes.filter((p) => !p.ctx.draining && !serving(p)).map((p) => p.pool.name);
+  // Winding down, no pool is meant to serve.
+  const notServing = winding ? [] : outcomes.filter((p) => !p.ctx.draining && !serving(p)).map((p) => p.pool.name);
 
   const unresolved = outcomes.filter((p) => p.ctx.access.kind === 'unresolved');
   const foreign = outcomes.filter((p) => p.ctx.access.kind === 'ownedByAnother');
@@ -136,7 +150,7 @@ export const planStatus = (o: Observed, storage: StoragePlan, tp: TickerplantPla
       if (e && isActive(pod)) problems.push(`pool ${p.pool.name}: RDB ${pod.name} ${e.reason}: ${e.message}`);
     }
   }
-  if (wasRunning && tp.exists && !tp.ready) problems.push('tickerplant is not ready');
+  if (wasRunning && tp.exists && !tp.ready && winding?.reason !== 'Hibernation') problems.push('tickerplant is not ready');
   if (wasRunning && notServing.length > 0) problems.push(`no live RDB in pool ${notServing.join(', ')}`);
 
   const ready = storage.ready && tp.ready && notServing.length === 0;
@@ -184,6 +198,7 @@ export const planStatus = (o: Observed, storage: StoragePlan, tp: TickerplantPla
       awsDown ? 'AWS did not answer: ASG and EFS changes wait, Kubernetes changes go on' : 'AWS answers',
     ),
     storage.condition,
+    hibernatedCondition(windDown),
     cond(
       'NodeGroupUnresolved',
       unresolved.length > 0,
@@ -208,7 +223,11 @@ export const planStatus = (o: Observed, storage: StoragePlan, tp: TickerplantPla
   const noPods = outcomes.every((p) => p.ctx.obs.pods.length === 0);
   const phase: Phase = deleting
     ? 'Deleting'
-    : !tp.exists && noPods
+    : winding?.reason === 'Hibernation'
+      ? winding.step === 'Done'
+        ? 'Hibernated'
+        : 'Hibernating'
+      : !tp.exists && noPods
       ? 'Pending'
       : problems.length > 0
         ? 'Degraded'
@@ -236,6 +255,8 @@ export const planStatus = (o: Observed, storage: StoragePlan, tp: TickerplantPla
     ...(merge.record ? { merge: merge.record } : {}),
     ...(merge.mergedDay !== undefined ? { mergedDay: merge.mergedDay } : {}),
     ...(merge.pending !== undefined ? { mergePending: merge.pending } : {}),
+    ...(winding ? { windDown: winding } : {}),
+    ...(windDown.endOfDayRequest !== undefined ? { endOfDayRequest: windDown.endOfDayRequest } : {}),
   });
 
   const events: ClusterEvent[] = [];
@@ -254,6 +275,10 @@ export const planStatus = (o: Observed, storage: StoragePlan, tp: TickerplantPla
     }
   }
   if (flippedOn(prevConditions, conditions, 'Degraded')) events.push(ev.degraded(problems.join('; ')));
+  const wasRefused = prevConditions.find((c) => c.type === 'Hibernated')?.reason === 'InvalidAnnotation';
+  if (windDown.hibernation.kind === 'invalid' && !wasRefused) {
+    events.push(ev.invalidAnnotation(CLUSTER_ANNOTATION.hibernation, windDown.hibernation.value, '"on" or "off"'));
+  }
   if (flippedOff(prevConditions, conditions, 'Degraded')) events.push(ev.recovered());
 
   return { status, changed: stableJson(status) !== stableJson(prev), events };
@@ -266,3 +291,23 @@ export const stableJson = (v: unknown): string =>
       ? Object.fromEntries(Object.entries(val as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b)))
       : val,
   );
+
+/** Hibernated: True once the wind-down is done; its reason otherwise says where it is, or why the annotation was refused. */
+const hibernatedCondition = (w: WindDownStatus): ConditionValue => {
+  const r = w.record;
+  if (r?.reason === 'Hibernation' && r.step === 'Done') {
+    return { type: 'Hibernated', status: 'True', reason: 'Hibernated', message: 'no RDB server and no tickerplant run; the log and the HDB stay' };
+  }
+  if (r?.reason === 'Hibernation') {
+    return { type: 'Hibernated', status: 'False', reason: 'Hibernating', message: `${r.step}${w.waitingFor !== undefined ? `: waiting for ${w.waitingFor}` : ''}` };
+  }
+  if (w.hibernation.kind === 'invalid') {
+    return {
+      type: 'Hibernated',
+      status: 'False',
+      reason: 'InvalidAnnotation',
+      message: `${CLUSTER_ANNOTATION.hibernation}=${JSON.stringify(w.hibernation.value.slice(0, 64))} is neither "on" nor "off": the cluster runs; set "on" to hibernate`,
+    };
+  }
+  return { type: 'Hibernated', status: 'False', reason: 'Running', message: `set ${CLUSTER_ANNOTATION.hibernation}=on to hibernate` };
+};

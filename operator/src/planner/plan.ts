@@ -4,6 +4,7 @@ import { planPools } from './plan-pools.ts';
 import { planStatus } from './plan-status.ts';
 import { planStorage } from './plan-storage.ts';
 import { planTickerplant } from './plan-tickerplant.ts';
+import { WIND_DOWN_REQUEUE_MS, planWindDown } from './plan-wind-down.ts';
 import type { Action, Observed } from './types.ts';
 
 /** Waits when nothing is in flight: ASG state is polled, not watched, so drift shows up within a minute. */
@@ -16,10 +17,10 @@ export const PROVISIONING_REQUEUE_MS = 5_000;
  * Reconcile's brain: observed state in, ordered actions out. Pure: no I/O,
  * no clock (o.now), no randomness. The chain:
  *
- *   planStorage -> planTickerplant -> planPools (per pool: planScaleIn,
- *   planReplacements, planScaleOut, planProtection; then planCapacity per ASG)
- *   -> planMerge (end of day into the HDB) -> planGateway (the query side)
- *   -> planStatus
+ *   planWindDown (deletion, hibernation, end-of-day requests) -> planStorage
+ *   -> planTickerplant -> planPools (per pool: planScaleIn, planReplacements,
+ *   planScaleOut, planProtection; then planCapacity per ASG) -> planMerge
+ *   (end of day into the HDB) -> planGateway (the query side) -> planStatus
  *
  * Actions come out safest first: protection before anything moves, pods
  * before the capacity that hosts them, the scale-in chain (its record before
@@ -28,13 +29,14 @@ export const PROVISIONING_REQUEUE_MS = 5_000;
  */
 export const plan = (o: Observed): Action[] => {
   const deleting = o.cluster.metadata.deletionTimestamp !== undefined;
+  const windDown = planWindDown(o);
   const storage = planStorage(o);
-  const tp = planTickerplant(o);
+  const tp = planTickerplant(o, windDown.tickerplantStopped);
   // RDBs connect to the tickerplant at start: create them once it exists.
-  const pools = planPools(o, tp.exists && !deleting);
-  const merge = planMerge(o);
+  const pools = planPools(o, tp.exists && windDown.pools?.step !== 'empty', windDown.pools);
+  const merge = planMerge(o, windDown.mergeAllowed);
   const gateway = planGateway(o, tp.exists);
-  const status = planStatus(o, storage, tp, pools, merge);
+  const status = planStatus(o, storage, tp, pools, merge, windDown);
 
   const outcomes = pools.outcomes;
   const actions: Action[] = [
@@ -45,12 +47,17 @@ export const plan = (o: Observed): Action[] => {
     ...pools.capacity.actions,
     ...outcomes.flatMap((p) => p.scaleInActions),
     ...merge.actions,
+    ...windDown.actions,
     ...gateway,
   ];
   if (status.changed) actions.push({ kind: 'UpdateStatus', status: status.status });
-  const events = [...outcomes.flatMap((p) => p.events), ...pools.capacity.events, ...merge.events, ...status.events];
+  const events = [...windDown.events, ...outcomes.flatMap((p) => p.events), ...pools.capacity.events, ...merge.events, ...status.events];
   for (const event of events) actions.push({ kind: 'EmitEvent', event });
-  actions.push({ kind: 'RequeueAfter', ms: requeueMs(o, pools, storage.ready && tp.ready, merge.record?.phase === 'Running') });
+  // Last: once the finalizer is gone the object may be too, and nothing after could be written.
+  if (windDown.release) actions.push({ kind: 'ReleaseCluster' });
+  const settled = storage.ready && (tp.ready || windDown.tickerplantStopped);
+  const waits = windDown.waitingFor !== undefined ? WIND_DOWN_REQUEUE_MS : undefined;
+  actions.push({ kind: 'RequeueAfter', ms: Math.min(requeueMs(o, pools, settled, merge.record?.phase === 'Running'), waits ?? Infinity) });
   return actions;
 };
 

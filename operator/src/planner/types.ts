@@ -36,7 +36,8 @@ export interface ObservedMergeJob {
 }
 
 export interface ObservedTickerplant {
-  statefulSet: 'missing' | { ready: boolean };
+  /** replicas: the StatefulSet's spec.replicas (0 while hibernated). */
+  statefulSet: 'missing' | { ready: boolean; replicas?: number };
   service: boolean;
 }
 
@@ -195,7 +196,7 @@ export interface ClusterEvent {
 }
 
 /** Lost: it held unflushed data (a replacement replays it). Failed: failed, or on a lost node, holding nothing. */
-export type DeleteReason = 'ScaleIn' | 'Lost' | 'Failed';
+export type DeleteReason = 'ScaleIn' | 'Lost' | 'Failed' | 'WindDown';
 
 export interface PodPrecondition {
   uid: string;
@@ -209,7 +210,16 @@ export interface PodPrecondition {
 export type Action =
   | { kind: 'EnsureEfsAccessPoint'; fileSystemId: string }
   | { kind: 'EnsureStorageVolumes'; fileSystemId: string; accessPointId?: string }
-  | { kind: 'EnsureTickerplant'; reason: string }
+  /** replicas 0: hibernated (the log and its volume stay). */
+  | { kind: 'EnsureTickerplant'; reason: string; replicas?: 0 | 1 }
+  /**
+   * Ask the tickerplant to end trading day `day` now, if that is still its
+   * day (so a repeat after a crash ends nothing twice): every RDB then
+   * flushes it as at a scheduled end of day.
+   */
+  | { kind: 'EndTradingDay'; day: string; reason: 'Deletion' | 'Hibernation' | 'Requested' }
+  /** Deletion is complete: node-group claims and access points are released and the finalizer removed. */
+  | { kind: 'ReleaseCluster' }
   /** Apply the gateway, the HDB and the RDBs' headless Service (server-side apply). */
   | { kind: 'EnsureGateway'; reason: string }
   /** spec.gateway.enabled went false: delete those objects (by name; a missing one is fine). */
@@ -218,7 +228,8 @@ export type Action =
   /** `poolSpec`: for a draining pool (not in the spec any more), the pool to build the pod from. */
   /** replacesDay: the trading day of the lost window (KDB_REPLACES_DAY), so a window of the day before is replayed from that day's log. */
   | { kind: 'EnsureRdbPod'; pool: string; name: string; ordinal: number; replaces?: string; replacesDay?: string; poolSpec?: RdbPoolSpec }
-  | { kind: 'DeleteRdbPod'; pool: string; pod: string; reason: 'Lost' | 'Failed' }
+  /** WindDown: a wind-down removes an RDB that holds nothing still owed (no server to hand back, or never placed). */
+  | { kind: 'DeleteRdbPod'; pool: string; pod: string; reason: 'Lost' | 'Failed' | 'WindDown' }
   /** The victim exactly as the plan saw it: a pod changed since (new uid or resourceVersion) is not deleted. */
   | { kind: 'DeleteRdbPod'; pool: string; pod: string; reason: 'ScaleIn'; precondition: PodPrecondition }
   | { kind: 'CordonNode'; node: string }

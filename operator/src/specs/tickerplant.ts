@@ -50,7 +50,8 @@ export const subscriberBufferBytes = (c: KdbCluster): number => {
  * (the paper's ASG of size 1), and its log and subscriber table live on EFS so
  * a restart loses no queue state.
  */
-export const tickerplantStatefulSet = (c: KdbCluster, priority: PriorityClasses = {}): V1StatefulSet => {
+/** replicas 0: hibernated; the log's claim and volume stay. */
+export const tickerplantStatefulSet = (c: KdbCluster, priority: PriorityClasses = {}, replicas: 0 | 1 = 1): V1StatefulSet => {
   const tp = c.spec.tickerplant;
   const paths = efsPaths(c);
   return {
@@ -58,7 +59,7 @@ export const tickerplantStatefulSet = (c: KdbCluster, priority: PriorityClasses 
     kind: 'StatefulSet',
     metadata: ownedMetadata(c, tickerplantName(c), tpLabels(c)),
     spec: {
-      replicas: 1,
+      replicas,
       serviceName: tickerplantName(c),
       // Never two tickerplants writing one log: the old pod is gone before the new one starts.
       podManagementPolicy: 'OrderedReady',

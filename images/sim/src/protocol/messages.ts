@@ -84,12 +84,20 @@ export interface SyncedMsg {
 /** Admin -> tickerplant. */
 export interface EndOfDayRequest {
   op: 'end-of-day';
+  /**
+   * End the day only if it is still this one (the operator's wind-down and
+   * `kubectl kdb eod` send it): a repeated request ends nothing twice, and is
+   * answered with `ended: false` and the day now running.
+   */
+  day?: string;
 }
 export interface EndOfDayDone {
   op: 'end-of-day-done';
   day: string;
   nextDay: string;
   count: number;
+  /** false: the request named a day already over; nothing was ended. */
+  ended: boolean;
 }
 export interface SubscribersRequest {
   op: 'subscribers';

@@ -464,10 +464,19 @@ export class Tickerplant {
         });
       case 'end-of-day': {
         const day = this.day;
+        const asked = msg.day;
+        if (asked !== undefined && (typeof asked !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(asked))) {
+          return this.send(conn, { op: 'error', message: `end-of-day: day must be a date YYYY-MM-DD, got ${JSON.stringify(asked)}` });
+        }
+        // Already over: the day asked for ended (by its clock or an earlier request).
+        if (asked !== undefined && asked < day) return this.send(conn, { op: 'end-of-day-done', day: asked, nextDay: day, count: 0, ended: false });
+        if (asked !== undefined && asked > day) {
+          return this.send(conn, { op: 'error', message: `end-of-day: ${asked} has not begun here (the tickerplant's day is ${day})` });
+        }
         this.commitNow();
         const count = this.durable;
         const nextDay = this.endOfDay(addDays(day, 1));
-        return this.send(conn, { op: 'end-of-day-done', day, nextDay, count });
+        return this.send(conn, { op: 'end-of-day-done', day, nextDay, count, ended: true });
       }
       case 'subscribers':
         return this.send(conn, {

@@ -9,7 +9,8 @@ import type { OperatorMetrics } from '../../runtime/metrics.ts';
 import { gatewayDeployment, gatewayService, hdbDeployment, hdbService, rdbHeadlessService } from '../../specs/gateway.ts';
 import { mergeJob } from '../../specs/merge-job.ts';
 import { rdbPod, rdbPodDisruptionBudget } from '../../specs/rdb.ts';
-import { gatewayName, hdbName, pvcName, rdbServiceName } from '../../specs/names.ts';
+import { gatewayName, hdbName, pvcName, rdbServiceName, tickerplantHost } from '../../specs/names.ts';
+import { requestEndOfDay } from '../../tickerplant/control.ts';
 import { clusterFolder, efsPersistentVolume, efsPersistentVolumeClaim } from '../../specs/storage.ts';
 import type { PriorityClasses } from '../../specs/priority.ts';
 import { tickerplantPodDisruptionBudget, tickerplantService, tickerplantStatefulSet } from '../../specs/tickerplant.ts';
@@ -33,6 +34,8 @@ export interface EffectDeps {
   onEfsChanged?: () => void;
   /** Aborted once leadership is lost or shutdown began: no irreversible step may start after that. */
   signal?: AbortSignal;
+  /** Tests point EndTradingDay at a tickerplant of their own. */
+  requestEndOfDay?: typeof requestEndOfDay;
 }
 
 /**
@@ -43,6 +46,7 @@ export const isIrreversible = (a: Action): boolean =>
   a.kind === 'TerminateInstanceInGroup' ||
   a.kind === 'DeleteRdbPod' ||
   a.kind === 'SetDesiredCapacity' ||
+  a.kind === 'EndTradingDay' ||
   (a.kind === 'SetInstanceProtection' && !a.protect);
 
 /**
@@ -135,7 +139,19 @@ export class Effector {
         // Server-side apply keeps the objects in step with the spec on every change.
         await api.apply(tickerplantService(c) as KubeObject);
         await api.apply(tickerplantPodDisruptionBudget(c) as KubeObject);
-        await api.apply(tickerplantStatefulSet(c, this.#d.priorityClasses) as KubeObject);
+        await api.apply(tickerplantStatefulSet(c, this.#d.priorityClasses, a.replicas ?? 1) as KubeObject);
+        return;
+      case 'EndTradingDay': {
+        const answer = await (this.#d.requestEndOfDay ?? requestEndOfDay)(tickerplantHost(c), c.spec.tickerplant.port, a.day);
+        this.#d.log.info(answer.ended ? 'tickerplant ended the trading day' : 'trading day was already over', {
+          day: a.day,
+          nextDay: answer.nextDay,
+          reason: a.reason,
+        });
+        return;
+      }
+      case 'ReleaseCluster':
+        // The reconciler releases what the cluster held once everything before it ran.
         return;
       case 'EnsureGateway':
         // What the gateway asks first, so its first query finds them.

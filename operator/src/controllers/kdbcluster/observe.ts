@@ -164,7 +164,9 @@ export class Observer {
       cluster,
       now,
       tickerplant: {
-        statefulSet: sts ? { ready: (sts.status?.readyReplicas ?? 0) >= 1 } : 'missing',
+        statefulSet: sts
+          ? { ready: (sts.status?.readyReplicas ?? 0) >= 1, ...(sts.spec?.replicas !== undefined ? { replicas: sts.spec.replicas } : {}) }
+          : 'missing',
         service: caches.services.get(key(ns, tickerplantName(cluster))) !== undefined,
       },
       storage: { efs: await this.#observeEfs(cluster, now), logVolume: volumes, hdbVolume: volumes },

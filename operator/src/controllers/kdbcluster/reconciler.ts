@@ -82,12 +82,11 @@ export const kdbClusterReconciler =
     let cluster: KdbCluster = { ...parsed.value, ...(stored.status ? { status: stored.status } : {}) };
     const ref = { ...Resources.KdbCluster, namespace: cluster.metadata.namespace ?? 'default', name: cluster.metadata.name };
 
-    if (cluster.metadata.deletionTimestamp) {
-      await finalize(d, cluster, ctx);
-      await d.api.removeFinalizer(ref, FINALIZER);
-      return;
-    }
-    if (!cluster.metadata.finalizers?.includes(FINALIZER)) {
+    // A deleted cluster winds down through the same plan (plan-wind-down.ts)
+    // until it says ReleaseCluster; one without our finalizer is not ours to hold.
+    const deleting = cluster.metadata.deletionTimestamp !== undefined;
+    if (deleting && !cluster.metadata.finalizers?.includes(FINALIZER)) return;
+    if (!deleting && !cluster.metadata.finalizers?.includes(FINALIZER)) {
       const updated = await d.api.addFinalizer<KubeObject>(ref, FINALIZER);
       if (!updated) return;
       cluster = { ...cluster, metadata: { ...cluster.metadata, ...(updated.metadata as object) } };
@@ -113,7 +112,13 @@ export const kdbClusterReconciler =
       cluster,
     );
     try {
-      return await effector.run(actions);
+      const outcome = await effector.run(actions);
+      if (actions.some((a) => a.kind === 'ReleaseCluster')) {
+        await finalize(d, cluster, ctx);
+        await d.api.removeFinalizer(ref, FINALIZER);
+        return;
+      }
+      return outcome;
     } catch (e) {
       if (!(e instanceof AwsUnavailableError)) throw e;
       ctx.log.warn('AWS unreachable; reconciling Kubernetes only', { error: e.message });
@@ -179,9 +184,9 @@ const degradeForUnreadableStatus = async (
 };
 
 /**
- * Deletion: owned objects go through garbage collection. An access point the
- * operator created is deleted only under reclaimPolicy Delete; the EFS data
- * and the PV stay otherwise.
+ * Deletion, once the wind-down handed every server back: owned objects go
+ * through garbage collection. An access point the operator created is deleted
+ * only under reclaimPolicy Delete; the EFS data and the PV stay otherwise.
  */
 const finalize = async (d: ReconcilerDeps, cluster: KdbCluster, ctx: ReconcileContext): Promise<void> => {
   await releaseNodeGroups({ aws: d.aws, events: d.events, eksClusterName: d.eksClusterName, log: ctx.log }, cluster, cluster as KubeObject);
