@@ -36,8 +36,11 @@ spec:
 
 afterAll(async () => {
   await clearFaults();
+  // The cluster winds down first (its finalizer hands the servers back), then its namespace goes.
+  await kubectl('-n', ns, 'delete', 'kdb', 'outage', '--ignore-not-found', '--wait=false').catch(() => undefined);
+  await waitFor(`KdbCluster ${ns}/outage to be deleted`, async () => (await kubectl('-n', ns, 'get', 'kdb', '-o', 'name', '--ignore-not-found')).trim() === '', 180_000).catch(() => undefined);
   await kubectl('delete', 'namespace', ns, '--wait=false');
-});
+}, 240_000);
 
 test('a lost RDB is replaced while AWS is down; AwsUnavailable comes and goes', async () => {
   await setFaults({ errorRate: 1, services: ['autoscaling'] });

@@ -106,6 +106,19 @@ describe('deletion writes the day down before anything is removed', () => {
     expect(kinds(actions)).not.toContain('ReleaseCluster');
   });
 
+  test('an RDB on a server shared with other pods is deleted, and the server stays: it is not the cluster\'s to hand back', () => {
+    const o = withRecord(record({ step: 'ScalingIn' }), { deleting: true });
+    const w = world([flushedDay()[1]!], o);
+    const shared: Observed = { ...w, pools: { equities: { ...w.pools.equities!, nodes: w.pools.equities!.nodes.map((n) => ({ ...n, otherPods: ['kdb-system/kdb-operator-0'] })) } } };
+    const actions = plan(shared);
+    expect(ofKind(actions, 'DeleteRdbPod')).toEqual([{ kind: 'DeleteRdbPod', pool: 'equities', pod: podName(1), reason: 'WindDown' }]);
+    expect(ofKind(actions, 'TerminateInstanceInGroup')).toEqual([]);
+    // Once the pod is gone, the occupied server is no reason to wait.
+    const gone = world([{ ord: 1, podGone: true }], o);
+    const after: Observed = { ...gone, pools: { equities: { ...gone.pools.equities!, nodes: gone.pools.equities!.nodes.map((n) => ({ ...n, otherPods: ['kdb-system/kdb-operator-0'] })) } } };
+    expect(kinds(plan(after))).toContain('ReleaseCluster');
+  });
+
   test('AWS unreadable: the cluster is not released', () => {
     const actions = plan(world([], withRecord(record({ step: 'ScalingIn' }), { deleting: true, asg: 'unknown' })));
     expect(kinds(actions)).not.toContain('ReleaseCluster');
@@ -122,6 +135,13 @@ describe('deletion writes the day down before anything is removed', () => {
     const actions = plan(world(day(1, 50), withRecord(record({ step: 'ScalingIn' }), { deleting: true })));
     expect(removals(actions)).toEqual([]);
   });
+});
+
+test('the tickerplant deleted under a deletion (its namespace going): nothing waits for a write-down no one can do', () => {
+  const actions = plan(world(day(1, 50), { deleting: true, tickerplant: { statefulSet: 'missing', service: false } }));
+  expect(ofKind(actions, 'EndTradingDay')).toEqual([]);
+  expect(windDownOf(actions)).toMatchObject({ step: 'ScalingIn', writeDown: false });
+  expect(eventReasons(actions)).toContain('WriteDownImpossible');
 });
 
 describe('deletion with kdb-operator.dev/write-down=skip', () => {
@@ -161,8 +181,10 @@ describe('hibernation', () => {
     });
     const actions = plan(world([], o));
     expect(windDownOf(actions)?.step).toBe('StoppingTickerplant');
-    expect(ofKind(actions, 'EnsureTickerplant')).toEqual([{ kind: 'EnsureTickerplant', reason: 'Hibernating', replicas: 0 }]);
     expect(ofKind(actions, 'EnsureRdbPod')).toEqual([]);
+    const next = plan(world([], withRecord(record({ reason: 'Hibernation', step: 'StoppingTickerplant' }), o)));
+    expect(ofKind(next, 'EnsureTickerplant')).toEqual([{ kind: 'EnsureTickerplant', reason: 'Hibernating', replicas: 0 }]);
+    expect(windDownOf(next)?.step).toBe('StoppingTickerplant');
   });
 
   test('stopped: Hibernated, no RDB for minRdbs, and a spec change keeps it at zero', () => {

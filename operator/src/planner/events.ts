@@ -71,6 +71,11 @@ export const ev = {
         ? `kdb-operator.dev/write-down=skip: rows held by RDB ${rdbs.join(', ')} are dropped (the tickerplant's log keeps what it logged)`
         : 'kdb-operator.dev/write-down=skip: no RDB holds unflushed rows',
     ),
+  writeDownImpossible: (rdbs: readonly string[]) =>
+    warning(
+      'WriteDownImpossible',
+      `the tickerplant is gone, so the day cannot be ended and written down${rdbs.length > 0 ? `: rows held by RDB ${rdbs.join(', ')} are dropped` : ''}; its log stays on the volume`,
+    ),
   hibernationStarted: () =>
     normal('HibernationStarted', 'hibernation on: writing the day down, handing every RDB server back, then stopping the tickerplant'),
   hibernated: () => normal('Hibernated', 'hibernated: no RDB server and no tickerplant run; the log and the HDB stay. Set kdb-operator.dev/hibernation=off to resume'),

@@ -95,13 +95,19 @@ export const planPools = (o: Observed, allowCreate: boolean, windDown?: PoolWind
 
 /**
  * Emptying a pool for a wind-down, the RDBs the chain cannot take: one still
- * waiting for a node (it never ran, so holds nothing), and, where the pool has
- * no ASG of this cluster's to hand a server back to, one that owes nothing.
+ * waiting for a node (it never ran, so holds nothing), and one that owes
+ * nothing but whose server is not the cluster's to hand back: the pool has no
+ * ASG of this cluster's, or other pods run on its node (a shared node group).
+ * Their servers stay.
  */
 export const windDownDeletions = (ctx: PoolContext): Action[] => {
   if (ctx.windDown?.step !== 'empty') return [];
   const noGroup = !ctx.asg && !ctx.awsUnknown;
+  const shared = (node: string): boolean => (ctx.nodes.get(node)?.otherPods ?? []).length > 0;
+  // The chain's victim is deleted by the chain, with its preconditions.
+  const victim = ctx.prev?.scaleIn?.rdb;
   return ctx.obs.pods
-    .filter((p) => !isDeleting(p) && isActive(p) && (p.node === undefined || (noGroup && removable(ctx, p))))
+    .filter((p) => p.name !== victim && !isDeleting(p) && isActive(p))
+    .filter((p) => p.node === undefined || ((noGroup || shared(p.node)) && removable(ctx, p)))
     .map((p): Action => ({ kind: 'DeleteRdbPod', pool: ctx.spec.name, pod: p.name, reason: 'WindDown' }));
 };

@@ -3,6 +3,7 @@ import type { WindDownReason, WindDownRecord, WindDownStep } from '../api/kdbclu
 import { ev } from './events.ts';
 import { mayStillAdd } from './plan-drain.ts';
 import { isActive, isDeleting } from './rdbs.ts';
+import type { PoolOutcome } from './plan-pools.ts';
 import type { Action, ClusterEvent, Observed, ObservedRdbPod } from './types.ts';
 
 /**
@@ -85,19 +86,25 @@ const unflushed = (o: Observed, day: string): string[] =>
 const lostWindows = (o: Observed): string[] =>
   (o.cluster.status?.pools ?? []).flatMap((ps) => ps.rdbs.filter((r) => r.state === 'lost').map((r) => r.name)).sort();
 
-/** What still holds the wind-down at ScalingIn: RDB pods, a chain in flight, servers of a group this cluster holds. */
-const serversLeft = (o: Observed): string | undefined => {
-  const pods = allPods(o).map((p) => p.name);
+/**
+ * What still holds the wind-down at ScalingIn, from what the pools planned:
+ * RDB pods, a chain in flight, idle servers the chain will take (a group at
+ * its MinSize keeps them: those are the group's, not the cluster's), a
+ * server still launching, or a group AWS did not let us read. A server that
+ * hosts other pods (a shared node group) is not the cluster's to hand back.
+ */
+export const serversLeft = (outcomes: readonly Pick<PoolOutcome, 'ctx' | 'scaleIn' | 'idle'>[]): string | undefined => {
+  const pods = outcomes.flatMap((p) => p.ctx.obs.pods.map((x) => x.name));
   if (pods.length > 0) return `RDB pods ${pods.sort().join(', ')}`;
-  const inFlight = (o.cluster.status?.pools ?? []).filter((ps) => ps.scaleIn !== undefined).map((ps) => ps.name);
+  const inFlight = outcomes.filter((p) => p.scaleIn !== undefined).map((p) => p.ctx.spec.name);
   if (inFlight.length > 0) return `the scale-in of pool ${inFlight.join(', ')}`;
-  const owner = `${o.cluster.metadata.namespace ?? 'default'}/${o.cluster.metadata.name}`;
-  for (const [name, pool] of Object.entries(o.pools)) {
-    if (pool.asg === 'unknown') return `AWS (pool ${name}'s group cannot be read)`;
-    if (pool.asg === 'missing' || pool.asg.owner !== owner) continue;
-    const staying = pool.asg.instances.filter((i) => !i.lifecycleState.startsWith('Terminating') && i.lifecycleState !== 'Terminated');
-    // At MinSize AWS refuses the decrement: those servers are the group's, not the cluster's.
-    if (staying.length > pool.asg.min && pool.asg.desired > pool.asg.min) return `${staying.length} instance(s) in ASG ${pool.asg.name}`;
+  for (const p of outcomes) {
+    if (p.ctx.awsUnknown) return `AWS (pool ${p.ctx.spec.name}'s group cannot be read)`;
+    const asg = p.ctx.asg;
+    if (!asg || asg.desired <= asg.min) continue;
+    if (p.idle.length > 0) return `idle instance ${p.idle.map((i) => i.instanceId).join(', ')} of ASG ${asg.name}`;
+    const staying = asg.instances.filter((i) => !i.lifecycleState.startsWith('Terminating') && i.lifecycleState !== 'Terminated');
+    if (asg.desired > staying.length) return `${asg.desired - staying.length} instance(s) still launching in ASG ${asg.name}`;
   }
   return undefined;
 };
@@ -162,6 +169,12 @@ export const planWindDown = (o: Observed): WindDownPlan => {
   if (reason === 'Deletion' && (record.step === 'StoppingTickerplant' || (record.step === 'Done' && prev?.reason === 'Hibernation'))) {
     record = { ...record, step: 'ScalingIn' };
   }
+  // The tickerplant deleted under a deletion (its namespace going, say): no one
+  // can end the day any more, and waiting for it would hold the namespace forever.
+  if (reason === 'Deletion' && record.step === 'WritingDown' && o.tickerplant.statefulSet === 'missing') {
+    events.push(ev.writeDownImpossible(unflushedAll(o)));
+    record = { ...record, writeDown: false };
+  }
   if (!record.writeDown && record.step === 'WritingDown') record = { ...record, step: 'ScalingIn' };
 
   let waitingFor: string | undefined;
@@ -183,18 +196,14 @@ export const planWindDown = (o: Observed): WindDownPlan => {
       const lost = lostWindows(o);
       const mergePending = o.cluster.spec.merge.enabled && (o.cluster.status?.mergedDay === undefined || o.cluster.status.mergedDay < day);
       if (owing.length > 0) {
-        if (o.tickerplant.statefulSet !== 'missing') actions.push({ kind: 'EndTradingDay', day, reason });
+        actions.push({ kind: 'EndTradingDay', day, reason });
         waitingFor = `RDB ${owing.join(', ')} to flush ${day}`;
       } else if (lost.length > 0) waitingFor = `the replay of lost RDB ${lost.join(', ')}`;
       else if (mergePending) waitingFor = `the merge of ${day} into the HDB`;
       else advance('ScalingIn');
     }
   }
-  if (record.step === 'ScalingIn') {
-    const left = serversLeft(o);
-    if (left !== undefined) waitingFor = left;
-    else advance(reason === 'Hibernation' ? 'StoppingTickerplant' : 'Done');
-  }
+  // ScalingIn ends in settleWindDown, once the pools planned.
   if (record.step === 'StoppingTickerplant') {
     // planTickerplant scales it to zero; this step waits for that.
     if (tickerplantStopped(o)) advance('Done');
@@ -221,4 +230,24 @@ export const planWindDown = (o: Observed): WindDownPlan => {
 const unflushedAll = (o: Observed): string[] => {
   const day = newestReportedDay(o);
   return day === undefined ? [] : unflushed(o, day);
+};
+
+/**
+ * The second half of the wind-down, after the pools planned: ScalingIn is
+ * over once nothing of the cluster is left on a server (serversLeft). The
+ * tickerplant stops, or the cluster is released, from here on.
+ */
+export const settleWindDown = (w: WindDownPlan, outcomes: readonly Pick<PoolOutcome, 'ctx' | 'scaleIn' | 'idle'>[]): WindDownPlan => {
+  const r = w.record;
+  if (r?.step !== 'ScalingIn') return w;
+  const left = serversLeft(outcomes);
+  if (left !== undefined) return { ...w, waitingFor: left };
+  const step: WindDownStep = r.reason === 'Hibernation' ? 'StoppingTickerplant' : 'Done';
+  return {
+    ...w,
+    record: { ...r, step },
+    events: [...w.events, ev.windDownStep(r.reason, step)],
+    release: r.reason === 'Deletion',
+    waitingFor: r.reason === 'Hibernation' ? 'the tickerplant to stop' : undefined,
+  };
 };

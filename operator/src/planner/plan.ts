@@ -4,7 +4,7 @@ import { planPools } from './plan-pools.ts';
 import { planStatus } from './plan-status.ts';
 import { planStorage } from './plan-storage.ts';
 import { planTickerplant } from './plan-tickerplant.ts';
-import { WIND_DOWN_REQUEUE_MS, planWindDown } from './plan-wind-down.ts';
+import { WIND_DOWN_REQUEUE_MS, planWindDown, settleWindDown } from './plan-wind-down.ts';
 import type { Action, Observed } from './types.ts';
 
 /** Waits when nothing is in flight: ASG state is polled, not watched, so drift shows up within a minute. */
@@ -29,11 +29,12 @@ export const PROVISIONING_REQUEUE_MS = 5_000;
  */
 export const plan = (o: Observed): Action[] => {
   const deleting = o.cluster.metadata.deletionTimestamp !== undefined;
-  const windDown = planWindDown(o);
+  const started = planWindDown(o);
   const storage = planStorage(o);
-  const tp = planTickerplant(o, windDown.tickerplantStopped);
+  const tp = planTickerplant(o, started.tickerplantStopped);
   // RDBs connect to the tickerplant at start: create them once it exists.
-  const pools = planPools(o, tp.exists && windDown.pools?.step !== 'empty', windDown.pools);
+  const pools = planPools(o, tp.exists && started.pools?.step !== 'empty', started.pools);
+  const windDown = settleWindDown(started, pools.outcomes);
   const merge = planMerge(o, windDown.mergeAllowed);
   const gateway = planGateway(o, tp.exists);
   const status = planStatus(o, storage, tp, pools, merge, windDown);
