@@ -29,7 +29,7 @@ const withRecord = (r: WindDownRecord, o: WorldOptions = {}): WorldOptions => ({
 /** After the write-down's end of day: the rolled RDB flushed, the live one flushed the day and went on with the next. */
 const flushedDay = (): RdbSketch[] => [
   { ord: 0, state: 'flushed' },
-  { ord: 1, state: 'live', mem: 3, day: NEXT, flushedDays: [DAY] },
+  { ord: 1, state: 'live', mem: 3, day: NEXT, flushedDays: [DAY], holdsRows: false },
 ];
 
 /** Names of the RDB pods a plan deletes or starts to scale in, and the instances it terminates. */
@@ -73,6 +73,26 @@ describe('deletion writes the day down before anything is removed', () => {
     // The rolled one gone, the live one is next.
     const next = plan(world([flushedDay()[1]!], withRecord(record({ step: 'ScalingIn' }), { deleting: true })));
     expect(ofKind(next, 'RecordScaleInStep').map((a) => a.record?.rdb)).toEqual([podName(1)]);
+  });
+
+  test('a live RDB that took rows after the write-down (feeds still publishing) stays, and status says what to do', () => {
+    const o = withRecord(record({ step: 'ScalingIn' }), { deleting: true });
+    const actions = plan(world([{ ord: 1, state: 'live', mem: 9, day: NEXT, flushedDays: [DAY], holdsRows: true }], o));
+    expect(removals(actions)).toEqual([]);
+    expect(kinds(actions)).not.toContain('ReleaseCluster');
+    expect(windDownOf(actions)?.step).toBe('ScalingIn');
+  });
+
+  test('a pool whose live RDB rolled with nothing queued gets one before the day is ended: the tail of the day needs a holder', () => {
+    const rolledOnly: RdbSketch[] = [{ ord: 0, state: 'rolled' }];
+    const actions = plan(world(rolledOnly, { deleting: true }));
+    expect(ofKind(actions, 'EndTradingDay')).toEqual([]);
+    expect(ofKind(actions, 'EnsureRdbPod')).toHaveLength(1);
+    // With a queued one already coming, no second.
+    expect(ofKind(plan(world([...rolledOnly, { ord: 1, state: 'queued' }], { deleting: true })), 'EnsureRdbPod')).toEqual([]);
+    // Once it is live, the day ends.
+    const live = plan(world([...rolledOnly, { ord: 1, state: 'live', mem: 5 }], withRecord(record(), { deleting: true })));
+    expect(ofKind(live, 'EndTradingDay')).toHaveLength(1);
   });
 
   test('merge disabled: flushed is enough', () => {

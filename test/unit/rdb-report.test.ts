@@ -55,6 +55,7 @@ describe('RDB report on the pod: parsed, never trusted', () => {
         day: '2026-03-02',
         memoryPercent: 42,
         window: { firstI: 100, lastI: 200 },
+        holdsRows: true,
         reportedAt: '2026-03-02T14:00:00.000Z',
       },
     });

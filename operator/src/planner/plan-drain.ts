@@ -1,6 +1,6 @@
 import type { PoolStatus, RdbPoolSpec } from '../api/kdbcluster.ts';
 import type { PoolContext } from './context.ts';
-import { heldData, isActive, isDeleting, isFlushedSpare, owesWindow } from './rdbs.ts';
+import { heldData, isActive, isDeleting, isFlushedSpare, isLive, owesWindow } from './rdbs.ts';
 import type { Observed, ObservedPool, ObservedRdbPod } from './types.ts';
 
 /**
@@ -129,8 +129,9 @@ export const removable = (ctx: Pick<PoolContext, 'draining' | 'windDown'>, p: Ob
   const w = ctx.windDown;
   if (w?.step === 'empty') {
     if (!w.writeDown) return true;
-    // Checked again here, not only when the wind-down advanced: an RDB that can still add to the day written down stays.
-    return !owesWindow(p) && !(w.day !== undefined && mayStillAdd(p, w.day));
+    // Checked again here, not only when the wind-down advanced: an RDB that can still add to the day written down stays,
+    // and so does a live one that took rows after the write-down (feeds still publishing): they are nowhere else in memory.
+    return !owesWindow(p) && !(w.day !== undefined && mayStillAdd(p, w.day)) && !(isLive(p) && p.rdb?.holdsRows !== false);
   }
   return ctx.draining?.done === true && !owesWindow(p);
 };

@@ -42,8 +42,11 @@ export const scaleThresholdFor = (specThreshold: number, live: Pick<ObservedRdbP
 export const planScaleOut = (ctx: PoolContext, ordinals: OrdinalCounter, input: ScaleOutInput): ScaleOutPlan => {
   const none: ScaleOutPlan = { actions: [], events: [], created: [], capacityLimit: undefined, capacityMessage: undefined };
   // A draining pool only keeps what it has (replacements are planReplacements').
-  // Winding down, the pool only keeps what it has, and then not even that.
-  if (!ctx.allowCreate || ctx.draining || ctx.windDown) return none;
+  // Winding down, the pool keeps what it has, and then not even that; while
+  // the day is being written down it still gets a live RDB if it has none
+  // (the messages since its last roll must be in some RDB's window).
+  if (!ctx.allowCreate || ctx.draining || ctx.windDown?.step === 'empty') return none;
+  if (ctx.windDown?.step === 'hold' && !needsLive(ctx)) return none;
   const pool = ctx.spec;
   const active = ctx.obs.pods.filter(isActive);
   const live = active.find(isLive);
@@ -104,4 +107,10 @@ export const planScaleOut = (ctx: PoolContext, ordinals: OrdinalCounter, input: 
         : `pool ${pool.name}: ASG ${ctx.asg?.name ?? '?'} is at its MaxSize ${ctx.asg?.max ?? '?'}: raise the node group's maximum`;
   const trigger = scale && n > 0 ? live?.rdb?.reportedAt : undefined;
   return { actions, events, created, capacityLimit, capacityMessage, ...(trigger ? { trigger } : {}) };
+};
+
+/** No live RDB, none taking over and none waiting to: the pool needs one to become live. */
+const needsLive = (ctx: PoolContext): boolean => {
+  const active = ctx.obs.pods.filter(isActive);
+  return !active.some(isLive) && !active.some(isTakingOver) && !active.some(isWaiting);
 };

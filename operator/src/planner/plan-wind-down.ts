@@ -2,7 +2,7 @@ import { CLUSTER_ANNOTATION } from '../api/kdbcluster.ts';
 import type { WindDownReason, WindDownRecord, WindDownStep } from '../api/kdbcluster.ts';
 import { ev } from './events.ts';
 import { mayStillAdd } from './plan-drain.ts';
-import { isActive, isDeleting } from './rdbs.ts';
+import { isActive, isDeleting, isLive } from './rdbs.ts';
 import type { PoolOutcome } from './plan-pools.ts';
 import type { Action, ClusterEvent, Observed, ObservedRdbPod } from './types.ts';
 
@@ -83,6 +83,15 @@ const unflushed = (o: Observed, day: string): string[] =>
     .map((p) => p.name)
     .sort();
 
+/** Pools of the spec whose RDBs are all rolled, queued or starting: the tickerplant logs for them, but no RDB takes it in yet. */
+const poolsWithoutLive = (o: Observed): string[] =>
+  o.cluster.spec.rdbPools
+    .map((p) => p.name)
+    .filter((name) => {
+      const pods = (o.pools[name]?.pods ?? []).filter(isActive);
+      return pods.some((p) => p.rdb !== undefined) && !pods.some(isLive);
+    });
+
 const lostWindows = (o: Observed): string[] =>
   (o.cluster.status?.pools ?? []).flatMap((ps) => ps.rdbs.filter((r) => r.state === 'lost').map((r) => r.name)).sort();
 
@@ -94,8 +103,12 @@ const lostWindows = (o: Observed): string[] =>
  * hosts other pods (a shared node group) is not the cluster's to hand back.
  */
 export const serversLeft = (outcomes: readonly Pick<PoolOutcome, 'ctx' | 'scaleIn' | 'idle'>[]): string | undefined => {
-  const pods = outcomes.flatMap((p) => p.ctx.obs.pods.map((x) => x.name));
-  if (pods.length > 0) return `RDB pods ${pods.sort().join(', ')}`;
+  const pods = outcomes.flatMap((p) => p.ctx.obs.pods);
+  const taking = pods.filter((x) => isActive(x) && isLive(x) && x.rdb?.holdsRows === true).map((x) => x.name);
+  if (taking.length > 0) {
+    return `live RDB ${taking.join(', ')}, which holds rows published after the write-down: stop the feeds (or annotate kdb-operator.dev/write-down=skip to drop them)`;
+  }
+  if (pods.length > 0) return `RDB pods ${pods.map((x) => x.name).sort().join(', ')}`;
   const inFlight = outcomes.filter((p) => p.scaleIn !== undefined).map((p) => p.ctx.spec.name);
   if (inFlight.length > 0) return `the scale-in of pool ${inFlight.join(', ')}`;
   for (const p of outcomes) {
@@ -195,7 +208,11 @@ export const planWindDown = (o: Observed): WindDownPlan => {
       const owing = unflushed(o, day);
       const lost = lostWindows(o);
       const mergePending = o.cluster.spec.merge.enabled && (o.cluster.status?.mergedDay === undefined || o.cluster.status.mergedDay < day);
-      if (owing.length > 0) {
+      const unserved = owing.length > 0 ? poolsWithoutLive(o) : [];
+      if (unserved.length > 0) {
+        // Ended now, the messages since the pool's last roll would belong to no RDB's window of the day.
+        waitingFor = `pool ${unserved.join(', ')} to have a live RDB before the day is ended`;
+      } else if (owing.length > 0) {
         actions.push({ kind: 'EndTradingDay', day, reason });
         waitingFor = `RDB ${owing.join(', ')} to flush ${day}`;
       } else if (lost.length > 0) waitingFor = `the replay of lost RDB ${lost.join(', ')}`;

@@ -178,6 +178,11 @@ export interface RdbReport {
   /** kdb-operator.dev/memory-percent */
   memoryPercent?: number;
   window?: { firstI: number; lastI: number | null };
+  /**
+   * It holds rows in memory (summary rows > 0; the agent always reports the
+   * step between none and some). Absent: unknown, taken as holding rows.
+   */
+  holdsRows?: boolean;
   /** When the RDB wrote what this report says (ISO time): scaling reactions are timed from it. */
   reportedAt?: string;
   /** Why its data plane cannot go on as it should (WindowPastLog, Renumbered): Degraded. */

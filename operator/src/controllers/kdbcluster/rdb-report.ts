@@ -40,6 +40,7 @@ const reportOf = (pod: V1Pod, a: ParsedReportAnnotations): RdbReport => {
     day: s.day,
     memoryPercent: a.memoryPercent,
     window: { firstI: s.firstI, lastI: s.lastI },
+    holdsRows: s.rows > 0,
     ...(a.reportedAt !== undefined ? { reportedAt: a.reportedAt } : {}),
     ...(s.error ? { error: s.error } : {}),
   };
