@@ -126,6 +126,19 @@ describe('the streamed merge', () => {
     expect(existsSync(join(hdb, `.${DAY}.merge-${process.pid}`))).toBe(false);
   });
 
+  test('slices of the same names with other rows (a cluster re-created under its name the same day): refused, never taken for the day merged', () => {
+    const { staging, hdb } = dirs();
+    flush(staging, 'r1', 'main', msgs, 0, 1500);
+    flush(staging, 'r2', 'main', msgs, 1500, 3000);
+    expect(mergeDay(staging, hdb, DAY)).toMatchObject({ alreadyComplete: false });
+    // The re-created cluster's RDBs start at ordinal 0 again and flush their own day under the old names.
+    const other = messages(1000, 99);
+    flush(staging, 'r1', 'main', other, 0, 600);
+    flush(staging, 'r2', 'main', other, 600, 1000);
+    expect(() => mergeDay(staging, hdb, DAY)).toThrow(MergeError);
+    expect(() => mergeDay(staging, hdb, DAY)).toThrow(/r1\.slice\.jsonl holding \(0, 1500\].*now holds \(0, 600\].*move .* aside/);
+  });
+
   test('a lost RDB and its replacement both flushed: the same window once, the partitioned prefix left out; the partition is the same', () => {
     const { staging, hdb } = dirs();
     const slices = poolDay(staging, msgs);

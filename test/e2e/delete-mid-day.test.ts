@@ -17,7 +17,8 @@ import { applyYaml, installOperator, kubectl, waitFor } from './trading-day.ts';
 const run = promisify(execFile);
 const aws = readStackAws();
 const NS = 'e2e-delete';
-const CLUSTER = 'gone';
+// Unique per run: a cluster re-created under one name shares its HDB and staging folders (see README, section 7).
+const CLUSTER = `gone-${Date.now().toString(36).slice(-5)}`;
 const GROUP = aws.nodeGroups.rdb.asgName;
 const core = adminKubeConfig().makeApiClient(k8s.CoreV1Api);
 const custom = adminKubeConfig().makeApiClient(k8s.CustomObjectsApi);

@@ -42,7 +42,16 @@ export interface MergeMarker {
   lastI?: number;
   /** Rows a pool held that an earlier pool (by name) holds too, left out per table. */
   overlapLeftOut?: Record<string, number>;
+  /** What each slice held when merged (window and rows per table): a second run compares it too, not only the names. */
+  sliceContents?: Record<string, string>;
 }
+
+/** A slice's window and rows, as its header says: two slices of one name with other contents are two different slices. */
+const contentOf = (h: Pick<SliceHeader, 'window' | 'tables'>): string =>
+  `(${h.window.firstI}, ${h.window.lastI}] ${Object.entries(h.tables)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([t, v]) => `${t}=${v.rows}`)
+    .join(' ')}`;
 
 export interface MergeResult {
   day: string;
@@ -249,6 +258,15 @@ export const mergeDay = (stagingDir: string, hdbDir: string, day: string, expect
     const marker = JSON.parse(readFileSync(markerPath, 'utf8')) as MergeMarker;
     if (JSON.stringify(marker.slices) !== JSON.stringify(names))
       throw new MergeError(`day ${day} was merged from slices ${marker.slices.join(', ')} but staging now holds ${names.join(', ')}; remove ${dest} to merge again`);
+    // Same names, other rows (a cluster re-created under its old name on the same trading day writes
+    // slices of the same names): refused loudly, never taken for the day already merged.
+    for (const file of names) {
+      const was = marker.sliceContents?.[file];
+      if (was === undefined || !file.endsWith(SLICE_EXT)) continue;
+      const now = contentOf(readSliceHeader(join(stagingDir, day, file)));
+      if (now !== was)
+        throw new MergeError(`day ${day} was merged with slice ${file} holding ${was}, but that slice now holds ${now} (a cluster re-created under the same name?); move ${dest} aside to merge the new slices`);
+    }
     return { day, path: dest, alreadyComplete: true, slices: names, tables: marker.tables, skipped: marker.skipped ?? [] };
   }
 
@@ -284,6 +302,7 @@ export const mergeDay = (stagingDir: string, hdbDir: string, day: string, expect
       skipped: selection.skipped,
       lastI: selection.lastI,
       ...(Object.keys(overlapLeftOut).length ? { overlapLeftOut } : {}),
+      sliceContents: Object.fromEntries(located.map((l) => [l.info.file, contentOf(l.header)])),
     };
     writeFileAtomic(markerPath, JSON.stringify(marker, null, 1));
     return { day, path: dest, alreadyComplete: false, slices: names, tables: sums, skipped: selection.skipped };
