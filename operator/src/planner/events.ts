@@ -53,6 +53,10 @@ export const ev = {
       'TerminateRefused',
       `ASG ${group}: instance ${instanceId} not terminated: node ${node} still runs ${pods.join(', ')} (a fresh read; DaemonSet pods aside)`,
     ),
+  outdatedRdbReplaced: (pool: string, rdb: string) =>
+    normal('OutdatedRdbReplaced', `pool ${pool}: RDB ${rdb} was built from an older pool spec and holds nothing; deleting it so the next RDB gets the new spec`),
+  changesPending: (what: string) => normal('ChangesPending', `changes wait for a safe moment (spec.updates): ${what}`),
+  changesApplied: () => normal('ChangesApplied', 'every running pod has the spec'),
   degraded: (why: string) => warning('Degraded', why),
   recovered: () => normal('Recovered', 'cluster is no longer degraded'),
 } as const;

@@ -6,6 +6,7 @@ import { observedGroupName } from './context.ts';
 import { ev } from './events.ts';
 import { isPredictive, nextFill, nextLeadTime } from './predict.ts';
 import type { MergePlan } from './plan-merge.ts';
+import { pendingCondition } from './plan-updates.ts';
 import type { PoolOutcome, PoolsPlan } from './plan-pools.ts';
 import type { StoragePlan } from './plan-storage.ts';
 import type { TickerplantPlan } from './plan-tickerplant.ts';
@@ -122,6 +123,8 @@ export const planStatus = (o: Observed, storage: StoragePlan, tp: TickerplantPla
   const unresolved = outcomes.filter((p) => p.ctx.access.kind === 'unresolved');
   const foreign = outcomes.filter((p) => p.ctx.access.kind === 'ownedByAnother');
 
+  const pendingChanges = [...(tp.pending ? [tp.pending] : []), ...outcomes.flatMap((p) => (p.pending ? [p.pending] : []))];
+
   const problems: string[] = [];
   if (storage.problem) problems.push(storage.problem);
   for (const p of outcomes) {
@@ -202,6 +205,7 @@ export const planStatus = (o: Observed, storage: StoragePlan, tp: TickerplantPla
         ? foreign.map((p) => `pool ${p.pool.name}: ASG ${observedGroupName(p.ctx)} belongs to ${p.ctx.access.kind === 'ownedByAnother' ? p.ctx.access.owner : ''}`).join('; ')
         : 'every ASG found is claimed by this cluster or being claimed',
     ),
+    pendingCondition(pendingChanges),
   ];
 
   const deleting = o.cluster.metadata.deletionTimestamp !== undefined;
@@ -236,6 +240,7 @@ export const planStatus = (o: Observed, storage: StoragePlan, tp: TickerplantPla
     ...(merge.record ? { merge: merge.record } : {}),
     ...(merge.mergedDay !== undefined ? { mergedDay: merge.mergedDay } : {}),
     ...(merge.pending !== undefined ? { mergePending: merge.pending } : {}),
+    ...(pendingChanges.length > 0 ? { pendingChanges } : {}),
   });
 
   const events: ClusterEvent[] = [];
@@ -253,6 +258,8 @@ export const planStatus = (o: Observed, storage: StoragePlan, tp: TickerplantPla
       if (p.ctx.access.kind === 'ownedByAnother') events.push(ev.nodeGroupOwnedByAnother(p.pool.name, p.pool.nodeGroup, p.ctx.access.asg.name, p.ctx.access.owner));
     }
   }
+  if (flippedOn(prevConditions, conditions, 'ChangesPending')) events.push(ev.changesPending(pendingChanges.map((p) => p.component).join(', ')));
+  if (flippedOff(prevConditions, conditions, 'ChangesPending')) events.push(ev.changesApplied());
   if (flippedOn(prevConditions, conditions, 'Degraded')) events.push(ev.degraded(problems.join('; ')));
   if (flippedOff(prevConditions, conditions, 'Degraded')) events.push(ev.recovered());
 

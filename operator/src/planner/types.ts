@@ -38,6 +38,10 @@ export interface ObservedMergeJob {
 export interface ObservedTickerplant {
   statefulSet: 'missing' | { ready: boolean };
   service: boolean;
+  /** kdb-operator.dev/spec-hash on the StatefulSet: the template it runs; absent when an older operator made it. */
+  templateHash?: string;
+  /** The hash of the template the spec asks for now (specs tickerplantTemplateHash); absent: not computed, changes apply as before. */
+  desiredTemplateHash?: string;
 }
 
 export type EfsObservation =
@@ -73,6 +77,8 @@ export interface ObservedPool {
    * RDB of it can still be replaced. Absent for pools of the spec.
    */
   removedPoolSpec?: RdbPoolSpec;
+  /** The hash of the pod template the pool's spec asks for now (specs rdbPoolTemplateHash); absent: not computed. */
+  desiredPodHash?: string;
 }
 
 /** Shaped like operator/src/aws Group, so the controller can pass it through. */
@@ -143,6 +149,8 @@ export interface ObservedRdbPod {
    * the spec says now; absent for pods that do not carry them.
    */
   thresholds?: { scale: number; roll: number };
+  /** kdb-operator.dev/spec-hash: the pool template the pod was built from; absent on pods of an older operator. */
+  specHash?: string;
   /** What the agent reported on the pod; absent until the RDB first reports, or when its report is invalid. */
   rdb?: RdbReport;
   /** Why the pod's report was refused (it then counts as no report): what the Warning Event says. */
@@ -195,7 +203,7 @@ export interface ClusterEvent {
 }
 
 /** Lost: it held unflushed data (a replacement replays it). Failed: failed, or on a lost node, holding nothing. */
-export type DeleteReason = 'ScaleIn' | 'Lost' | 'Failed';
+export type DeleteReason = 'ScaleIn' | 'Lost' | 'Failed' | 'Outdated';
 
 export interface PodPrecondition {
   uid: string;
@@ -209,7 +217,8 @@ export interface PodPrecondition {
 export type Action =
   | { kind: 'EnsureEfsAccessPoint'; fileSystemId: string }
   | { kind: 'EnsureStorageVolumes'; fileSystemId: string; accessPointId?: string }
-  | { kind: 'EnsureTickerplant'; reason: string }
+  /** keepStatefulSet: its template change waits for a safe moment (spec.updates); the Service and PDB are applied. */
+  | { kind: 'EnsureTickerplant'; reason: string; keepStatefulSet?: true }
   /** Apply the gateway, the HDB and the RDBs' headless Service (server-side apply). */
   | { kind: 'EnsureGateway'; reason: string }
   /** spec.gateway.enabled went false: delete those objects (by name; a missing one is fine). */
@@ -221,6 +230,8 @@ export type Action =
   | { kind: 'DeleteRdbPod'; pool: string; pod: string; reason: 'Lost' | 'Failed' }
   /** The victim exactly as the plan saw it: a pod changed since (new uid or resourceVersion) is not deleted. */
   | { kind: 'DeleteRdbPod'; pool: string; pod: string; reason: 'ScaleIn'; precondition: PodPrecondition }
+  /** A queued RDB built from an older pool spec, holding nothing: replaced by one of the new spec (plan-updates.ts). */
+  | { kind: 'DeleteRdbPod'; pool: string; pod: string; reason: 'Outdated'; precondition: PodPrecondition }
   | { kind: 'CordonNode'; node: string }
   | { kind: 'UncordonNode'; node: string }
   | { kind: 'AnnotateNode'; node: string; annotations: Record<string, string> }
