@@ -31,6 +31,11 @@ const tpWorld = (running: string | undefined, desired: string | undefined, o: Wo
 
 const tpActions = (o: Observed) => ofKind(plan(o), 'EnsureTickerplant');
 
+test('spec.updates defaults to EndOfDay with no maintenance window', () => {
+  const spec = KdbClusterSpec.parse({ rdbPools: [{ name: POOL, memory: '1Gi' }], storage: { efs: { fileSystemId: 'fs-0123456789abcdef0' } } });
+  expect(spec.updates).toEqual({ apply: 'EndOfDay' });
+});
+
 describe('tickerplant template changes wait for a safe moment', () => {
   test('mid-day: the StatefulSet is kept, status says what is pending and when it applies, one Event', () => {
     const o = tpWorld(OLD, NEW);
