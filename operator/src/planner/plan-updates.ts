@@ -2,7 +2,7 @@ import type { PendingChange } from '../api/kdbcluster.ts';
 import type { ConditionValue } from './conditions.ts';
 import type { PoolContext } from './context.ts';
 import { ev } from './events.ts';
-import { byOrdinal, isActive, isDeleting, isLive } from './rdbs.ts';
+import { byOrdinal, isActive, isLive, owesWindow } from './rdbs.ts';
 import { isSafeMoment, nextSafeMoment } from './safe-moment.ts';
 import type { Action, ClusterEvent, Observed, ObservedRdbPod } from './types.ts';
 
@@ -120,7 +120,8 @@ export const poolUpdate = (ctx: PoolContext): PoolUpdate => {
 /** At most one per pass, and none while anything else in the pool moves. */
 const replaceableNow = (ctx: PoolContext, outdated: readonly ObservedRdbPod[]): ObservedRdbPod | undefined => {
   if (!ctx.allowCreate || ctx.deleting || ctx.prev?.scaleIn !== undefined) return undefined;
-  if (ctx.obs.pods.some(isDeleting)) return undefined;
+  // A pod on its way out, failed, on a lost node, or a window being replayed: the pool is already moving.
+  if (ctx.obs.pods.some((p) => !isActive(p) || owesWindow(p))) return undefined;
   // Never ran: holds nothing and is in no queue.
   const unscheduled = outdated.find((p) => p.node === undefined && p.rdb === undefined && p.replaces === undefined);
   if (unscheduled) return unscheduled;
