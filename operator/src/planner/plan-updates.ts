@@ -16,12 +16,12 @@ import type { Action, ClusterEvent, Observed, ObservedRdbPod } from './types.ts'
  *   at a safe moment (safe-moment.ts) or at once under apply Immediate;
  *   until then the StatefulSet is left exactly as it runs.
  * - pools: pods are never changed in place. New RDBs get the new spec at
- *   once; an outdated RDB that holds nothing and cannot be handed the feed
- *   right now (one waiting for a node, or a queued one while the live RDB is
+ *   once; an outdated RDB that holds nothing and is not about to be handed
+ *   the feed (one waiting for a node, or a queued one while the live RDB is
  *   far from its roll) is deleted through the conditional delete and the
  *   usual scale-out rules create its successor. The live RDB keeps its spec
- *   until it rolls (the operator has no way yet to ask it to roll: see
- *   QUEUED_ROLL_MARGIN), rolled ones leave at end of day through scale-in.
+ *   until it rolls at its roll threshold: the operator has no way yet to ask
+ *   a live RDB to roll. Rolled ones leave after end of day through scale-in.
  *
  * Pods and StatefulSets without a hash were made by an older operator:
  * RDB pods without one are never counted as outdated (an operator upgrade
