@@ -85,7 +85,7 @@ describe('status content', () => {
   test('every condition type is computed', () => {
     const s = statusOf(plan(world(day(0, 30), { status: { conditions: [] } })))!;
     expect(s.conditions.map((c) => c.type).sort()).toEqual(
-      ['AwsUnavailable', 'CapacityLimited', 'Degraded', 'Hibernated', 'NodeGroupOwnedByAnother', 'NodeGroupUnresolved', 'Ready', 'ScalingIn', 'ScalingOut', 'StorageReady'].sort(),
+      ['AwsUnavailable', 'CapacityLimited', 'ChangesPending', 'Degraded', 'Hibernated', 'NodeGroupOwnedByAnother', 'NodeGroupUnresolved', 'Ready', 'ScalingIn', 'ScalingOut', 'StorageReady'].sort(),
     );
     for (const c of s.conditions) expect(c.reason).toMatch(/^[A-Z][A-Za-z]*$/);
   });

@@ -393,6 +393,47 @@ export const AgentSpec = z.object({
 });
 export type AgentSpec = z.infer<typeof AgentSpec>;
 
+/**
+ * When a change to the tickerplant or to a pool's pods (image, resources,
+ * env) reaches running pods. EndOfDay (the default): in the
+ * AFTER_END_OF_DAY_MINUTES after the tickerplant's end of day, or inside
+ * maintenanceWindow when the spec names one; never mid-day. Immediate: at
+ * once (the tickerplant restarts mid-day). New RDBs always get the new spec.
+ */
+const hhMm = (field: string, example: string) =>
+  z
+    .string({ error: `${field} must be a 24-hour time HH:MM such as "${example}", in tickerplant.endOfDay.timeZone` })
+    .regex(HH_MM, `${field} must be a 24-hour time HH:MM such as "${example}", in tickerplant.endOfDay.timeZone`);
+
+export const MaintenanceWindow = z
+  .object(
+    {
+      start: hhMm('updates.maintenanceWindow.start', '18:00'),
+      end: hhMm('updates.maintenanceWindow.end', '20:00'),
+    },
+    { error: 'updates.maintenanceWindow must be an object {start: "HH:MM", end: "HH:MM"} in tickerplant.endOfDay.timeZone' },
+  )
+  .superRefine(crossFieldRules.windowNotEmpty.check)
+  .meta(kubeValidations(crossFieldRules.windowNotEmpty))
+  .describe('Daily window, wall-clock times in tickerplant.endOfDay.timeZone, when pending changes apply instead of after end of day; end before start crosses midnight.');
+export type MaintenanceWindow = z.infer<typeof MaintenanceWindow>;
+
+export const UpdatesSpec = z
+  .object(
+    {
+      apply: z
+        .enum(['EndOfDay', 'Immediate'], { error: 'updates.apply must be "EndOfDay" or "Immediate" (default "EndOfDay")' })
+        .default('EndOfDay')
+        .describe('EndOfDay: changes to running pods wait for the end of day (or maintenanceWindow); Immediate: they apply at once, mid-day too.'),
+      maintenanceWindow: MaintenanceWindow.optional(),
+    },
+    { error: 'updates must be an object {apply, maintenanceWindow}; leave it out to apply changes after end of day' },
+  )
+  .superRefine(crossFieldRules.windowNeedsEndOfDay.check)
+  .meta(kubeValidations(crossFieldRules.windowNeedsEndOfDay))
+  .describe('When changes to the tickerplant and to pools reach running pods.');
+export type UpdatesSpec = z.infer<typeof UpdatesSpec>;
+
 /** A Secret's name (DNS subdomain) and a key in its data, as the API server checks them. */
 const SECRET_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const SECRET_KEY = /^[-._a-zA-Z0-9]+$/;
@@ -548,6 +589,7 @@ export const KdbClusterSpec = z
     merge: MergeSpec.prefault({}),
     kdbLicenseSecret: KdbLicenseSecret.optional(),
     gateway: GatewaySpec.prefault({}),
+    updates: UpdatesSpec.prefault({}),
     },
     { error: 'spec must be an object with rdbPools and storage' },
   )
@@ -569,6 +611,7 @@ export const ConditionType = z.enum([
   'NodeGroupUnresolved',
   'NodeGroupOwnedByAnother',
   'Hibernated',
+  'ChangesPending',
 ]);
 export type ConditionType = z.infer<typeof ConditionType>;
 
@@ -741,6 +784,17 @@ export const WindDownRecord = z.object({
   writeDown: z.boolean(),
 });
 export type WindDownRecord = z.infer<typeof WindDownRecord>;
+/** A change the spec asks for that running pods do not have yet (see UpdatesSpec). */
+export const PendingChange = z.object({
+  /** 'tickerplant' or 'pool/<name>'. */
+  component: z.string().max(64),
+  /** When it applies: the next safe moment (ISO time); absent when it waits on the data plane, not the clock. */
+  appliesAt: z.string().max(64).optional(),
+  reason: z.string().max(1024),
+  /** Pools: the RDBs whose pods were built from an older spec. */
+  rdbs: z.array(z.string().max(253)).max(LIMITS.rdbsPerPool).optional(),
+});
+export type PendingChange = z.infer<typeof PendingChange>;
 
 export const KdbClusterStatus = z.object({
   phase: Phase.optional(),
@@ -759,6 +813,8 @@ export const KdbClusterStatus = z.object({
   windDown: WindDownRecord.optional(),
   /** The kdb-operator.dev/end-of-day value last acted on (or refused): each distinct request ends one day. */
   endOfDayRequest: z.string().max(64).optional(),
+  /** Changes waiting for a safe moment (spec.updates). */
+  pendingChanges: z.array(PendingChange).max(LIMITS.pools + 1).optional(),
 });
 export type KdbClusterStatus = z.infer<typeof KdbClusterStatus>;
 

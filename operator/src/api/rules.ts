@@ -128,6 +128,10 @@ const MSG = {
     'rdbPools[].tables must not overlap between two pools whose syms overlap too (empty tables = all tables, empty syms = all syms): a row both pools subscribe to would reach the HDB twice. Give the pools different tables or different syms, e.g. tables [trade] in one and [quote] in the other',
   ipcPortDiffers:
     'tickerplant.ipcPort must differ from tickerplant.port: both listen in the one tickerplant container. Pick another port for the kdb+ IPC listener (e.g. 5020), or leave ipcPort out',
+  windowNotEmpty:
+    'updates.maintenanceWindow.end must differ from start: the window would be empty. Give it a length, e.g. start "18:00" and end "20:00" (a window may cross midnight: "23:00" to "01:00")',
+  windowNeedsEndOfDay:
+    'updates.maintenanceWindow applies only with updates.apply EndOfDay: with Immediate every change applies at once. Remove maintenanceWindow, or set apply to EndOfDay',
   clusterName: `metadata.name of a KdbCluster must be at most ${CLUSTER_NAME_MAX} characters, lower-case letters, digits and '-', starting with a letter: it names the tickerplant StatefulSet and Service (<name>-tickerplant), whose pod labels hold 63 characters`,
 } as const;
 
@@ -240,6 +244,22 @@ export const crossFieldRules = {
     message: MSG.ipcPortDiffers,
     check: (tp: { port: number; ipcPort?: number | undefined }, ctx: z.RefinementCtx) => {
       if (tp.ipcPort !== undefined && tp.ipcPort === tp.port) issue(ctx, ['ipcPort'], MSG.ipcPortDiffers);
+    },
+  },
+  windowNotEmpty: {
+    cel: 'self.start != self.end',
+    fieldPath: '.end',
+    message: MSG.windowNotEmpty,
+    check: (w: { start: string; end: string }, ctx: z.RefinementCtx) => {
+      if (w.start === w.end) issue(ctx, ['end'], MSG.windowNotEmpty);
+    },
+  },
+  windowNeedsEndOfDay: {
+    cel: "!has(self.maintenanceWindow) || self.apply == 'EndOfDay'",
+    fieldPath: '.maintenanceWindow',
+    message: MSG.windowNeedsEndOfDay,
+    check: (u: { apply: string; maintenanceWindow?: unknown }, ctx: z.RefinementCtx) => {
+      if (u.maintenanceWindow !== undefined && u.apply !== 'EndOfDay') issue(ctx, ['maintenanceWindow'], MSG.windowNeedsEndOfDay);
     },
   },
   clusterNameFits: {

@@ -81,6 +81,10 @@ export const ev = {
   hibernated: () => normal('Hibernated', 'hibernated: no RDB server and no tickerplant run; the log and the HDB stay. Set kdb-operator.dev/hibernation=off to resume'),
   resumed: () => normal('Resumed', 'hibernation off: the tickerplant starts and the pools queue RDBs again'),
   windDownStep: (reason: string, step: string) => normal('WindDownStep', `${reason === 'Deletion' ? 'deletion' : 'hibernation'}: ${step}`),
+  outdatedRdbReplaced: (pool: string, rdb: string) =>
+    normal('OutdatedRdbReplaced', `pool ${pool}: RDB ${rdb} was built from an older pool spec and holds nothing; deleting it so the next RDB gets the new spec`),
+  changesPending: (what: string) => normal('ChangesPending', `changes wait for a safe moment (spec.updates): ${what}`),
+  changesApplied: () => normal('ChangesApplied', 'every running pod has the spec'),
   degraded: (why: string) => warning('Degraded', why),
   recovered: () => normal('Recovered', 'cluster is no longer degraded'),
 } as const;

@@ -1,4 +1,4 @@
-import type { RdbPoolSpec, ScaleInRecord } from '../api/kdbcluster.ts';
+import type { PendingChange, RdbPoolSpec, ScaleInRecord } from '../api/kdbcluster.ts';
 import { OrdinalCounter, poolContexts } from './context.ts';
 import type { IdleInstance } from './idle-instances.ts';
 import type { PoolContext } from './context.ts';
@@ -9,6 +9,7 @@ import { planReplacements } from './plan-replacements.ts';
 import { planScaleIn } from './plan-scale-in.ts';
 import { planScaleOut } from './plan-scale-out.ts';
 import { removable } from './plan-drain.ts';
+import { poolUpdate } from './plan-updates.ts';
 import type { PoolWindDown } from './plan-wind-down.ts';
 import { isActive, isDeleting } from './rdbs.ts';
 import type { Action, CapacityLimit, ClusterEvent, LostRdb, Observed } from './types.ts';
@@ -37,6 +38,8 @@ export interface PoolOutcome {
   requeueMs: number | undefined;
   /** When the report that set off this plan's scale-out was written. */
   scaleOutTrigger: string | undefined;
+  /** RDBs built from an older pool spec (plan-updates.ts). */
+  pending?: PendingChange;
 }
 
 export interface PoolsPlan {
@@ -63,6 +66,7 @@ export const planPools = (o: Observed, allowCreate: boolean, windDown?: PoolWind
     // A drained pool's RDBs hold only days after its last one, which nothing
     // needs: one lost then is not replaced, and not remembered as lost.
     const drained = ctx.draining?.done === true;
+    const update = poolUpdate(ctx);
     const lost = drained ? [] : repl.lost;
     return {
       ctx,
@@ -72,11 +76,11 @@ export const planPools = (o: Observed, allowCreate: boolean, windDown?: PoolWind
       // servers are short (AWS down, MaxSize) the scheduler gives the free node
       // to the first pending pod, and the feed needs a live RDB more than a
       // lost window needs replaying (it waits in the log).
-      pods: [...out.actions, ...repl.actions, ...windDownDeletions(ctx)].map((a) =>
+      pods: [...out.actions, ...repl.actions, ...update.actions, ...windDownDeletions(ctx)].map((a) =>
         ctx.draining && a.kind === 'EnsureRdbPod' ? { ...a, poolSpec: ctx.spec } : a,
       ),
       scaleInActions: scaleIn.actions,
-      events: [...repl.events, ...out.events, ...scaleIn.events],
+      events: [...repl.events, ...out.events, ...scaleIn.events, ...update.events],
       created: [...repl.created, ...out.created],
       lost,
       replayed: drained ? [] : repl.replayed,
@@ -87,6 +91,7 @@ export const planPools = (o: Observed, allowCreate: boolean, windDown?: PoolWind
       nextOrdinal: ordinals.seen,
       requeueMs: scaleIn.requeueMs,
       scaleOutTrigger: out.trigger,
+      ...(update.pending ? { pending: update.pending } : {}),
     };
   });
   const capacity = planCapacity(outcomes.map((p) => ({ ctx: p.ctx, created: p.created.length, trigger: p.scaleOutTrigger })));

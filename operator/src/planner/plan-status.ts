@@ -6,6 +6,7 @@ import { observedGroupName } from './context.ts';
 import { ev } from './events.ts';
 import { isPredictive, nextFill, nextLeadTime } from './predict.ts';
 import type { MergePlan } from './plan-merge.ts';
+import { pendingCondition } from './plan-updates.ts';
 import type { PoolOutcome, PoolsPlan } from './plan-pools.ts';
 import type { StoragePlan } from './plan-storage.ts';
 import type { TickerplantPlan } from './plan-tickerplant.ts';
@@ -136,6 +137,8 @@ export const planStatus = (
   const unresolved = outcomes.filter((p) => p.ctx.access.kind === 'unresolved');
   const foreign = outcomes.filter((p) => p.ctx.access.kind === 'ownedByAnother');
 
+  const pendingChanges = [...(tp.pending ? [tp.pending] : []), ...outcomes.flatMap((p) => (p.pending ? [p.pending] : []))];
+
   const problems: string[] = [];
   if (storage.problem) problems.push(storage.problem);
   for (const p of outcomes) {
@@ -217,6 +220,7 @@ export const planStatus = (
         ? foreign.map((p) => `pool ${p.pool.name}: ASG ${observedGroupName(p.ctx)} belongs to ${p.ctx.access.kind === 'ownedByAnother' ? p.ctx.access.owner : ''}`).join('; ')
         : 'every ASG found is claimed by this cluster or being claimed',
     ),
+    pendingCondition(pendingChanges),
   ];
 
   const deleting = o.cluster.metadata.deletionTimestamp !== undefined;
@@ -257,6 +261,7 @@ export const planStatus = (
     ...(merge.pending !== undefined ? { mergePending: merge.pending } : {}),
     ...(winding ? { windDown: winding } : {}),
     ...(windDown.endOfDayRequest !== undefined ? { endOfDayRequest: windDown.endOfDayRequest } : {}),
+    ...(pendingChanges.length > 0 ? { pendingChanges } : {}),
   });
 
   const events: ClusterEvent[] = [];
@@ -274,6 +279,8 @@ export const planStatus = (
       if (p.ctx.access.kind === 'ownedByAnother') events.push(ev.nodeGroupOwnedByAnother(p.pool.name, p.pool.nodeGroup, p.ctx.access.asg.name, p.ctx.access.owner));
     }
   }
+  if (flippedOn(prevConditions, conditions, 'ChangesPending')) events.push(ev.changesPending(pendingChanges.map((p) => p.component).join(', ')));
+  if (flippedOff(prevConditions, conditions, 'ChangesPending')) events.push(ev.changesApplied());
   if (flippedOn(prevConditions, conditions, 'Degraded')) events.push(ev.degraded(problems.join('; ')));
   const wasRefused = prevConditions.find((c) => c.type === 'Hibernated')?.reason === 'InvalidAnnotation';
   if (windDown.hibernation.kind === 'invalid' && !wasRefused) {

@@ -39,6 +39,10 @@ export interface ObservedTickerplant {
   /** replicas: the StatefulSet's spec.replicas (0 while hibernated). */
   statefulSet: 'missing' | { ready: boolean; replicas?: number };
   service: boolean;
+  /** kdb-operator.dev/spec-hash on the StatefulSet: the template it runs; absent when an older operator made it. */
+  templateHash?: string;
+  /** The hash of the template the spec asks for now (specs tickerplantTemplateHash); absent: not computed, changes apply as before. */
+  desiredTemplateHash?: string;
 }
 
 export type EfsObservation =
@@ -74,6 +78,8 @@ export interface ObservedPool {
    * RDB of it can still be replaced. Absent for pools of the spec.
    */
   removedPoolSpec?: RdbPoolSpec;
+  /** The hash of the pod template the pool's spec asks for now (specs rdbPoolTemplateHash); absent: not computed. */
+  desiredPodHash?: string;
 }
 
 /** Shaped like operator/src/aws Group, so the controller can pass it through. */
@@ -144,6 +150,8 @@ export interface ObservedRdbPod {
    * the spec says now; absent for pods that do not carry them.
    */
   thresholds?: { scale: number; roll: number };
+  /** kdb-operator.dev/spec-hash: the pool template the pod was built from; absent on pods of an older operator. */
+  specHash?: string;
   /** What the agent reported on the pod; absent until the RDB first reports, or when its report is invalid. */
   rdb?: RdbReport;
   /** Why the pod's report was refused (it then counts as no report): what the Warning Event says. */
@@ -201,7 +209,7 @@ export interface ClusterEvent {
 }
 
 /** Lost: it held unflushed data (a replacement replays it). Failed: failed, or on a lost node, holding nothing. */
-export type DeleteReason = 'ScaleIn' | 'Lost' | 'Failed' | 'WindDown';
+export type DeleteReason = 'ScaleIn' | 'Lost' | 'Failed' | 'WindDown' | 'Outdated';
 
 export interface PodPrecondition {
   uid: string;
@@ -215,8 +223,11 @@ export interface PodPrecondition {
 export type Action =
   | { kind: 'EnsureEfsAccessPoint'; fileSystemId: string }
   | { kind: 'EnsureStorageVolumes'; fileSystemId: string; accessPointId?: string }
-  /** replicas 0: hibernated (the log and its volume stay). */
-  | { kind: 'EnsureTickerplant'; reason: string; replicas?: 0 | 1 }
+  /**
+   * replicas 0: hibernated (the log and its volume stay). keepStatefulSet: its
+   * template change waits for a safe moment (spec.updates); the Service and PDB are applied.
+   */
+  | { kind: 'EnsureTickerplant'; reason: string; replicas?: 0 | 1; keepStatefulSet?: true }
   /**
    * Ask the tickerplant to end trading day `day` now, if that is still its
    * day (so a repeat after a crash ends nothing twice): every RDB then
@@ -237,6 +248,8 @@ export type Action =
   | { kind: 'DeleteRdbPod'; pool: string; pod: string; reason: 'Lost' | 'Failed' | 'WindDown' }
   /** The victim exactly as the plan saw it: a pod changed since (new uid or resourceVersion) is not deleted. */
   | { kind: 'DeleteRdbPod'; pool: string; pod: string; reason: 'ScaleIn'; precondition: PodPrecondition }
+  /** A queued RDB built from an older pool spec, holding nothing: replaced by one of the new spec (plan-updates.ts). */
+  | { kind: 'DeleteRdbPod'; pool: string; pod: string; reason: 'Outdated'; precondition: PodPrecondition }
   | { kind: 'CordonNode'; node: string }
   | { kind: 'UncordonNode'; node: string }
   | { kind: 'AnnotateNode'; node: string; annotations: Record<string, string> }

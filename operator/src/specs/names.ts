@@ -14,6 +14,8 @@ export const ANNOTATION = {
   replacesDay: `${API_GROUP}/replaces-day`,
   ordinal: `${API_GROUP}/ordinal`,
   day: `${API_GROUP}/day`,
+  /** specs/spec-hash.ts of the pod template an object or pod was built from (spec.updates). */
+  specHash: `${API_GROUP}/spec-hash`,
 } as const;
 export const MANAGED_BY = 'kdb-operator';
 export const FINALIZER = `${API_GROUP}/cleanup`;

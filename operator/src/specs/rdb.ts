@@ -11,6 +11,7 @@ import {
   tickerplantHost,
 } from './names.ts';
 import { ownedMetadata } from './owner.ts';
+import { templateHash } from './spec-hash.ts';
 import { priorityClassField } from './priority.ts';
 import { EFS_MOUNT, efsPaths } from './storage.ts';
 import { fieldEnv, licenseEnv } from './env.ts';
@@ -46,10 +47,9 @@ export interface RdbPodInput {
  * Deployment) because each one holds a distinct slice of the day and must be
  * removed by name, never by a controller's choice.
  */
-export const rdbPod = ({ cluster: c, pool, ordinal, replaces, replacesDay, agentServiceAccount, priorityClassName }: RdbPodInput): V1Pod => {
-  const paths = efsPaths(c);
+export const rdbPod = (input: RdbPodInput): V1Pod => {
+  const { cluster: c, pool, ordinal, replaces, replacesDay } = input;
   const name = rdbPodName(c, pool.name, ordinal);
-  const memory = String(pool.memory);
   return {
     apiVersion: 'v1',
     kind: 'Pod',
@@ -60,98 +60,123 @@ export const rdbPod = ({ cluster: c, pool, ordinal, replaces, replacesDay, agent
         [ANNOTATION.ordinal]: String(ordinal),
         ...(replaces ? { [ANNOTATION.replaces]: replaces } : {}),
         ...(replaces && replacesDay ? { [ANNOTATION.replacesDay]: replacesDay } : {}),
+        [ANNOTATION.specHash]: rdbPoolTemplateHash(input),
       },
     },
-    spec: {
-      nodeSelector: { [LABEL.nodeGroup]: pool.nodeGroup },
-      // One RDB per server, as in the paper: a server's memory is the RDB's.
-      // Every namespace (namespaceSelector {}): another cluster's RDB on the
-      // same server would share its memory and die with its scale-in.
-      affinity: {
-        podAntiAffinity: {
-          requiredDuringSchedulingIgnoredDuringExecution: [
-            { labelSelector: { matchLabels: { [LABEL.role]: 'rdb' } }, namespaceSelector: {}, topologyKey: 'kubernetes.io/hostname' },
-          ],
-        },
-      },
-      // A crashed RDB has lost its memory: it is replaced by a new pod that
-      // replays the lost window, never restarted in place under the same name.
-      restartPolicy: 'Never',
-      terminationGracePeriodSeconds: 30,
-      ...priorityClassField(priorityClassName),
-      serviceAccountName: agentServiceAccount,
-      automountServiceAccountToken: false,
-      securityContext: restrictedPodSecurityContext(),
-      containers: [
-        {
-          name: 'rdb',
-          image: pool.image,
-          args: ['rdb'],
-          env: [
-            ...fieldEnv,
-            { name: 'KDB_RDB_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
-            { name: 'KDB_POOL', value: pool.name },
-            { name: 'KDB_TP_HOST', value: tickerplantHost(c) },
-            { name: 'KDB_TP_PORT', value: String(c.spec.tickerplant.port) },
-            { name: 'KDB_TABLES', value: pool.tables.join(',') },
-            { name: 'KDB_SYMS', value: pool.syms.join(',') },
-            { name: 'KDB_SCALE_THRESHOLD', value: String(pool.scaleThreshold) },
-            { name: 'KDB_ROLL_THRESHOLD', value: String(pool.rollThreshold) },
-            {
-              name: 'KDB_MEMORY_LIMIT_BYTES',
-              valueFrom: { resourceFieldRef: { containerName: 'rdb', resource: 'limits.memory' } },
-            },
-            { name: 'KDB_STATUS_FILE', value: STATUS_FILE },
-            { name: 'KDB_HDB_DIR', value: paths.hdbDir },
-            { name: 'KDB_STAGING_DIR', value: paths.stagingDir },
-            { name: 'KDB_LOG_DIR', value: paths.logDir },
-            { name: 'KDB_QUERY_PORT', value: String(RDB_QUERY_PORT) },
-            ...(replaces ? [{ name: 'KDB_REPLACES', value: replaces }] : []),
-            ...(replaces && replacesDay ? [{ name: 'KDB_REPLACES_DAY', value: replacesDay }] : []),
-            ...licenseEnv(c.spec.kdbLicenseSecret),
-          ],
-          securityContext: restrictedContainerSecurityContext(),
-          ports: [{ name: 'query', containerPort: RDB_QUERY_PORT }],
-          resources: { requests: { memory, cpu: '100m' }, limits: { memory } },
-          volumeMounts: [
-            { name: 'efs', mountPath: EFS_MOUNT },
-            { name: 'status', mountPath: STATUS_DIR },
-            scratchMount(),
-          ],
-        },
-        {
-          name: 'agent',
-          image: c.spec.agent.image,
-          args: ['agent'],
-          env: [
-            ...fieldEnv,
-            { name: 'KDB_STATUS_FILE', value: STATUS_FILE },
-          ],
-          securityContext: restrictedContainerSecurityContext(),
-          resources: { requests: { memory: '64Mi', cpu: '20m' }, limits: { memory: '256Mi' } },
-          volumeMounts: [
-            { name: 'status', mountPath: STATUS_DIR, readOnly: true },
-            { name: 'kube-api-access', mountPath: TOKEN_DIR, readOnly: true },
-          ],
-        },
-      ],
-      volumes: [
-        { name: 'efs', persistentVolumeClaim: { claimName: pvcName(c) } },
-        { name: 'status', emptyDir: { medium: 'Memory', sizeLimit: '1Mi' } },
-        scratchVolume(),
-        {
-          // Only the agent mounts the token: the RDB process needs no Kubernetes credentials.
-          name: 'kube-api-access',
-          projected: {
-            sources: [
-              { serviceAccountToken: { path: 'token', expirationSeconds: 3607 } },
-              { configMap: { name: 'kube-root-ca.crt', items: [{ key: 'ca.crt', path: 'ca.crt' }] } },
-              { downwardAPI: { items: [{ path: 'namespace', fieldRef: { fieldPath: 'metadata.namespace' } }] } },
-            ],
-          },
-        },
+    spec: rdbPodSpec(input),
+  };
+};
+
+/**
+ * The hash of the pool's pod template (kdb-operator.dev/spec-hash on every
+ * RDB pod): the pod spec as any RDB of the pool would get it, without what
+ * is one pod's own (its name, ordinal and the window it replays).
+ */
+export const rdbPoolTemplateHash = (input: Omit<RdbPodInput, 'ordinal' | 'replaces' | 'replacesDay'>): string =>
+  templateHash(
+    rdbPodSpec({
+      cluster: input.cluster,
+      pool: input.pool,
+      ordinal: 0,
+      agentServiceAccount: input.agentServiceAccount,
+      ...(input.priorityClassName !== undefined ? { priorityClassName: input.priorityClassName } : {}),
+    }),
+  );
+
+type PodSpec = NonNullable<V1Pod['spec']>;
+
+const rdbPodSpec = ({ cluster: c, pool, replaces, replacesDay, agentServiceAccount, priorityClassName }: RdbPodInput): PodSpec => {
+  const paths = efsPaths(c);
+  const memory = String(pool.memory);
+  return {
+  nodeSelector: { [LABEL.nodeGroup]: pool.nodeGroup },
+  // One RDB per server, as in the paper: a server's memory is the RDB's.
+  // Every namespace (namespaceSelector {}): another cluster's RDB on the
+  // same server would share its memory and die with its scale-in.
+  affinity: {
+    podAntiAffinity: {
+      requiredDuringSchedulingIgnoredDuringExecution: [
+        { labelSelector: { matchLabels: { [LABEL.role]: 'rdb' } }, namespaceSelector: {}, topologyKey: 'kubernetes.io/hostname' },
       ],
     },
+  },
+  // A crashed RDB has lost its memory: it is replaced by a new pod that
+  // replays the lost window, never restarted in place under the same name.
+  restartPolicy: 'Never',
+  terminationGracePeriodSeconds: 30,
+  ...priorityClassField(priorityClassName),
+  serviceAccountName: agentServiceAccount,
+  automountServiceAccountToken: false,
+  securityContext: restrictedPodSecurityContext(),
+  containers: [
+    {
+      name: 'rdb',
+      image: pool.image,
+      args: ['rdb'],
+      env: [
+        ...fieldEnv,
+        { name: 'KDB_RDB_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+        { name: 'KDB_POOL', value: pool.name },
+        { name: 'KDB_TP_HOST', value: tickerplantHost(c) },
+        { name: 'KDB_TP_PORT', value: String(c.spec.tickerplant.port) },
+        { name: 'KDB_TABLES', value: pool.tables.join(',') },
+        { name: 'KDB_SYMS', value: pool.syms.join(',') },
+        { name: 'KDB_SCALE_THRESHOLD', value: String(pool.scaleThreshold) },
+        { name: 'KDB_ROLL_THRESHOLD', value: String(pool.rollThreshold) },
+        {
+          name: 'KDB_MEMORY_LIMIT_BYTES',
+          valueFrom: { resourceFieldRef: { containerName: 'rdb', resource: 'limits.memory' } },
+        },
+        { name: 'KDB_STATUS_FILE', value: STATUS_FILE },
+        { name: 'KDB_HDB_DIR', value: paths.hdbDir },
+        { name: 'KDB_STAGING_DIR', value: paths.stagingDir },
+        { name: 'KDB_LOG_DIR', value: paths.logDir },
+        { name: 'KDB_QUERY_PORT', value: String(RDB_QUERY_PORT) },
+        ...(replaces ? [{ name: 'KDB_REPLACES', value: replaces }] : []),
+        ...(replaces && replacesDay ? [{ name: 'KDB_REPLACES_DAY', value: replacesDay }] : []),
+        ...licenseEnv(c.spec.kdbLicenseSecret),
+      ],
+      securityContext: restrictedContainerSecurityContext(),
+      ports: [{ name: 'query', containerPort: RDB_QUERY_PORT }],
+      resources: { requests: { memory, cpu: '100m' }, limits: { memory } },
+      volumeMounts: [
+        { name: 'efs', mountPath: EFS_MOUNT },
+        { name: 'status', mountPath: STATUS_DIR },
+        scratchMount(),
+      ],
+    },
+    {
+      name: 'agent',
+      image: c.spec.agent.image,
+      args: ['agent'],
+      env: [
+        ...fieldEnv,
+        { name: 'KDB_STATUS_FILE', value: STATUS_FILE },
+      ],
+      securityContext: restrictedContainerSecurityContext(),
+      resources: { requests: { memory: '64Mi', cpu: '20m' }, limits: { memory: '256Mi' } },
+      volumeMounts: [
+        { name: 'status', mountPath: STATUS_DIR, readOnly: true },
+        { name: 'kube-api-access', mountPath: TOKEN_DIR, readOnly: true },
+      ],
+    },
+  ],
+  volumes: [
+    { name: 'efs', persistentVolumeClaim: { claimName: pvcName(c) } },
+    { name: 'status', emptyDir: { medium: 'Memory', sizeLimit: '1Mi' } },
+    scratchVolume(),
+    {
+      // Only the agent mounts the token: the RDB process needs no Kubernetes credentials.
+      name: 'kube-api-access',
+      projected: {
+        sources: [
+          { serviceAccountToken: { path: 'token', expirationSeconds: 3607 } },
+          { configMap: { name: 'kube-root-ca.crt', items: [{ key: 'ca.crt', path: 'ca.crt' }] } },
+          { downwardAPI: { items: [{ path: 'namespace', fieldRef: { fieldPath: 'metadata.namespace' } }] } },
+        ],
+      },
+    },
+  ],
   };
 };
 

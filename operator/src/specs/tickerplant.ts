@@ -2,7 +2,8 @@ import type { KdbCluster, Resources } from '../api/kdbcluster.ts';
 import { DEFAULT_TICKERPLANT_RESOURCES } from './default-resources.ts';
 import { quantityOrUndefined } from '../api/quantity.ts';
 import type { V1PodDisruptionBudget, V1Service, V1StatefulSet } from '../kube/types.ts';
-import { LABEL, clusterLabels, pvcName, tickerplantName } from './names.ts';
+import { ANNOTATION, LABEL, clusterLabels, pvcName, tickerplantName } from './names.ts';
+import { templateHash } from './spec-hash.ts';
 import { ownedMetadata } from './owner.ts';
 import { EFS_MOUNT, efsPaths } from './storage.ts';
 import { fieldEnv, licenseEnv, resourceRequirements } from './env.ts';
@@ -52,54 +53,67 @@ export const subscriberBufferBytes = (c: KdbCluster): number => {
  */
 /** replicas 0: hibernated; the log's claim and volume stay. */
 export const tickerplantStatefulSet = (c: KdbCluster, priority: PriorityClasses = {}, replicas: 0 | 1 = 1): V1StatefulSet => {
-  const tp = c.spec.tickerplant;
-  const paths = efsPaths(c);
+  const template = tickerplantPodTemplate(c, priority);
   return {
     apiVersion: 'apps/v1',
     kind: 'StatefulSet',
-    metadata: ownedMetadata(c, tickerplantName(c), tpLabels(c)),
+    // The hash is on the StatefulSet, not in its template: writing it never restarts the pod.
+    metadata: { ...ownedMetadata(c, tickerplantName(c), tpLabels(c)), annotations: { [ANNOTATION.specHash]: templateHash(template) } },
     spec: {
       replicas,
       serviceName: tickerplantName(c),
       // Never two tickerplants writing one log: the old pod is gone before the new one starts.
       podManagementPolicy: 'OrderedReady',
       selector: { matchLabels: tpLabels(c) },
-      template: {
-        metadata: { labels: tpLabels(c), annotations: { 'karpenter.sh/do-not-disrupt': 'true' } },
-        spec: {
-          nodeSelector: { [LABEL.nodeGroup]: tp.nodeGroup },
-          terminationGracePeriodSeconds: 30,
-          ...priorityClassField(priority.tickerplant),
-          automountServiceAccountToken: false,
-          securityContext: restrictedPodSecurityContext(),
-          containers: [
-            {
-              name: 'tickerplant',
-              image: tp.image,
-              args: ['tickerplant'],
-              ports: tickerplantPorts(c),
-              env: [
-                ...fieldEnv,
-                { name: 'KDB_TP_PORT', value: String(tp.port) },
-                { name: 'KDB_LOG_DIR', value: paths.logDir },
-                { name: 'KDB_STATE_DIR', value: paths.stateDir },
-                { name: 'KDB_SCHEMA', value: JSON.stringify(tp.tables) },
-                { name: 'KDB_EOD_TIME', value: tp.endOfDay.time },
-                { name: 'KDB_TZ', value: tp.endOfDay.timeZone },
-                { name: 'KDB_BATCH_MS', value: String(tp.batchMs) },
-                { name: 'KDB_TP_SUBSCRIBER_BUFFER_BYTES', value: String(subscriberBufferBytes(c)) },
-                ...(tp.ipcPort !== undefined ? [{ name: 'KDB_TP_IPC_PORT', value: String(tp.ipcPort) }] : []),
-                ...licenseEnv(c.spec.kdbLicenseSecret),
-              ],
-              securityContext: restrictedContainerSecurityContext(),
-              readinessProbe: { tcpSocket: { port: tp.port }, periodSeconds: 2 },
-              resources: resourceRequirements(tp.resources ?? DEFAULT_TICKERPLANT_RESOURCES),
-              volumeMounts: [{ name: 'efs', mountPath: EFS_MOUNT }, scratchMount()],
-            },
+      template,
+    },
+  };
+};
+
+/** The hash the tickerplant StatefulSet carries when built from this spec (kdb-operator.dev/spec-hash). */
+export const tickerplantTemplateHash = (c: KdbCluster, priority: PriorityClasses = {}): string =>
+  templateHash(tickerplantPodTemplate(c, priority));
+
+type PodTemplate = NonNullable<V1StatefulSet['spec']>['template'];
+
+/** Everything the tickerplant pod is built from: a change to any of it restarts the pod. */
+const tickerplantPodTemplate = (c: KdbCluster, priority: PriorityClasses): PodTemplate => {
+  const tp = c.spec.tickerplant;
+  const paths = efsPaths(c);
+  return {
+    metadata: { labels: tpLabels(c), annotations: { 'karpenter.sh/do-not-disrupt': 'true' } },
+    spec: {
+      nodeSelector: { [LABEL.nodeGroup]: tp.nodeGroup },
+      terminationGracePeriodSeconds: 30,
+      ...priorityClassField(priority.tickerplant),
+      automountServiceAccountToken: false,
+      securityContext: restrictedPodSecurityContext(),
+      containers: [
+        {
+          name: 'tickerplant',
+          image: tp.image,
+          args: ['tickerplant'],
+          ports: tickerplantPorts(c),
+          env: [
+            ...fieldEnv,
+            { name: 'KDB_TP_PORT', value: String(tp.port) },
+            { name: 'KDB_LOG_DIR', value: paths.logDir },
+            { name: 'KDB_STATE_DIR', value: paths.stateDir },
+            { name: 'KDB_SCHEMA', value: JSON.stringify(tp.tables) },
+            { name: 'KDB_EOD_TIME', value: tp.endOfDay.time },
+            { name: 'KDB_TZ', value: tp.endOfDay.timeZone },
+            { name: 'KDB_BATCH_MS', value: String(tp.batchMs) },
+            { name: 'KDB_TP_SUBSCRIBER_BUFFER_BYTES', value: String(subscriberBufferBytes(c)) },
+            ...(tp.ipcPort !== undefined ? [{ name: 'KDB_TP_IPC_PORT', value: String(tp.ipcPort) }] : []),
+            ...licenseEnv(c.spec.kdbLicenseSecret),
           ],
-          volumes: [{ name: 'efs', persistentVolumeClaim: { claimName: pvcName(c) } }, scratchVolume()],
+          securityContext: restrictedContainerSecurityContext(),
+          readinessProbe: { tcpSocket: { port: tp.port }, periodSeconds: 2 },
+          resources: resourceRequirements(tp.resources ?? DEFAULT_TICKERPLANT_RESOURCES),
+          volumeMounts: [{ name: 'efs', mountPath: EFS_MOUNT }, scratchMount()],
         },
-      },
+      ],
+      volumes: [{ name: 'efs', persistentVolumeClaim: { claimName: pvcName(c) } }, scratchVolume()],
     },
   };
 };

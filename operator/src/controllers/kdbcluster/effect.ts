@@ -139,7 +139,8 @@ export class Effector {
         // Server-side apply keeps the objects in step with the spec on every change.
         await api.apply(tickerplantService(c) as KubeObject);
         await api.apply(tickerplantPodDisruptionBudget(c) as KubeObject);
-        await api.apply(tickerplantStatefulSet(c, this.#d.priorityClasses, a.replicas ?? 1) as KubeObject);
+        // A template change the spec says waits for a safe moment (plan-updates.ts): the StatefulSet is left as it runs.
+        if (!a.keepStatefulSet) await api.apply(tickerplantStatefulSet(c, this.#d.priorityClasses, a.replicas ?? 1) as KubeObject);
         return;
       case 'EndTradingDay': {
         const answer = await (this.#d.requestEndOfDay ?? requestEndOfDay)(tickerplantHost(c), c.spec.tickerplant.port, a.day);
@@ -193,7 +194,7 @@ export class Effector {
       }
       case 'DeleteRdbPod': {
         const ref = { ...Resources.Pod, namespace: this.#ns, name: a.pod };
-        if (a.reason !== 'ScaleIn') {
+        if (a.reason !== 'ScaleIn' && a.reason !== 'Outdated') {
           await api.delete(ref);
           return;
         }

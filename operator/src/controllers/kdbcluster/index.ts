@@ -62,6 +62,7 @@ export const kdbClusterController = (o: KdbClusterControllerOptions): KdbCluster
     aws: o.aws,
     ...(o.eksClusterName ? { eksClusterName: o.eksClusterName } : {}),
     podsOnNode: (node) => listPodsOnNode(o.kube.api, node),
+    podBuild: { agentServiceAccount: o.agentServiceAccount, ...(o.priorityClasses ? { priorityClasses: o.priorityClasses } : {}) },
   });
   const controller = new Controller({
     name: 'kdbcluster',

@@ -6,8 +6,11 @@ import { Resources } from '../../kube/index.ts';
 import { blocksTermination, podsBlockingTermination } from '../../planner/occupancy.ts';
 import type { PodOnNode } from '../../planner/occupancy.ts';
 import { parseProviderId } from '../../planner/provider-id.ts';
-import type { AsgLookup, EfsObservation, Observed, ObservedAsg, ObservedMergeJob, ObservedNode, ObservedPool } from '../../planner/types.ts';
-import { LABEL, gatewayName, hdbName, pvName, pvcName, rdbServiceName, tickerplantName } from '../../specs/names.ts';
+import type { AsgLookup, EfsObservation, Observed, ObservedAsg, ObservedMergeJob, ObservedNode, ObservedPool, ObservedTickerplant } from '../../planner/types.ts';
+import type { PriorityClasses } from '../../specs/priority.ts';
+import { rdbPoolTemplateHash } from '../../specs/rdb.ts';
+import { tickerplantTemplateHash } from '../../specs/tickerplant.ts';
+import { ANNOTATION, LABEL, gatewayName, hdbName, pvName, pvcName, rdbServiceName, tickerplantName } from '../../specs/names.ts';
 import { observeRdbPod } from './rdb-report.ts';
 import { removedPools } from './removed-pools.ts';
 
@@ -32,6 +35,13 @@ export interface ObserveDeps {
   podsOnNode?: (node: string) => Promise<V1Pod[]>;
   /** EFS state changes rarely: remembered per file system for this long. */
   efsCacheMs?: number;
+  /**
+   * What the effector builds pods with (the chart's settings): the hashes of
+   * the templates the spec asks for are computed with them, so the planner
+   * can tell which running pods are built from an older spec. Absent: no
+   * hashes, and changes apply as they did before spec.updates.
+   */
+  podBuild?: { agentServiceAccount: string; priorityClasses?: PriorityClasses };
 }
 
 const key = (ns: string | undefined, name: string): string => `${ns ?? 'default'}/${name}`;
@@ -153,7 +163,7 @@ export class Observer {
       if (blocksTermination(on)) others.set(node, [...(others.get(node) ?? []), `${on.namespace}/${on.name}`]);
     }
     for (const pool of cluster.spec.rdbPools) {
-      pools[pool.name] = await this.#observePool(cluster, pool, clusterPods, others);
+      pools[pool.name] = { ...(await this.#observePool(cluster, pool, clusterPods, others)), ...poolHash(cluster, pool, this.#deps.podBuild) };
     }
     // Pools removed from the spec drain: observed as their pods were built.
     for (const removed of removedPools(cluster, clusterPods)) {
@@ -168,6 +178,7 @@ export class Observer {
           ? { ready: (sts.status?.readyReplicas ?? 0) >= 1, ...(sts.spec?.replicas !== undefined ? { replicas: sts.spec.replicas } : {}) }
           : 'missing',
         service: caches.services.get(key(ns, tickerplantName(cluster))) !== undefined,
+        ...tickerplantHashes(cluster, sts, this.#deps.podBuild),
       },
       storage: { efs: await this.#observeEfs(cluster, now), logVolume: volumes, hdbVolume: volumes },
       pools,
@@ -250,5 +261,30 @@ export class Observer {
     this.#efs.clear();
   }
 }
+
+/** The tickerplant template the StatefulSet runs (its annotation) and the one the spec asks for. */
+export const tickerplantHashes = (
+  cluster: KdbCluster,
+  sts: V1StatefulSet | undefined,
+  build: ObserveDeps['podBuild'],
+): Pick<ObservedTickerplant, 'templateHash' | 'desiredTemplateHash'> => {
+  const running = sts?.metadata?.annotations?.[ANNOTATION.specHash];
+  return {
+    ...(running !== undefined ? { templateHash: running } : {}),
+    ...(build ? { desiredTemplateHash: tickerplantTemplateHash(cluster, build.priorityClasses) } : {}),
+  };
+};
+
+const poolHash = (cluster: KdbCluster, pool: RdbPoolSpec, build: ObserveDeps['podBuild']): Pick<ObservedPool, 'desiredPodHash'> =>
+  build
+    ? {
+        desiredPodHash: rdbPoolTemplateHash({
+          cluster,
+          pool,
+          agentServiceAccount: build.agentServiceAccount,
+          ...(build.priorityClasses?.rdb ? { priorityClassName: build.priorityClasses.rdb } : {}),
+        }),
+      }
+    : {};
 
 export const clusterKeyOf = (c: Pick<KdbCluster, 'metadata'>): string => `${c.metadata.namespace ?? 'default'}/${c.metadata.name}`;

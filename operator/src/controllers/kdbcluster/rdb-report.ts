@@ -108,6 +108,7 @@ export const observeRdbPod = (pod: V1Pod): ObservedRdbPod => {
     ...(replaces ? { replaces } : {}),
     ...(replaces && replacesDay && /^\d{4}-\d{2}-\d{2}$/.test(replacesDay) ? { replacesDay } : {}),
     ...rdbThresholdsOf(pod),
+    ...(pod.metadata?.annotations?.[OWNED.specHash] ? { specHash: pod.metadata.annotations[OWNED.specHash] } : {}),
     ...(read.kind === 'ok' ? { rdb: read.report } : {}),
     ...(read.kind === 'invalid' ? { invalidReport: read.invalid } : {}),
   };
