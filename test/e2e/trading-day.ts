@@ -83,6 +83,8 @@ export const installOperator = async (namespace: string, agentNamespaces: string
   const secret = await kubectl('-n', namespace, 'create', 'secret', 'generic', 'aws-credentials',
     '--from-literal=AWS_ACCESS_KEY_ID=testing', '--from-literal=AWS_SECRET_ACCESS_KEY=testing', '--dry-run=client', '-o', 'yaml');
   await applyYaml(secret);
+  // Helm never upgrades a chart's CRDs: a stack that ran an older chart keeps its older CRD otherwise.
+  await kubectl('apply', '--server-side', '--force-conflicts', '-f', join(repoRoot, 'charts/kdb-operator/crds/kdbclusters.yaml'));
   await helm('upgrade', '--install', 'kdb-operator', join(repoRoot, 'charts/kdb-operator'), '-n', namespace,
     '--set', 'aws.endpoint=http://127.0.0.1:14566', '--set', 'aws.credentialsSecret=aws-credentials',
     '--set', 'nodeSelector.eks\\.amazonaws\\.com/nodegroup=system', '--set', 'logLevel=debug',

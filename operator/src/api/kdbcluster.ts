@@ -811,8 +811,21 @@ export const KdbClusterStatus = z.object({
   /** Why a flushed day is not being merged yet: the RDB it waits for. */
   mergePending: z.string().max(1024).optional(),
   windDown: WindDownRecord.optional(),
-  /** The kdb-operator.dev/end-of-day value last acted on (or refused): each distinct request ends one day. */
-  endOfDayRequest: z.string().max(64).optional(),
+  /**
+   * The last kdb-operator.dev/end-of-day request: recorded with the day it
+   * ends before the tickerplant is asked (done), so each distinct value ends
+   * one day, however often the request is retried.
+   */
+  endOfDayRequest: z
+    .object({
+      value: z.string().max(64),
+      day: z
+        .string()
+        .regex(/^\d{4}-\d{2}-\d{2}$/)
+        .optional(),
+      done: z.boolean(),
+    })
+    .optional(),
   /** Changes waiting for a safe moment (spec.updates). */
   pendingChanges: z.array(PendingChange).max(LIMITS.pools + 1).optional(),
 });

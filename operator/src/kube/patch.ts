@@ -88,3 +88,29 @@ export const stripServerFields = <T extends { metadata?: object }>(obj: T): T =>
     obj.metadata as Record<string, unknown>;
   return { ...obj, metadata };
 };
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * A JSON merge patch (RFC 7386) that turns `prev` into `next`: what `next`
+ * leaves out is set to null, so a field the operator stops writing (a
+ * finished wind-down, a cleared pending merge) is removed instead of staying
+ * behind. Arrays are replaced whole, as merge patch does.
+ */
+export const mergePatchFrom = (prev: unknown, next: Record<string, unknown>): Record<string, unknown> => {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(next)) {
+    if (v === undefined) continue;
+    const was = isPlainObject(prev) ? prev[k] : undefined;
+    out[k] = isPlainObject(v) && isPlainObject(was) ? mergePatchFrom(was, v) : v;
+  }
+  if (isPlainObject(prev)) for (const k of Object.keys(prev)) if (!(k in out) && prev[k] !== undefined) out[k] = null;
+  return out;
+};
+
+/** Top-level fields written but missing from what the API server stored: a CRD schema older than the writer pruned them. */
+export const prunedFields = (written: Record<string, unknown>, stored: unknown): string[] =>
+  Object.entries(written)
+    .filter(([k, v]) => v !== undefined && v !== null && !(isPlainObject(stored) && k in stored))
+    .map(([k]) => k)
+    .sort();

@@ -131,7 +131,8 @@ export const removable = (ctx: Pick<PoolContext, 'draining' | 'windDown'>, p: Ob
     if (!w.writeDown) return true;
     // Checked again here, not only when the wind-down advanced: an RDB that can still add to the day written down stays,
     // and so does a live one that took rows after the write-down (feeds still publishing): they are nowhere else in memory.
-    return !owesWindow(p) && !(w.day !== undefined && mayStillAdd(p, w.day)) && !(isLive(p) && p.rdb?.holdsRows !== false);
+    const holds = p.rdb?.holdsRows !== false;
+    return !owesWindow(p) && !(w.day !== undefined && mayStillAdd(p, w.day) && holds) && !(isLive(p) && holds);
   }
   return ctx.draining?.done === true && !owesWindow(p);
 };

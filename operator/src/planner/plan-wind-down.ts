@@ -1,8 +1,8 @@
 import { CLUSTER_ANNOTATION } from '../api/kdbcluster.ts';
-import type { WindDownReason, WindDownRecord, WindDownStep } from '../api/kdbcluster.ts';
+import type { KdbClusterStatus, WindDownReason, WindDownRecord, WindDownStep } from '../api/kdbcluster.ts';
 import { ev } from './events.ts';
 import { mayStillAdd } from './plan-drain.ts';
-import { isActive, isDeleting, isLive } from './rdbs.ts';
+import { isActive, isDeleting, isLive, owesWindow } from './rdbs.ts';
 import type { PoolOutcome } from './plan-pools.ts';
 import type { Action, ClusterEvent, Observed, ObservedRdbPod } from './types.ts';
 
@@ -45,7 +45,7 @@ export interface WindDownPlan {
   /** Deletion finished: the controller releases what the cluster held and lets it go. */
   release: boolean;
   /** status.endOfDayRequest after this plan. */
-  endOfDayRequest: string | undefined;
+  endOfDayRequest: EndOfDayRequestRecord | undefined;
   /** What this pass waits for, for the Hibernated condition and status. */
   waitingFor: string | undefined;
   /** The hibernation annotation as read: on, off, or a refused value. */
@@ -76,12 +76,20 @@ export const newestReportedDay = (o: Observed): string | undefined => {
 
 const allPods = (o: Observed): ObservedRdbPod[] => Object.values(o.pools).flatMap((p) => p.pods);
 
-/** RDBs that may still add rows to `day`: the write-down waits for each to flush it. */
+/**
+ * RDBs holding rows of `day` not yet flushed (or a lost RDB's window): the
+ * write-down waits for each. One that may still add to the day but holds
+ * nothing (queued, or live with no row yet) owes nothing: ending the day for
+ * it would only end another, empty one.
+ */
 const unflushed = (o: Observed, day: string): string[] =>
   allPods(o)
-    .filter((p) => !isDeleting(p) && isActive(p) && mayStillAdd(p, day))
+    .filter((p) => !isDeleting(p) && isActive(p) && mayStillAdd(p, day) && (owesWindow(p) || p.rdb?.holdsRows !== false))
     .map((p) => p.name)
     .sort();
+
+/** Some RDB flushed `day`: its slices wait in staging for the merge. */
+const flushedBySome = (o: Observed, day: string): boolean => allPods(o).some((p) => p.rdb?.flushedDays.includes(day) === true);
 
 /** Pools of the spec whose RDBs are all rolled, queued or starting: the tickerplant logs for them, but no RDB takes it in yet. */
 const poolsWithoutLive = (o: Observed): string[] =>
@@ -127,14 +135,28 @@ const tickerplantStopped = (o: Observed): boolean => {
   return sts === 'missing' || (sts.replicas === 0 && !sts.ready);
 };
 
-/** One request per distinct annotation value; a value that is no time is refused (and remembered, so once). */
-const endOfDayRequest = (o: Observed): { value: string | undefined; day: string | undefined; refused?: string } => {
+export type EndOfDayRequestRecord = NonNullable<KdbClusterStatus['endOfDayRequest']>;
+
+/**
+ * One end of day per distinct annotation value, in two passes like a
+ * scale-in step: a new value is first recorded with the day it ends (no
+ * call), and the tickerplant is asked only once status holds that record. A
+ * status write that never lands therefore asks for nothing, instead of one
+ * more day per retry. A value that is no time is refused (and remembered, so once).
+ */
+const endOfDayRequest = (o: Observed): { record: EndOfDayRequestRecord | undefined; day?: string; refused?: string } => {
   const v = annotation(o, CLUSTER_ANNOTATION.endOfDay);
   const last = o.cluster.status?.endOfDayRequest;
+  if (v === undefined || v === '') return { record: last };
   // Remembered cut to status' 64 characters: a longer value is the same request again.
-  if (v === undefined || v === '' || v.slice(0, 64) === last) return { value: last, day: undefined };
-  if (v.length > 64 || !Number.isFinite(Date.parse(v))) return { value: v.slice(0, 64), day: undefined, refused: v };
-  return { value: v, day: newestReportedDay(o) };
+  const value = v.slice(0, 64);
+  if (last?.value === value) {
+    if (last.done || last.day === undefined) return { record: last };
+    return { record: { ...last, done: true }, day: last.day };
+  }
+  if (v.length > 64 || !Number.isFinite(Date.parse(v))) return { record: { value, done: true }, refused: v };
+  const day = newestReportedDay(o);
+  return { record: { value, ...(day !== undefined ? { day } : {}), done: day === undefined } };
 };
 
 export const planWindDown = (o: Observed): WindDownPlan => {
@@ -145,6 +167,8 @@ export const planWindDown = (o: Observed): WindDownPlan => {
   const actions: Action[] = [];
   const eod = endOfDayRequest(o);
   if (eod.refused !== undefined) events.push(ev.invalidAnnotation(CLUSTER_ANNOTATION.endOfDay, eod.refused, 'an RFC 3339 time such as 2026-12-02T16:30:00Z'));
+  // A request made while the cluster winds down is taken as done: the wind-down ends the day itself.
+  const eodDone: EndOfDayRequestRecord | undefined = eod.record && { ...eod.record, done: true };
   const base: WindDownPlan = {
     record: undefined,
     pools: undefined,
@@ -153,7 +177,7 @@ export const planWindDown = (o: Observed): WindDownPlan => {
     actions,
     events,
     release: false,
-    endOfDayRequest: eod.value,
+    endOfDayRequest: eod.record,
     waitingFor: undefined,
     hibernation,
   };
@@ -162,7 +186,7 @@ export const planWindDown = (o: Observed): WindDownPlan => {
   if (reason === undefined) {
     if (prev?.reason === 'Hibernation') events.push(ev.resumed());
     // A cluster that runs honours an end-of-day request; one winding down ends its day anyway.
-    if (eod.day !== undefined && o.tickerplant.statefulSet !== 'missing') {
+    if (eod.day !== undefined) {
       actions.push({ kind: 'EndTradingDay', day: eod.day, reason: 'Requested' });
       events.push(ev.endOfDayRequested(eod.day));
     }
@@ -196,7 +220,12 @@ export const planWindDown = (o: Observed): WindDownPlan => {
     record = { ...record, step };
   };
 
-  if (record.step === 'WritingDown') {
+  // The first pass only records the wind-down; the tickerplant is asked once status holds it (see endOfDayRequest).
+  if (record.step === 'WritingDown' && started) {
+    const day = newestReportedDay(o);
+    record = { ...record, ...(day !== undefined ? { day } : {}) };
+    waitingFor = 'the wind-down to be recorded in status';
+  } else if (record.step === 'WritingDown') {
     const day = record.day ?? newestReportedDay(o);
     if (day !== undefined && record.day === undefined) record = { ...record, day };
     const running = allPods(o).filter((p) => isActive(p) && p.node !== undefined && p.rdb === undefined);
@@ -207,7 +236,8 @@ export const planWindDown = (o: Observed): WindDownPlan => {
     } else {
       const owing = unflushed(o, day);
       const lost = lostWindows(o);
-      const mergePending = o.cluster.spec.merge.enabled && (o.cluster.status?.mergedDay === undefined || o.cluster.status.mergedDay < day);
+      const mergePending =
+        o.cluster.spec.merge.enabled && flushedBySome(o, day) && (o.cluster.status?.mergedDay === undefined || o.cluster.status.mergedDay < day);
       const unserved = owing.length > 0 ? poolsWithoutLive(o) : [];
       if (unserved.length > 0) {
         // Ended now, the messages since the pool's last roll would belong to no RDB's window of the day.
@@ -239,8 +269,7 @@ export const planWindDown = (o: Observed): WindDownPlan => {
     mergeAllowed: record.writeDown,
     release: reason === 'Deletion' && record.step === 'Done',
     waitingFor,
-    // The wind-down's own end of day stands in for a request made meanwhile.
-    endOfDayRequest: annotation(o, CLUSTER_ANNOTATION.endOfDay)?.slice(0, 64) ?? eod.value,
+    endOfDayRequest: eodDone,
   };
 };
 

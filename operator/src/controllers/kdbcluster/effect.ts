@@ -1,7 +1,7 @@
 import type { KdbCluster, KdbClusterStatus, PoolStatus, ScaleInRecord } from '../../api/kdbcluster.ts';
 import type { Aws } from '../../aws/index.ts';
 import type { EventRecorder, KubeApi, KubeObject, V1PersistentVolume, V1PersistentVolumeClaim } from '../../kube/index.ts';
-import { Resources, isAlreadyExists, isConflict } from '../../kube/index.ts';
+import { Resources, isAlreadyExists, isConflict, mergePatchFrom, prunedFields } from '../../kube/index.ts';
 import type { Action, ActionOf, PodPrecondition } from '../../planner/types.ts';
 import { errorMessage } from '../../runtime/errors.ts';
 import type { Logger } from '../../runtime/log.ts';
@@ -54,6 +54,11 @@ export const isIrreversible = (a: Action): boolean =>
  * refused the delete's uid/resourceVersion precondition with 409): nothing
  * was deleted, and the reconcile fails so the next pass plans from what is there.
  */
+/** The stored status lacks fields the operator wrote (see #writeStatus). */
+export class StatusPrunedError extends Error {
+  override readonly name = 'StatusPrunedError';
+}
+
 export class PodChangedError extends Error {
   override readonly name = 'PodChangedError';
   constructor(pod: string, seen: PodPrecondition) {
@@ -309,9 +314,17 @@ export class Effector {
   async #writeStatus(status: KdbClusterStatus): Promise<void> {
     const updated = await this.#d.api.mergePatch<KdbCluster & KubeObject>(
       { ...Resources.KdbCluster, namespace: this.#ns, name: this.#cluster.metadata.name },
-      { metadata: { resourceVersion: this.#cluster.metadata.resourceVersion }, status },
+      { metadata: { resourceVersion: this.#cluster.metadata.resourceVersion }, status: mergePatchFrom(this.#cluster.status, status as Record<string, unknown>) },
       { subresource: 'status' },
     );
+    // Status is the operator's memory (the scale-in chain, the wind-down, requests acted on): a field the
+    // API server dropped is a step that would be taken again. Said loudly, and the reconcile fails.
+    const pruned = prunedFields(status as Record<string, unknown>, (updated as { status?: unknown }).status);
+    if (pruned.length > 0) {
+      const message = `the API server dropped status.${pruned.join(', status.')}: the installed KdbCluster CRD is older than this operator; apply crds/kdbclusters.kdb-operator.dev.yaml (helm does not upgrade CRDs)`;
+      await this.#d.events.record(this.#cluster as KubeObject, 'Warning', 'CrdOutdated', message);
+      throw new StatusPrunedError(message);
+    }
     this.#cluster = { ...this.#cluster, metadata: { ...this.#cluster.metadata, resourceVersion: updated.metadata?.resourceVersion } as KdbCluster['metadata'], status };
   }
 }
