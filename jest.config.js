@@ -4,7 +4,11 @@
 const transform = {
   '^.+\\.ts$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2023' }, module: { type: 'es6' } }],
 };
-const common = { transform, extensionsToTreatAsEsm: ['.ts'], testEnvironment: 'node' };
+// The local stack's state (.stack: etcd writes *.snap files) and build outputs
+// are no part of the test tree: etcd's snapshots would count as obsolete Jest
+// snapshots and fail the run.
+const modulePathIgnorePatterns = ['<rootDir>/.stack/', '<rootDir>/out/', '<rootDir>/.venv/'];
+const common = { transform, extensionsToTreatAsEsm: ['.ts'], testEnvironment: 'node', modulePathIgnorePatterns };
 
 export default {
   projects: [
