@@ -277,6 +277,44 @@ export const ScaleOutSpec = z
   .describe('How the live RDB asks for the next server; leave it out for the paper\'s fixed scaleThreshold.');
 export type ScaleOutSpec = z.infer<typeof ScaleOutSpec>;
 
+export const WEEKDAYS = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'] as const;
+const SCHEDULE_DAY = /^\d{4}-\d{2}-\d{2}$/;
+
+/**
+ * When the pool's market is open, in the tickerplant's endOfDay.timeZone (one
+ * zone per cluster, as its trading day). Outside those hours the pool may hold no
+ * RDB at all: once its RDBs hold nothing (after end of day), even the last
+ * server is handed back, and a lead time before the next open a fresh RDB is
+ * queued to go live (what the tickerplant logged meanwhile is replayed).
+ */
+export const ScheduleSpec = z
+  .object(
+    {
+      days: z
+        .array(z.enum(WEEKDAYS, { error: `rdbPools[].schedule.days entries must be ${WEEKDAYS.join(', ')}` }))
+        .min(1, 'rdbPools[].schedule.days must name at least one day (default Mon to Fri)')
+        .max(7)
+        .default(['Mon', 'Tue', 'Wed', 'Thu', 'Fri'])
+        .describe("Days of the week the market opens, in the tickerplant's endOfDay.timeZone."),
+      open: z
+        .string({ error: 'rdbPools[].schedule.open is required: a 24-hour time HH:MM such as "09:30"' })
+        .regex(HH_MM, 'rdbPools[].schedule.open must be a 24-hour time HH:MM such as "09:30"'),
+      close: z
+        .string({ error: 'rdbPools[].schedule.close is required: a 24-hour time HH:MM such as "16:00"' })
+        .regex(HH_MM, 'rdbPools[].schedule.close must be a 24-hour time HH:MM such as "16:00"'),
+      holidays: z
+        .array(z.string().regex(SCHEDULE_DAY, 'rdbPools[].schedule.holidays entries must be dates YYYY-MM-DD such as "2026-12-25"'))
+        .max(400, 'rdbPools[].schedule.holidays must list at most 400 dates')
+        .default([])
+        .describe("Dates (in the tickerplant's endOfDay.timeZone) the market stays closed."),
+    },
+    { error: 'rdbPools[].schedule must be an object {open: "HH:MM", close: "HH:MM", days, holidays}' },
+  )
+  .superRefine(crossFieldRules.openBeforeClose.check)
+  .meta(kubeValidations(crossFieldRules.openBeforeClose))
+  .describe('When the market is open; leave it out to keep minRdbs running around the clock.');
+export type ScheduleSpec = z.infer<typeof ScheduleSpec>;
+
 export const RdbPoolSpec = z
   .object(
     {
@@ -343,6 +381,7 @@ export const RdbPoolSpec = z
         "How long an instance of the pool's group that the operator protected may host no RDB before it is scaled in (through the recorded chain, its node checked empty of every pod first).",
       ),
     scaleOut: ScaleOutSpec.optional(),
+    schedule: ScheduleSpec.optional(),
     suspendAZRebalance: z
       .boolean({ error: 'rdbPools[].suspendAZRebalance must be true or false (default true)' })
       .default(true)
@@ -723,6 +762,8 @@ export const PoolStatus = z.object({
    * until they flushed `day` (the last trading day the pool serves) and are
    * then scaled in; see planner/plan-drain.ts.
    */
+  /** schedule: outside market hours, until when (the next open less the lead time) the pool may hold no RDB. */
+  offHours: z.object({ until: z.string().max(64).optional() }).optional(),
   draining: z
     .object({
       since: z.string().max(64),

@@ -130,6 +130,8 @@ const MSG = {
     'tickerplant.ipcPort must differ from tickerplant.port: both listen in the one tickerplant container. Pick another port for the kdb+ IPC listener (e.g. 5020), or leave ipcPort out',
   windowNotEmpty:
     'updates.maintenanceWindow.end must differ from start: the window would be empty. Give it a length, e.g. start "18:00" and end "20:00" (a window may cross midnight: "23:00" to "01:00")',
+  openBeforeClose:
+    'rdbPools[].schedule.close must be after open, on the same day (e.g. open "09:30" and close "16:00"); a market open across midnight is not supported: leave schedule out for it',
   windowNeedsEndOfDay:
     'updates.maintenanceWindow applies only with updates.apply EndOfDay: with Immediate every change applies at once. Remove maintenanceWindow, or set apply to EndOfDay',
   clusterName: `metadata.name of a KdbCluster must be at most ${CLUSTER_NAME_MAX} characters, lower-case letters, digits and '-', starting with a letter: it names the tickerplant StatefulSet and Service (<name>-tickerplant), whose pod labels hold 63 characters`,
@@ -252,6 +254,16 @@ export const crossFieldRules = {
     message: MSG.windowNotEmpty,
     check: (w: { start: string; end: string }, ctx: z.RefinementCtx) => {
       if (w.start === w.end) issue(ctx, ['end'], MSG.windowNotEmpty);
+    },
+  },
+  openBeforeClose: {
+    cel: 'self.open < self.close',
+    fieldPath: '.close',
+    message: MSG.openBeforeClose,
+    check: (s: { open: string; close: string }, ctx: z.RefinementCtx) => {
+      // Two valid times only: a bad one has its own error.
+      const hhmm = /^([01][0-9]|2[0-3]):[0-5][0-9]$/;
+      if (hhmm.test(String(s.open)) && hhmm.test(String(s.close)) && !(s.open < s.close)) issue(ctx, ['close'], MSG.openBeforeClose);
     },
   },
   windowNeedsEndOfDay: {

@@ -4,6 +4,7 @@ import type { NodeGroupAccess } from './ownership.ts';
 import { drainingPools } from './plan-drain.ts';
 import type { DrainState, DrainingPool } from './plan-drain.ts';
 import type { PoolWindDown } from './plan-wind-down.ts';
+import { marketState } from './market-hours.ts';
 import { isActive, markNodeLoss, ordinalOf } from './rdbs.ts';
 import type { Observed, ObservedAsg, ObservedInstance, ObservedNode, ObservedPool, ObservedRdbPod } from './types.ts';
 
@@ -30,6 +31,8 @@ export interface PoolContext {
   deleting: boolean;
   /** Set while the cluster winds down (deletion, hibernation: plan-wind-down.ts). */
   windDown?: PoolWindDown;
+  /** Outside the pool's market hours (spec schedule, market-hours.ts): it may hold no RDB until `until`. */
+  offHours?: { until?: string };
   /** Nodes of every pool, by name: pods and scale-in victims are looked up across node groups. */
   nodes: ReadonlyMap<string, ObservedNode>;
   /** RDB pods of every pool of the cluster. */
@@ -96,6 +99,7 @@ export const poolContexts = (o: Observed, allowCreate: boolean, windDown?: PoolW
       allowCreate: allowCreate && (!deleting || windDown?.step === 'hold') && access.kind !== 'ownedByAnother',
       deleting,
       ...(windDown ? { windDown } : {}),
+      ...offHoursOf(spec, o.cluster.spec.tickerplant.endOfDay.timeZone, o.cluster.status?.pools.find((p) => p.name === spec.name), o.now),
       nodes,
       allPods,
       busyInstances,
@@ -109,6 +113,17 @@ export const poolContexts = (o: Observed, allowCreate: boolean, windDown?: PoolW
     // A draining pool creates only replacements, and only while its last day is owed and its pods said how to build one.
     return d ? { ...ctx, draining: d.draining, allowCreate: ctx.allowCreate && d.canBuild && !d.draining.done } : ctx;
   });
+};
+
+/** Lead time assumed before one is measured: a new EC2 node and an RDB that replayed the log, with room. */
+export const DEFAULT_SCHEDULE_LEAD_SECONDS = 300;
+
+const offHoursOf = (spec: RdbPoolSpec, zone: string, prev: PoolStatus | undefined, now: Date): { offHours?: { until?: string } } => {
+  const s = spec.schedule;
+  if (!s) return {};
+  const leadMs = (prev?.leadTime?.seconds ?? DEFAULT_SCHEDULE_LEAD_SECONDS) * (spec.scaleOut?.leadTimeMargin ?? 1.5) * 1000;
+  const m = marketState(s, zone, now, leadMs);
+  return m.wanted ? {} : { offHours: m.wantedFrom ? { until: m.wantedFrom.toISOString() } : {} };
 };
 
 export const instanceOf = (ctx: PoolContext, instanceId: string | undefined): ObservedInstance | undefined =>

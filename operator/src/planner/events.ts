@@ -85,6 +85,12 @@ export const ev = {
     normal('OutdatedRdbReplaced', `pool ${pool}: RDB ${rdb} was built from an older pool spec and holds nothing; deleting it so the next RDB gets the new spec`),
   changesPending: (what: string) => normal('ChangesPending', `changes wait for a safe moment (spec.updates): ${what}`),
   changesApplied: () => normal('ChangesApplied', 'every running pod has the spec'),
+  poolOffHours: (pool: string, until: string | undefined) =>
+    normal(
+      'PoolOffHours',
+      `pool ${pool}: outside market hours${until !== undefined ? ` until ${until}` : ''}: its RDBs go once they hold nothing, the last one too`,
+    ),
+  poolOpening: (pool: string) => normal('PoolOpening', `pool ${pool}: market hours ahead: an RDB is queued to go live before the open`),
   degraded: (why: string) => warning('Degraded', why),
   recovered: () => normal('Recovered', 'cluster is no longer degraded'),
 } as const;

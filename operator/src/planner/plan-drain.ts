@@ -123,7 +123,7 @@ export const drainingPools = (o: Observed): DrainingPool[] => {
  * wind-down, any RDB of it that is running and owes no window (a wind-down
  * that skips the write-down removes every running RDB: the user said so).
  */
-export const removable = (ctx: Pick<PoolContext, 'draining' | 'windDown'>, p: ObservedRdbPod): boolean => {
+export const removable = (ctx: Pick<PoolContext, 'draining' | 'windDown' | 'offHours'>, p: ObservedRdbPod): boolean => {
   if (isFlushedSpare(p)) return true;
   if (!isActive(p) || p.node === undefined) return false;
   const w = ctx.windDown;
@@ -134,6 +134,8 @@ export const removable = (ctx: Pick<PoolContext, 'draining' | 'windDown'>, p: Ob
     const holds = p.rdb?.holdsRows !== false;
     return !owesWindow(p) && !(w.day !== undefined && mayStillAdd(p, w.day) && holds) && !(isLive(p) && holds);
   }
+  // Off market hours the live RDB goes too once it holds nothing (after end of day): the next one is queued before the open.
+  if (ctx.offHours && isLive(p) && p.rdb?.holdsRows === false && !owesWindow(p)) return true;
   return ctx.draining?.done === true && !owesWindow(p);
 };
 

@@ -67,7 +67,7 @@ export const scaleInCandidate = (ctx: PoolContext) => {
   // Scaling out right now: a pod waits for a node. Removing a node in the same breath only churns.
   if (active.some((p) => p.node === undefined)) return undefined;
   // Never below minRdbs (a wind-down keeps none); the live RDB keeps its node unless the pool empties.
-  if (active.length - 1 < (ctx.windDown ? 0 : ctx.spec.minRdbs)) return undefined;
+  if (active.length - 1 < (ctx.windDown || ctx.offHours ? 0 : ctx.spec.minRdbs)) return undefined;
   // AWS refuses a decrement below the group's MinSize: the flushed RDB keeps
   // its server (ready for the next scale-out) rather than lose it for nothing.
   if (ctx.asg.desired <= ctx.asg.min) return undefined;

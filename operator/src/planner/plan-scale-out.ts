@@ -77,8 +77,9 @@ export const planScaleOut = (ctx: PoolContext, ordinals: OrdinalCounter, input: 
         })
       : undefined;
   const scale = live !== undefined && (atThreshold || prediction?.ask === true) && waiting.length === 0 && !endOfDayUnderWay;
-  const noLive = live === undefined && waiting.length === 0 && !active.some(isTakingOver);
-  const forMin = Math.max(0, pool.minRdbs - count);
+  // Off market hours a pool asks for no RDB of its own accord; one that fills (data after the close) still gets the next.
+  const noLive = live === undefined && waiting.length === 0 && !active.some(isTakingOver) && !ctx.offHours;
+  const forMin = ctx.offHours ? 0 : Math.max(0, pool.minRdbs - count);
   const want = Math.max(forMin, scale || noLive ? 1 : 0);
   if (want === 0) return none;
 

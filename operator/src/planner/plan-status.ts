@@ -76,7 +76,8 @@ const poolStatus = (o: PoolOutcome, capacity: PoolsPlan['capacity']): PoolStatus
   const live = active.find(isLive);
   // Predictive pools remember the live RDB's last sample and the lead times measured (the next plan's inputs).
   const fill = isPredictive(ctx) ? nextFill(live, ctx.prev?.fill) : undefined;
-  const leadTime = isPredictive(ctx) ? nextLeadTime(ctx) : undefined;
+  // Scheduled pools measure it too: the RDB before the open is asked for that long ahead.
+  const leadTime = isPredictive(ctx) || ctx.spec.schedule ? nextLeadTime(ctx) : undefined;
   const asgName = observedGroupName(ctx) ?? ctx.prev?.autoScalingGroupName ?? ctx.spec.autoScalingGroupName;
   const desired = ctx.asg ? capacity.desired.get(ctx.asg.name) : ctx.prev?.desiredCapacity;
   return {
@@ -92,6 +93,7 @@ const poolStatus = (o: PoolOutcome, capacity: PoolsPlan['capacity']): PoolStatus
     nextOrdinal: o.nextOrdinal,
     ...(fill ? { fill } : {}),
     ...(leadTime ? { leadTime } : {}),
+    ...(ctx.offHours ? { offHours: ctx.offHours } : {}),
     ...(ctx.draining
       ? { draining: { since: ctx.draining.since, ...(ctx.draining.day !== undefined ? { day: ctx.draining.day } : {}), ...(ctx.draining.done ? { done: true } : {}) } }
       : {}),
@@ -132,7 +134,7 @@ export const planStatus = (
   const serving = (p: PoolOutcome) => p.ctx.obs.pods.some((x) => isActive(x) && (isLive(x) || isTakingOver(x)));
   // A draining pool (removed from the spec) serves no queue of its own any more.
   // Winding down, no pool is meant to serve.
-  const notServing = winding ? [] : outcomes.filter((p) => !p.ctx.draining && !serving(p)).map((p) => p.pool.name);
+  const notServing = winding ? [] : outcomes.filter((p) => !p.ctx.draining && !p.ctx.offHours && !serving(p)).map((p) => p.pool.name);
 
   const unresolved = outcomes.filter((p) => p.ctx.access.kind === 'unresolved');
   const foreign = outcomes.filter((p) => p.ctx.access.kind === 'ownedByAnother');
@@ -282,6 +284,11 @@ export const planStatus = (
   if (flippedOn(prevConditions, conditions, 'ChangesPending')) events.push(ev.changesPending(pendingChanges.map((p) => p.component).join(', ')));
   if (flippedOff(prevConditions, conditions, 'ChangesPending')) events.push(ev.changesApplied());
   if (flippedOn(prevConditions, conditions, 'Degraded')) events.push(ev.degraded(problems.join('; ')));
+  for (const p of outcomes) {
+    const was = prev?.pools.find((x) => x.name === p.pool.name)?.offHours;
+    if (p.ctx.offHours && !was) events.push(ev.poolOffHours(p.pool.name, p.ctx.offHours.until));
+    if (!p.ctx.offHours && was) events.push(ev.poolOpening(p.pool.name));
+  }
   const wasRefused = prevConditions.find((c) => c.type === 'Hibernated')?.reason === 'InvalidAnnotation';
   if (windDown.hibernation.kind === 'invalid' && !wasRefused) {
     events.push(ev.invalidAnnotation(CLUSTER_ANNOTATION.hibernation, windDown.hibernation.value, '"on" or "off"'));

@@ -82,7 +82,8 @@ export const nextLeadTime = (ctx: Pick<PoolContext, 'obs' | 'prev' | 'now'>): Le
 // ---- end of day, from spec.tickerplant.endOfDay and o.now (Intl only: no clock)
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
-const wallMs = (t: number, tz: string): number => {
+/** The zone's wall clock at instant `t`, as if it were UTC (ms). */
+export const wallMs = (t: number, tz: string): number => {
   let f = formatters.get(tz);
   if (!f) {
     f = new Intl.DateTimeFormat('en-CA', { timeZone: tz, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' });
@@ -94,7 +95,7 @@ const wallMs = (t: number, tz: string): number => {
 };
 
 /** The instant a local wall time (as if UTC) happens in the zone: the offset is read at the guess, then again at the answer. */
-const epochOfWall = (wall: number, tz: string): number => {
+export const epochOfWall = (wall: number, tz: string): number => {
   let t = wall - (wallMs(wall, tz) - wall);
   t = wall - (wallMs(t, tz) - t);
   return t;
