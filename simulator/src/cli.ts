@@ -30,6 +30,7 @@ export const USAGE = `usage: npm run simulate -- [options]
   --max-rdbs N        pool maxRdbs and ASG MaxSize (default 1000)
   --policy P          pool scale-out policy, threshold or predictive (rdbPools[].scaleOut.policy; default threshold)
   --lead-time-margin X  predictive only: rdbPools[].scaleOut.leadTimeMargin (default 1.5)
+  --schedule HH:MM-HH:MM  market hours, Monday to Friday (rdbPools[].schedule): off hours the pool may hold no RDB (default: none)
   --single-server-gb N  the one server the day is compared with (default: smallest power of two holding the day under --roll)
   --step-s N          world step while data flows (default 5)
   --flush-mib-s N     end-of-day slice write rate (default 100)
@@ -47,7 +48,7 @@ const number = (flag: string, v: string, o: { int?: boolean; min?: number; max?:
   return n;
 };
 
-const FLAGS = new Set(['--day-gb', '--rdb-memory', '--scale', '--roll', '--lead-time-s', '--profile', '--seed', '--idle-mb', '--max-rdbs', '--policy', '--lead-time-margin', '--single-server-gb', '--step-s', '--flush-mib-s', '--day', '--sweep', '--out']);
+const FLAGS = new Set(['--day-gb', '--rdb-memory', '--scale', '--roll', '--lead-time-s', '--profile', '--seed', '--idle-mb', '--max-rdbs', '--policy', '--lead-time-margin', '--schedule', '--single-server-gb', '--step-s', '--flush-mib-s', '--day', '--sweep', '--out']);
 
 /** Which flag a schema field came from, so its message names the flag. */
 const FIELD_FLAG: [RegExp, string][] = [
@@ -57,6 +58,7 @@ const FIELD_FLAG: [RegExp, string][] = [
   [/maxRdbs/, '--max-rdbs'],
   [/scaleOut\.policy/, '--policy'],
   [/leadTimeMargin/, '--lead-time-margin'],
+  [/schedule/, '--schedule'],
 ];
 
 export const parseArgs = (argv: readonly string[]): CliOptions => {
@@ -122,6 +124,12 @@ export const parseArgs = (argv: readonly string[]): CliOptions => {
       case '--lead-time-margin':
         c.leadTimeMargin = number(flag, v, { above: 1, max: 10 });
         break;
+      case '--schedule': {
+        const m = /^(\d{2}:\d{2})-(\d{2}:\d{2})$/.exec(v);
+        if (!m) throw new CliError(`${flag}: must be market hours HH:MM-HH:MM such as 06:00-16:00, got ${JSON.stringify(v)}`);
+        c.schedule = { open: m[1]!, close: m[2]! };
+        break;
+      }
       case '--single-server-gb':
         c.singleServerGb = number(flag, v, { above: 0 });
         break;
@@ -147,7 +155,15 @@ export const parseArgs = (argv: readonly string[]): CliOptions => {
   // The pool as the operator would take it: its own schema's rules (scale below roll, memory floor).
   if (!opts.help) {
     try {
-      simCluster({ rdbMemory: c.rdbMemory ?? '4Gi', scale: c.scale ?? 60, roll: c.roll ?? 80, maxRdbs: c.maxRdbs ?? 1000, policy: c.policy ?? 'threshold', ...(c.leadTimeMargin !== undefined ? { leadTimeMargin: c.leadTimeMargin } : {}) });
+      simCluster({
+        rdbMemory: c.rdbMemory ?? '4Gi',
+        scale: c.scale ?? 60,
+        roll: c.roll ?? 80,
+        maxRdbs: c.maxRdbs ?? 1000,
+        policy: c.policy ?? 'threshold',
+        ...(c.leadTimeMargin !== undefined ? { leadTimeMargin: c.leadTimeMargin } : {}),
+        ...(c.schedule ? { schedule: c.schedule } : {}),
+      });
     } catch (e) {
       const msg = (e as Error).message;
       // formatFieldErrors gives "field: message; ...": the flags are the fields', not every word of the messages.

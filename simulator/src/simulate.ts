@@ -79,6 +79,8 @@ export interface SimConfig {
   policy?: 'threshold' | 'predictive';
   /** rdbPools[].scaleOut.leadTimeMargin (predictive only); the schema's default when absent. */
   leadTimeMargin?: number;
+  /** rdbPools[].schedule (open and close, Monday to Friday): off market hours the pool may hold no RDB. */
+  schedule?: { open: string; close: string };
   /** Size of the one server the day is compared with; default the smallest power of two holding the day below the roll threshold. */
   singleServerGb?: number;
   /** World step while data flows (s): one tickerplant message per step. */
@@ -221,7 +223,7 @@ const NODE_GROUP = 'rdb';
 const ASG_NAME = 'eks-rdb-sim';
 
 /** The KdbCluster the simulator plans for, parsed by the operator's own schema (defaults and cross-field rules). */
-export const simCluster = (cfg: Pick<SimConfig, 'rdbMemory' | 'scale' | 'roll' | 'maxRdbs' | 'policy' | 'leadTimeMargin'>): KdbCluster => {
+export const simCluster = (cfg: Pick<SimConfig, 'rdbMemory' | 'scale' | 'roll' | 'maxRdbs' | 'policy' | 'leadTimeMargin' | 'schedule'>): KdbCluster => {
   const scaleOut =
     cfg.policy === 'predictive' ? { scaleOut: { policy: 'predictive', ...(cfg.leadTimeMargin !== undefined ? { leadTimeMargin: cfg.leadTimeMargin } : {}) } } : {};
   const r = parseKdbCluster({
@@ -229,7 +231,19 @@ export const simCluster = (cfg: Pick<SimConfig, 'rdbMemory' | 'scale' | 'roll' |
     kind: 'KdbCluster',
     metadata: { name: CLUSTER, namespace: NAMESPACE, uid: 'sim-uid', generation: 1, resourceVersion: '1' },
     spec: {
-      rdbPools: [{ name: POOL, nodeGroup: NODE_GROUP, memory: cfg.rdbMemory, scaleThreshold: cfg.scale, rollThreshold: cfg.roll, minRdbs: 1, maxRdbs: cfg.maxRdbs, ...scaleOut }],
+      rdbPools: [
+        {
+          name: POOL,
+          nodeGroup: NODE_GROUP,
+          memory: cfg.rdbMemory,
+          scaleThreshold: cfg.scale,
+          rollThreshold: cfg.roll,
+          minRdbs: 1,
+          maxRdbs: cfg.maxRdbs,
+          ...scaleOut,
+          ...(cfg.schedule ? { schedule: cfg.schedule } : {}),
+        },
+      ],
       storage: { efs: { fileSystemId: 'fs-0123456789abcdef0' } },
     },
   });
@@ -303,13 +317,17 @@ export const simulateDay = (input: Partial<SimConfig> = {}): SimResult => {
   const rdbs = (): SimRdb[] => pods.flatMap((p) => (p.rdb ? [p.rdb] : []));
   const rdbByName = (name: string) => pods.find((p) => p.name === name)?.rdb;
   const dataBytes = (r: SimRdb) => r.mem.usedBytes - r.mem.baselineBytes;
-  const holdsNothing = (r: SimRdb) => dataBytes(r) === 0 && (r.state === 'queued' || r.state === 'flushed');
+  // Nothing to lose: no data, and no message owed to it unapplied (a live RDB the tickerplant sent nothing new since its window opened).
+  const holdsNothing = (r: SimRdb) =>
+    dataBytes(r) === 0 && (r.state === 'queued' || r.state === 'flushed' || (r.state === 'live' && r.lastProcessed >= tp.sizes.length));
   const heldBytes = () => rdbs().reduce((s, r) => s + dataBytes(r), 0);
 
   // ---- data plane (the reference RDB's behaviour around the pure queue)
 
   /** Applies messages after lastProcessed up to `upto`; a live RDB rolls once its memory reaches the roll threshold. */
   const replay = (r: SimRdb, upto: number, mayRoll: boolean): void => {
+    // The log check needs to know when an RDB that flushed and went on live holds data again.
+    if (r.rows === 0 && upto > r.lastProcessed) note('took', { rdb: r.name });
     for (let i = r.lastProcessed + 1; i <= upto; i++) {
       r.mem.add(tp.sizes[i - 1]!);
       r.rows++;

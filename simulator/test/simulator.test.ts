@@ -49,7 +49,11 @@ describe('a simulated day', () => {
       { h: 3, kind: 'flushed', rdb: 'b', goesOn: false },
       { h: 4, kind: 'terminate', instanceId: 'i-2', rdbs: ['b'] },
       { h: 5, kind: 'flushed', rdb: 'c', goesOn: true },
+      { h: 5.5, kind: 'took', rdb: 'c' },
       { h: 6, kind: 'terminate', instanceId: 'i-3', rdbs: ['c'] },
+      // Flushed, went on live, took nothing since: nothing to lose.
+      { h: 7, kind: 'flushed', rdb: 'd', goesOn: true },
+      { h: 8, kind: 'terminate', instanceId: 'i-4', rdbs: ['d'] },
     ];
     expect(terminationsOfUnflushed(log)).toEqual([
       { instanceId: 'i-1', h: 2, rdbs: ['a'] },
@@ -83,6 +87,29 @@ describe('a simulated day', () => {
     expect(small.singleServer.gb).toBe(4);
     expect(small.savings).toBeCloseTo(1 - small.gbHours.provisioned / (4 * 24), 3);
     expect(small.gbHours.ratio).toBeCloseTo(small.gbHours.provisioned / small.gbHours.used, 2);
+  });
+});
+
+describe('market hours (rdbPools[].schedule), on the real planner', () => {
+  const { runMs: _s, ...night } = simulateDay({ ...SMALL, schedule: { open: '06:00', close: '16:00' } });
+  test('after end of day even the last server goes, and one is back before the next open', () => {
+    // Servers over time lists changes: what held at hour h is the last change before it.
+    const at = (h: number) => night.serversOverTime.filter((x) => x.h <= h).at(-1)?.servers;
+    for (const h of [12, 16, 20, 23]) expect({ h, servers: at(h) }).toEqual({ h, servers: 0 });
+    expect(night.nextMorning.servers).toBe(1);
+    expect(night.nextMorning.live).not.toBeNull();
+  });
+  test('costs less than the pool that keeps minRdbs overnight, and loses nothing', () => {
+    expect(night.gbHours.provisioned).toBeLessThan(small.gbHours.provisioned);
+    expect(night.conservation.flushedGb).toBeCloseTo(2, 6);
+    expect(night.safety).toMatchObject({ unsafeTerminations: 0, unsafeDeletes: 0 });
+    expect(terminationsOfUnflushed(night.log)).toEqual([]);
+    expect(night.cushion.rollsWithNothingQueued).toEqual([]);
+  });
+  test('--schedule is read, and a bad one named', () => {
+    expect(parseArgs(['--schedule', '06:00-16:00']).config.schedule).toEqual({ open: '06:00', close: '16:00' });
+    expect(() => parseArgs(['--schedule', '6-16'])).toThrow(/^--schedule: /);
+    expect(() => parseArgs(['--schedule', '16:00-06:00'])).toThrow(/^--schedule: .*close must be after open/);
   });
 });
 

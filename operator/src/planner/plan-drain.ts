@@ -134,8 +134,9 @@ export const removable = (ctx: Pick<PoolContext, 'draining' | 'windDown' | 'offH
     const holds = p.rdb?.holdsRows !== false;
     return !owesWindow(p) && !(w.day !== undefined && mayStillAdd(p, w.day) && holds) && !(isLive(p) && holds);
   }
-  // Off market hours the live RDB goes too once it holds nothing (after end of day): the next one is queued before the open.
-  if (ctx.offHours && isLive(p) && p.rdb?.holdsRows === false && !owesWindow(p)) return true;
+  // Off market hours the live RDB goes too once it went through an end of day and holds nothing since: the
+  // next one is queued before the open. One that went live for the coming session (no day flushed yet) stays.
+  if (ctx.offHours && isLive(p) && p.rdb?.holdsRows === false && (p.rdb.flushedDays.length ?? 0) > 0 && !owesWindow(p)) return true;
   return ctx.draining?.done === true && !owesWindow(p);
 };
 
