@@ -5,9 +5,11 @@
 // the cluster's tickerplant pod is scraped on its `metrics` port, and a
 // deleted cluster's series go stale (no line left on a dashboard).
 //
-// The operator runs in this process (the controller, the metrics registry and
-// the HTTP server operator.ts builds), on this namespace only, with a node
-// group of its own: it never touches another test's clusters or servers.
+// The operator scraped is the chart-installed one when it runs (the e2e tests
+// leave it installed; it reconciles every namespace, so it would reconcile
+// this test's cluster anyway), else one run in this process as operator.ts
+// builds it, for this namespace only. The cluster gets a node group of its
+// own: it never touches another test's servers.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -29,7 +31,6 @@ const run = Date.now().toString(36);
 const ns = `prom-${run}`;
 const name = 'watched';
 const nodeGroup = `ng-prom-${run}`;
-const eks = `eks-prom-${run}`;
 
 type Status = {
   phase?: string;
@@ -37,7 +38,7 @@ type Status = {
 };
 
 let env: AwsTestEnv;
-let aws: Aws;
+let aws: Aws | undefined;
 let kube: KubeClient;
 let http: HealthServer;
 let prom: Prometheus;
@@ -53,17 +54,30 @@ const scalar = async (expr: string): Promise<number | undefined> => {
   return r[0] === undefined ? undefined : Number(r[0].value[1]);
 };
 
+/** The agent beside each RDB reads and patches its own pod (the chart's agent-rbac.yaml, for this namespace). */
+const agentRbac = (): KubeObject[] => [
+  { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'kdb-rdb-agent', namespace: ns } },
+  {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'Role',
+    metadata: { name: 'kdb-rdb-agent', namespace: ns },
+    rules: [
+      { apiGroups: [''], resources: ['pods'], verbs: ['get', 'patch'] },
+      { apiGroups: [''], resources: ['pods/status'], verbs: ['patch'] },
+    ],
+  } as KubeObject,
+  {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'RoleBinding',
+    metadata: { name: 'kdb-rdb-agent', namespace: ns },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'kdb-rdb-agent' },
+    subjects: [{ kind: 'ServiceAccount', name: 'kdb-rdb-agent', namespace: ns }],
+  } as KubeObject,
+];
+
 beforeAll(async () => {
   env = await awsTestEnv();
   kube = stackClient();
-  // A chart-installed operator reconciles every namespace: with it running, this test's cluster
-  // would have two operators (of two versions) writing its objects and status. Refused, named.
-  const others = (await kube.api.list<V1Pod>(Resources.Pod, { labelSelector: 'app.kubernetes.io/name=kdb-operator' })).items.filter((p) => p.status?.phase === 'Running');
-  if (others.length > 0)
-    throw new Error(
-      `another kdb-operator runs on the stack (${others.map((p) => `${p.metadata?.namespace}/${p.metadata?.name}`).join(', ')}) and would reconcile this test's cluster too: ` +
-        'run this test when no chart-installed operator is running (helm uninstall it, or run it before the e2e tests)',
-    );
   const crd = parse(readFileSync(join(repoRoot, 'crds/kdbclusters.kdb-operator.dev.yaml'), 'utf8')) as KubeObject;
   await kube.api.apply(crd);
   await waitFor('the KdbCluster CRD to be served', async () => {
@@ -71,25 +85,40 @@ beforeAll(async () => {
     return c?.status?.conditions?.some((x) => x.type === 'Established' && x.status === 'True');
   }, 30_000);
   await kube.api.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
-  await kube.api.create({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'kdb-rdb-agent', namespace: ns } });
-  // This test's own RDB node group: an EKS-style ASG the node simulator makes nodes for, empty until the cluster asks.
-  group = await createTestGroup(env, { desired: 0, tags: { 'eks:cluster-name': eks, 'eks:nodegroup-name': nodeGroup } });
+  for (const o of agentRbac()) await kube.api.create(o);
+  // This test's own RDB node group: an EKS-style ASG of the stack's EKS cluster (so whichever operator runs finds
+  // it), which the node simulator makes nodes for; empty until the cluster asks.
+  group = await createTestGroup(env, { desired: 0, tags: { 'eks:cluster-name': env.stack!.clusterName, 'eks:nodegroup-name': nodeGroup } });
 
-  // What operator.ts runs: one metrics registry shared by the controller and the HTTP server Prometheus scrapes.
-  const metrics = createMetrics({ defaultMetrics: true });
-  ({ aws } = operatorAws(env, { observer: { onCall: (e) => metrics.awsCallsTotal.inc({ operation: e.operation, outcome: e.outcome }) } }));
-  const { controller, informers } = kdbClusterController({ kube, aws, log: testLogger(), metrics, agentServiceAccount: 'kdb-rdb-agent', eksClusterName: eks, clusterNamespace: ns });
-  for (const i of informers) i.start();
-  await Promise.all(informers.map((i) => i.waitForSync()));
-  controller.start();
-  stopController = async () => {
-    await controller.stop(20_000);
-    await Promise.all(informers.map((i) => i.stop()));
-  };
-  http = await startHealthServer({ port: 0, host: '127.0.0.1', registry: metrics.registry });
+  // The operator Prometheus scrapes. A chart-installed one (the e2e tests leave it) reconciles every namespace,
+  // this one's too: then it is the one scraped, as a pod on the stack (both replicas; the leader has the gauges).
+  // Otherwise what operator.ts runs, here in-process for this namespace only: one metrics registry shared by the
+  // controller and the HTTP server.
+  const chart = (await kube.api.list<V1Pod>(Resources.Pod, { labelSelector: 'app.kubernetes.io/name=kdb-operator' })).items.filter(
+    (p) => p.status?.phase === 'Running' && p.status.podIP,
+  );
+  let targets: string[];
+  if (chart.length > 0) {
+    targets = chart.map((p) => `${p.status!.podIP}:${p.spec!.containers[0]!.ports!.find((x) => x.name === 'metrics')!.containerPort}`);
+    process.stdout.write(`scraping the chart's operator pods: ${targets.join(', ')}\n`);
+  } else {
+    const metrics = createMetrics({ defaultMetrics: true });
+    ({ aws } = operatorAws(env, { observer: { onCall: (e) => metrics.awsCallsTotal.inc({ operation: e.operation, outcome: e.outcome }) } }));
+    const { controller, informers } = kdbClusterController({ kube, aws, log: testLogger(), metrics, agentServiceAccount: 'kdb-rdb-agent', eksClusterName: env.stack!.clusterName, clusterNamespace: ns });
+    for (const i of informers) i.start();
+    await Promise.all(informers.map((i) => i.waitForSync()));
+    controller.start();
+    stopController = async () => {
+      await controller.stop(20_000);
+      await Promise.all(informers.map((i) => i.stop()));
+    };
+    http = await startHealthServer({ port: 0, host: '127.0.0.1', registry: metrics.registry });
+    targets = [`127.0.0.1:${http.port()}`];
+    process.stdout.write(`no chart-installed operator: scraping one run in-process on ${targets[0]}\n`);
+  }
   // honorLabels as the chart's ServiceMonitor sets it: the gauges' namespace label is the KdbCluster's.
   prom = await Prometheus.start([
-    { job: 'kdb-operator', targets: [`127.0.0.1:${http.port()}`], honorLabels: true, labels: { namespace: 'kdb-system' } },
+    { job: 'kdb-operator', targets, honorLabels: true, labels: { namespace: 'kdb-system' } },
     { job: 'kdb-tickerplants', targets: [] },
   ]);
 }, 120_000);
@@ -109,8 +138,11 @@ afterAll(async () => {
 
 describe('Prometheus scraping the operator on the stack', () => {
   test('the operator target is up within seconds', async () => {
-    const t = await waitFor('the operator target up', async () => (await prom.targets()).find((x) => x.labels.job === 'kdb-operator' && x.health === 'up'), 30_000, 250);
-    expect(t.lastError).toBe('');
+    const ups = await waitFor('every operator target up', async () => {
+      const ts = (await prom.targets()).filter((x) => x.labels.job === 'kdb-operator');
+      return ts.length > 0 && ts.every((x) => x.health === 'up') ? ts : undefined;
+    }, 30_000, 250);
+    expect(ups.map((t) => t.lastError)).toEqual(ups.map(() => ''));
   }, 60_000);
 
   test('PromQL about the running cluster agrees with its status and its ASG', async () => {
