@@ -124,8 +124,13 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  // A cluster left behind (a failed test) must not hold its namespace up once our controller is gone.
-  if (await kdb().catch(() => undefined)) await kube.api.mergePatch({ ...Resources.KdbCluster, namespace: ns, name }, { metadata: { finalizers: null } }).catch(() => undefined);
+  // A cluster left behind (a failed test) is deleted while its operator and node group are still there, so its
+  // wind-down can finish; one still there after that must not hold its namespace up once we are gone.
+  if (await kdb().catch(() => undefined)) {
+    await kube.api.delete({ ...Resources.KdbCluster, namespace: ns, name }).catch(() => undefined);
+    await waitFor('the left-behind cluster to go', async () => (await kdb().catch(() => undefined)) === undefined, 120_000, 500).catch(() => undefined);
+    await kube.api.mergePatch({ ...Resources.KdbCluster, namespace: ns, name }, { metadata: { finalizers: null } }).catch(() => undefined);
+  }
   await stopController?.();
   await prom?.stop();
   await http?.close();
@@ -134,7 +139,7 @@ afterAll(async () => {
   if (group) await deleteTestGroup(env, group);
   aws?.destroy();
   env?.destroy();
-}, 120_000);
+}, 240_000);
 
 describe('Prometheus scraping the operator on the stack', () => {
   test('the operator target is up within seconds', async () => {
@@ -235,8 +240,9 @@ describe('Prometheus scraping the operator on the stack', () => {
   test("deleting the cluster removes its series: Prometheus shows none of them any more", async () => {
     expect((await prom.query(`{__name__=~"kdb_operator_(pool|cluster)_.*", ${sel}}`)).length).toBeGreaterThan(0);
     await kube.api.delete({ ...Resources.KdbCluster, namespace: ns, name });
-    await waitFor('the cluster to be gone (finalizer done)', async () => (await kdb()) === undefined, 120_000, 500);
+    // The finalizer winds the cluster down first (the day written down, every server handed back).
+    await waitFor('the cluster to be gone (finalizer done)', async () => (await kdb()) === undefined, 300_000, 500);
     // Series the target stops exposing are marked stale at the next scrape: an instant query finds none.
     await waitFor('no series of the deleted cluster', async () => (await prom.query(`{__name__=~"kdb_operator_(pool|cluster)_.*", ${sel}}`)).length === 0, 30_000, 500);
-  }, 180_000);
+  }, 360_000);
 });
