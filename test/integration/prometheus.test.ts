@@ -169,6 +169,7 @@ describe('Prometheus scraping the operator on the stack', () => {
     process.stdout.write(`cluster running: phase ${status.phase}, live ${status.pools![0]!.live}\n`);
 
     // Prometheus's answer (scraped every second) agrees with what the API server and moto say at the same moment.
+    let seen = '';
     const agreed = await waitFor('PromQL to agree with status', async () => {
       const s = (await kdb())?.status;
       const pool = s?.pools?.[0];
@@ -178,6 +179,7 @@ describe('Prometheus scraping the operator on the stack', () => {
       const desired = await scalar(`kdb_operator_pool_desired_capacity{${sel}, pool="main"}`);
       const asgDesired = (await rawGroup(env, group)).DesiredCapacity;
       const phase = (await prom.query(`kdb_operator_cluster_phase{${sel}} == 1`)).map((v: PromVector) => v.metric.phase);
+      seen = JSON.stringify({ promql: { live, all, desired, phase }, status: { rdbs: pool.rdbs.map((r) => r.state), desired: pool.desiredCapacity, phase: s!.phase }, asgDesired });
       const same =
         live === pool.rdbs.filter((r) => r.state === 'live').length &&
         all === pool.rdbs.length &&
@@ -186,7 +188,9 @@ describe('Prometheus scraping the operator on the stack', () => {
         phase.length === 1 &&
         phase[0] === s!.phase;
       return same ? { live, all, desired, phase: phase[0], memory: pool.rdbs.find((r) => r.name === pool.live)?.memoryPercent } : undefined;
-    }, 60_000, 500);
+    }, 60_000, 500).catch((e: Error) => {
+      throw new Error(`${e.message}; last seen ${seen}`);
+    });
     process.stdout.write(`PromQL: kdb_operator_pool_rdbs{state="live"} = ${agreed.live}, sum = ${agreed.all}, desired capacity = ${agreed.desired}, phase ${agreed.phase}\n`);
     expect(agreed.live).toBe(1);
     expect(agreed.desired).toBeGreaterThanOrEqual(1);
