@@ -23,3 +23,8 @@ if [ "$(cat .venv/.kdb-requirements 2>/dev/null)" != "$want_py" ] || [ ! -x .ven
     || { echo "deps: pip could not install test/stack/requirements.txt into .venv (output above); check PyPI access" >&2; exit 1; }
   echo "$want_py" > .venv/.kdb-requirements
 fi
+# A real Prometheus for the metrics test (test/integration/prometheus.test.ts),
+# cached outside the checkout. Not fatal: only that test needs it, and it
+# says how to get one.
+bash test/stack/prometheus.sh >/dev/null \
+  || echo "deps: no Prometheus (output above); test/integration/prometheus.test.ts will fail until test/stack/prometheus.sh succeeds or KDB_PROMETHEUS is set" >&2

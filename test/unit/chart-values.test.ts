@@ -6,6 +6,9 @@ import { promisify } from 'node:util';
 import { parse, parseAllDocuments } from 'yaml';
 import { startHealthServer } from '../../operator/src/runtime/http.ts';
 import { createMetrics } from '../../operator/src/runtime/metrics.ts';
+import { KdbCluster } from '../../operator/src/api/kdbcluster.ts';
+import { LABEL } from '../../operator/src/specs/names.ts';
+import { tickerplantStatefulSet } from '../../operator/src/specs/tickerplant.ts';
 
 // The chart as a platform team meets it: its defaults (two replicas, a
 // budget, spread over nodes, a Service and a helm test), the values schema
@@ -139,6 +142,51 @@ describe('values that change the defaults', () => {
   });
 });
 
+describe('Prometheus Operator monitors (metrics.serviceMonitor, metrics.podMonitor)', () => {
+  test('off by default: a chart without the monitoring.coreos.com CRDs installs anywhere', () => {
+    expect(defaults.some((d) => d.kind === 'ServiceMonitor' || d.kind === 'PodMonitor')).toBe(false);
+  });
+
+  test('the ServiceMonitor scrapes the metrics port of exactly the metrics Service, keeping the per-cluster namespace label', async () => {
+    const docs = await render('metrics.serviceMonitor.enabled=true', 'metrics.serviceMonitor.labels.release=kube-prometheus-stack', 'metrics.serviceMonitor.interval=15s');
+    const sm = one(docs, 'ServiceMonitor');
+    expect(sm).toMatchObject({ apiVersion: 'monitoring.coreos.com/v1', metadata: { namespace: 'kdb-system', labels: { release: 'kube-prometheus-stack' } } });
+    const services = docs.filter((d) => d.kind === 'Service' && matches(sm.spec.selector.matchLabels, d.metadata.labels));
+    expect(services.map((d) => d.metadata.name)).toEqual([one(docs, 'Service').metadata.name]);
+    expect(sm.spec.namespaceSelector).toEqual({ matchNames: ['kdb-system'] });
+    const [endpoint, ...more] = sm.spec.endpoints;
+    expect(more).toEqual([]);
+    expect(services[0]!.spec.ports.map((p: { name: string }) => p.name)).toContain(endpoint.port);
+    // The operator's gauges say which KdbCluster namespace they are about: that label must win over the target's.
+    expect(endpoint).toEqual({ port: 'metrics', path: '/metrics', interval: '15s', honorLabels: true });
+  });
+
+  test('a ServiceMonitor without the Service it scrapes is refused with the fix', async () => {
+    expect(await refusal('metrics.serviceMonitor.enabled=true', 'metrics.service.enabled=false')).toMatch(/metrics\.serviceMonitor\.enabled needs metrics\.service\.enabled: true/);
+  });
+
+  test('the PodMonitor selects the tickerplant pods the operator makes, on their metrics port, with their cluster as `cluster`', async () => {
+    const pm = one(await render('metrics.podMonitor.enabled=true'), 'PodMonitor');
+    const c = KdbCluster.parse({
+      apiVersion: 'kdb-operator.dev/v1alpha1',
+      kind: 'KdbCluster',
+      metadata: { name: 'markets', namespace: 'trading' },
+      spec: { rdbPools: [{ name: 'main', memory: '512Mi' }], storage: { efs: { fileSystemId: 'fs-0123456789abcdef0' } } },
+    });
+    const template = tickerplantStatefulSet(c).spec!.template;
+    expect(matches(pm.spec.selector.matchLabels, template.metadata!.labels)).toBe(true);
+    expect(pm.spec.namespaceSelector).toEqual({ any: true });
+    const [endpoint] = pm.spec.podMetricsEndpoints;
+    expect(template.spec!.containers[0]!.ports!.map((p) => p.name)).toContain(endpoint.port);
+    // Prometheus's discovery label for a pod label: every character outside [a-zA-Z0-9_] becomes _.
+    const meta = `__meta_kubernetes_pod_label_${LABEL.cluster.replace(/[^a-zA-Z0-9_]/g, '_')}`;
+    expect(endpoint.relabelings).toEqual([{ sourceLabels: [meta], targetLabel: 'cluster' }]);
+    expect(template.metadata!.labels![LABEL.cluster]).toBe('markets');
+    const limited = one(await render('metrics.podMonitor.enabled=true', 'metrics.podMonitor.namespaces={trading,risk}'), 'PodMonitor');
+    expect(limited.spec.namespaceSelector).toEqual({ matchNames: ['trading', 'risk'] });
+  });
+});
+
 describe('values.schema.json refuses bad values, naming the field', () => {
   test.each([
     ['a negative replica count', ['replicas=-1'], /\/replicas'?: minimum: got -1, want 0/],
@@ -148,6 +196,8 @@ describe('values.schema.json refuses bad values, naming the field', () => {
     ['a port out of range', ['metrics.port=70000'], /at '\/metrics\/port': maximum/],
     ['a string where a boolean goes', ['podDisruptionBudget.enabled=yes'], /at '\/podDisruptionBudget\/enabled': got string, want boolean/],
     ['a namespace that is no DNS label', ['agent.namespaces={Markets}'], /at '\/agent\/namespaces\/0'/],
+    ['a scrape interval that is no Prometheus duration', ['metrics.serviceMonitor.interval=5m3'], /at '\/metrics\/serviceMonitor\/interval': '5m3' does not match pattern/],
+    ['a monitor key the chart does not know', ['metrics.podMonitor.scrapeInterval=5s'], /at '\/metrics\/podMonitor': additional properties 'scrapeInterval' not allowed/],
   ])('%s', async (_what, set, message) => {
     const err = await refusal(...set);
     expect(err).toMatch(/values don't meet the specifications of the schema/);

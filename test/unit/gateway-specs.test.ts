@@ -204,7 +204,7 @@ describe('the tickerplant\'s kdb+ IPC port (spec.tickerplant.ipcPort)', () => {
     const c = make();
     const tp = tickerplantStatefulSet(c).spec!.template.spec!.containers[0]!;
     expect(tp.env?.some((e) => e.name === 'KDB_TP_IPC_PORT')).toBe(false);
-    expect(tp.ports).toEqual([{ name: 'tick', containerPort: 5010 }]);
+    expect(tp.ports).toEqual([{ name: 'tick', containerPort: 5010 }, { name: 'metrics', containerPort: 9464 }]);
     expect(tickerplantService(c).spec?.ports).toEqual([{ name: 'tick', port: 5010, targetPort: 5010 }]);
   });
 
@@ -212,7 +212,7 @@ describe('the tickerplant\'s kdb+ IPC port (spec.tickerplant.ipcPort)', () => {
     const c = make({ tickerplant: { ipcPort: 5020 } });
     const tp = tickerplantStatefulSet(c).spec!.template.spec!.containers[0]!;
     expect(tp.env).toContainEqual({ name: 'KDB_TP_IPC_PORT', value: '5020' });
-    expect(tp.ports).toEqual([{ name: 'tick', containerPort: 5010 }, { name: 'ipc', containerPort: 5020 }]);
+    expect(tp.ports).toEqual([{ name: 'tick', containerPort: 5010 }, { name: 'ipc', containerPort: 5020 }, { name: 'metrics', containerPort: 9464 }]);
     expect(tickerplantService(c).spec?.ports).toEqual([
       { name: 'tick', port: 5010, targetPort: 5010 },
       { name: 'ipc', port: 5020, targetPort: 5020 },

@@ -56,6 +56,7 @@ describe('RDB report on the pod: parsed, never trusted', () => {
         memoryPercent: 42,
         window: { firstI: 100, lastI: 200 },
         holdsRows: true,
+        rows: 5000,
         reportedAt: '2026-03-02T14:00:00.000Z',
       },
     });

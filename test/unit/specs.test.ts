@@ -1,7 +1,7 @@
 import { KdbCluster } from '../../operator/src/api/kdbcluster.ts';
 import { mergeJob } from '../../operator/src/specs/merge-job.ts';
 import { rdbPod, rdbPodDisruptionBudget } from '../../operator/src/specs/rdb.ts';
-import { tickerplantService, tickerplantStatefulSet } from '../../operator/src/specs/tickerplant.ts';
+import { TICKERPLANT_METRICS_PORT, tickerplantService, tickerplantStatefulSet } from '../../operator/src/specs/tickerplant.ts';
 import { efsPersistentVolume, efsPersistentVolumeClaim } from '../../operator/src/specs/storage.ts';
 
 const cluster = KdbCluster.parse({
@@ -83,6 +83,23 @@ describe('tickerplant and storage', () => {
     const withAp = KdbCluster.parse({ ...cluster, spec: { ...cluster.spec, storage: { efs: { ...cluster.spec.storage.efs, accessPoint: { create: true } } } } });
     expect(tickerplantStatefulSet(withAp).spec?.template.spec?.containers[0]?.env?.find((e) => e.name === 'KDB_LOG_DIR')?.value).toBe('/efs/tplog/uid-1');
     expect(JSON.parse(c?.env?.find((e) => e.name === 'KDB_SCHEMA')?.value ?? '[]').map((t: { name: string }) => t.name)).toEqual(['trade', 'quote']);
+  });
+
+  test('the tickerplant serves /metrics on a container port named metrics, not on its Service; a spec port that takes it leaves metrics out', () => {
+    const sts = tickerplantStatefulSet(cluster);
+    const c = sts.spec!.template.spec!.containers[0]!;
+    expect(c.ports).toContainEqual({ name: 'metrics', containerPort: TICKERPLANT_METRICS_PORT });
+    expect(c.env).toContainEqual({ name: 'KDB_METRICS_PORT', value: String(TICKERPLANT_METRICS_PORT) });
+    expect(sts.spec!.template.metadata!.annotations).toMatchObject({ 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(TICKERPLANT_METRICS_PORT) });
+    // The PodMonitor selects the pods by these labels (charts/kdb-operator/templates/podmonitor.yaml).
+    expect(sts.spec!.template.metadata!.labels).toMatchObject({ 'kdb-operator.dev/role': 'tickerplant', 'app.kubernetes.io/managed-by': 'kdb-operator' });
+    expect(tickerplantService(cluster).spec!.ports!.map((p) => p.name)).not.toContain('metrics');
+
+    const taken = KdbCluster.parse({ ...cluster, spec: { ...cluster.spec, tickerplant: { ipcPort: TICKERPLANT_METRICS_PORT } } });
+    const t = tickerplantStatefulSet(taken).spec!.template;
+    expect(t.spec!.containers[0]!.ports!.filter((p) => p.containerPort === TICKERPLANT_METRICS_PORT).map((p) => p.name)).toEqual(['ipc']);
+    expect(t.spec!.containers[0]!.env!.find((e) => e.name === 'KDB_METRICS_PORT')).toBeUndefined();
+    expect(t.metadata!.annotations!['prometheus.io/scrape']).toBeUndefined();
   });
 
   test('a static EFS volume bound to the cluster claim, with or without an access point', () => {

@@ -14,11 +14,12 @@ import { startQueryServer } from './rdb/query-server.ts';
 import { Rdb } from './rdb/rdb.ts';
 import { schemaMap } from './schema.ts';
 import { ipcFeedPort, startIpcFeed } from './tickerplant/ipc-feed.ts';
+import { metricsPort, startMetricsServer, tickerplantRegistry } from './tickerplant/metrics.ts';
 import { CorruptLogError, Tickerplant } from './tickerplant/server.ts';
 import { makeLogger } from './util/logger.ts';
 
 const USAGE = `usage: node images/sim/src/main.ts <command> [options]
-  tickerplant                      env: KDB_TP_PORT KDB_LOG_DIR KDB_STATE_DIR KDB_SCHEMA KDB_EOD_TIME KDB_TZ KDB_BATCH_MS KDB_TRUNCATE_CORRUPT_LOG POD_IP
+  tickerplant                      env: KDB_TP_PORT KDB_LOG_DIR KDB_STATE_DIR KDB_SCHEMA KDB_EOD_TIME KDB_TZ KDB_BATCH_MS KDB_TRUNCATE_CORRUPT_LOG KDB_METRICS_PORT POD_IP
                                         KDB_TP_IPC_PORT (unset: none; kdb+ IPC .u.upd from q feedhandlers) KDB_IPC_CREDENTIALS(_FILE)
   rdb                              env: KDB_RDB_NAME KDB_POOL KDB_TP_HOST KDB_TP_PORT KDB_TABLES KDB_SYMS KDB_SCALE_THRESHOLD KDB_ROLL_THRESHOLD
                                         KDB_MEMORY_LIMIT_BYTES KDB_BASELINE_BYTES KDB_STATUS_FILE KDB_HDB_DIR KDB_STAGING_DIR KDB_QUERY_PORT KDB_REPLACES POD_IP
@@ -62,11 +63,14 @@ const commands: Record<string, (args: string[]) => Promise<void>> = {
     const cfg = tickerplantConfig(process.env);
     const log = makeLogger('tickerplant');
     const ipcPort = ipcFeedPort(process.env);
+    const metricsAt = metricsPort(process.env);
     const tp = new Tickerplant(cfg, log);
     await tp.start();
     const ipc = ipcPort === undefined ? null : await startIpcFeed({ schemas: schemaMap(cfg.schema), tpHost: tp.address.address, tpPort: tp.address.port, env: process.env, log }, ipcPort, cfg.host);
     if (ipcPort !== undefined) log.info('kdb+ IPC feed port open (.u.upd)', { host: cfg.host, port: ipcPort });
+    const metrics = metricsAt === undefined ? null : await startMetricsServer(tickerplantRegistry(() => tp.stats(), { defaultMetrics: true }), cfg.host, metricsAt, log);
     onSignals(async () => {
+      metrics?.close();
       ipc?.close();
       await tp.stop();
     });

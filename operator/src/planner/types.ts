@@ -191,6 +191,8 @@ export interface RdbReport {
    * step between none and some). Absent: unknown, taken as holding rows.
    */
   holdsRows?: boolean;
+  /** Rows it holds, all tables, as of its last annotation write (for metrics; the plan does not use it). */
+  rows?: number;
   /** When the RDB wrote what this report says (ISO time): scaling reactions are timed from it. */
   reportedAt?: string;
   /** Why its data plane cannot go on as it should (WindowPastLog, Renumbered): Degraded. */

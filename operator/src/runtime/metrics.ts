@@ -4,6 +4,10 @@ export type ReconcileResult = 'success' | 'error' | 'terminal' | 'requeue';
 export type AwsCallOutcome = 'success' | 'throttled' | 'error' | 'retry';
 export type ScaleDirection = 'out' | 'in';
 
+/** Labels of the per-cluster and per-pool gauges (set from status: controllers/kdbcluster/status-metrics.ts). */
+export type ClusterLabel = 'namespace' | 'cluster';
+export type PoolLabel = ClusterLabel | 'pool';
+
 /** Lets the AWS layer count its calls without importing prom-client. */
 export type AwsCallRecorder = (operation: string, outcome: string) => void;
 
@@ -16,6 +20,18 @@ export interface OperatorMetrics {
   readonly scaleEventsTotal: Counter<'pool' | 'direction'>;
   readonly reactionSeconds: Histogram<'direction'>;
   readonly kubeRequestsTotal: Counter<'verb' | 'code'>;
+  /** 1 for the cluster's phase, 0 for the others. */
+  readonly clusterPhase: Gauge<ClusterLabel | 'phase'>;
+  /** 1 while the condition is True, 0 while False or Unknown. */
+  readonly clusterCondition: Gauge<ClusterLabel | 'type'>;
+  readonly poolRdbs: Gauge<PoolLabel | 'state'>;
+  readonly poolDesiredCapacity: Gauge<PoolLabel>;
+  readonly poolLiveMemoryPercent: Gauge<PoolLabel>;
+  readonly poolRows: Gauge<PoolLabel>;
+  readonly poolSecondsToRoll: Gauge<PoolLabel>;
+  readonly poolLeadTimeSeconds: Gauge<PoolLabel>;
+  readonly poolQueueCushionSeconds: Gauge<PoolLabel>;
+  readonly poolLastScaleEvent: Gauge<PoolLabel | 'direction'>;
   recordAwsCall: AwsCallRecorder;
   recordScaleEvent(pool: string, direction: ScaleDirection): void;
   /** Seconds from the trigger (fill seen / flush reported) to the AWS action. */
@@ -76,6 +92,24 @@ export const createMetrics = (opts: { defaultMetrics?: boolean; registry?: Regis
     registers,
   });
 
+  const gauge = <L extends string>(name: string, help: string, labelNames: readonly L[]): Gauge<L> =>
+    new Gauge({ name, help, labelNames, registers });
+  const pool = ['namespace', 'cluster', 'pool'] as const;
+  const clusterPhase = gauge('kdb_operator_cluster_phase', 'KdbCluster phase: 1 for the current one, 0 for the others', ['namespace', 'cluster', 'phase'] as const);
+  const clusterCondition = gauge('kdb_operator_cluster_condition', 'KdbCluster condition: 1 while True, 0 while False or Unknown', ['namespace', 'cluster', 'type'] as const);
+  const poolRdbs = gauge('kdb_operator_pool_rdbs', 'RDBs of the pool by state, as status shows them (every state, 0 when none)', [...pool, 'state'] as const);
+  const poolDesiredCapacity = gauge('kdb_operator_pool_desired_capacity', "Desired capacity of the pool's node group (ASG) as planned", pool);
+  const poolLiveMemoryPercent = gauge('kdb_operator_pool_live_memory_percent', "The live RDB's memory, percent of its limit, as it last reported; absent with no live RDB", pool);
+  const poolRows = gauge('kdb_operator_pool_rows', "Rows the pool's RDBs hold, summed from their last reports (an RDB re-reports at each whole percent of memory)", pool);
+  const poolSecondsToRoll = gauge('kdb_operator_pool_seconds_to_roll', 'Predictive pools: seconds until the live RDB reaches its roll threshold at the measured fill rate', pool);
+  const poolLeadTimeSeconds = gauge('kdb_operator_pool_lead_time_seconds', 'Predictive pools: median measured lead time, RDB pod created to RDB queued', pool);
+  const poolQueueCushionSeconds = gauge(
+    'kdb_operator_pool_queue_cushion_seconds',
+    'Predictive pools: seconds to roll minus the seconds until a queued RDB is ready (0 when one is queued); below 0 the live RDB rolls before its successor can take over',
+    pool,
+  );
+  const poolLastScaleEvent = gauge('kdb_operator_pool_last_scale_event_timestamp_seconds', "Unix time of this operator process's last scale-out (desired capacity raised) or scale-in (instance terminated) of the pool", [...pool, 'direction'] as const);
+
   return {
     registry,
     reconcileTotal,
@@ -85,6 +119,16 @@ export const createMetrics = (opts: { defaultMetrics?: boolean; registry?: Regis
     scaleEventsTotal,
     reactionSeconds,
     kubeRequestsTotal,
+    clusterPhase,
+    clusterCondition,
+    poolRdbs,
+    poolDesiredCapacity,
+    poolLiveMemoryPercent,
+    poolRows,
+    poolSecondsToRoll,
+    poolLeadTimeSeconds,
+    poolQueueCushionSeconds,
+    poolLastScaleEvent,
     recordAwsCall: (operation, outcome) => awsCallsTotal.inc({ operation, outcome }),
     recordScaleEvent: (pool, direction) => scaleEventsTotal.inc({ pool, direction }),
     observeReaction: (direction, seconds) => reactionSeconds.observe({ direction }, seconds),

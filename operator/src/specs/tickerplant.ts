@@ -32,6 +32,21 @@ const tickerplantPorts = (c: KdbCluster): { name: string; containerPort: number 
   ...(c.spec.tickerplant.ipcPort !== undefined ? [{ name: 'ipc', containerPort: c.spec.tickerplant.ipcPort }] : []),
 ];
 
+/**
+ * The reference tickerplant's /metrics port (KDB_METRICS_PORT; images/sim
+ * tickerplant/metrics.ts), the container port named `metrics` the chart's
+ * PodMonitor scrapes. Left out when the spec's own ports take it. The q
+ * tickerplant (images/kdb) serves no metrics: its target shows down.
+ */
+export const TICKERPLANT_METRICS_PORT = 9464;
+
+const metricsPortOf = (c: KdbCluster): number | undefined =>
+  tickerplantPorts(c).some((p) => p.containerPort === TICKERPLANT_METRICS_PORT) ? undefined : TICKERPLANT_METRICS_PORT;
+
+/** Pod annotations for scrapers configured by annotation (the prometheus.io convention) rather than a PodMonitor. */
+const metricsAnnotations = (port: number | undefined): Record<string, string> =>
+  port === undefined ? {} : { 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(port), 'prometheus.io/path': '/metrics' };
+
 const MiB = 2 ** 20;
 
 /**
@@ -80,8 +95,9 @@ type PodTemplate = NonNullable<V1StatefulSet['spec']>['template'];
 const tickerplantPodTemplate = (c: KdbCluster, priority: PriorityClasses): PodTemplate => {
   const tp = c.spec.tickerplant;
   const paths = efsPaths(c);
+  const metricsPort = metricsPortOf(c);
   return {
-    metadata: { labels: tpLabels(c), annotations: { 'karpenter.sh/do-not-disrupt': 'true' } },
+    metadata: { labels: tpLabels(c), annotations: { 'karpenter.sh/do-not-disrupt': 'true', ...metricsAnnotations(metricsPort) } },
     spec: {
       nodeSelector: { [LABEL.nodeGroup]: tp.nodeGroup },
       terminationGracePeriodSeconds: 30,
@@ -93,7 +109,7 @@ const tickerplantPodTemplate = (c: KdbCluster, priority: PriorityClasses): PodTe
           name: 'tickerplant',
           image: tp.image,
           args: ['tickerplant'],
-          ports: tickerplantPorts(c),
+          ports: [...tickerplantPorts(c), ...(metricsPort !== undefined ? [{ name: 'metrics', containerPort: metricsPort }] : [])],
           env: [
             ...fieldEnv,
             { name: 'KDB_TP_PORT', value: String(tp.port) },
@@ -105,6 +121,7 @@ const tickerplantPodTemplate = (c: KdbCluster, priority: PriorityClasses): PodTe
             { name: 'KDB_BATCH_MS', value: String(tp.batchMs) },
             { name: 'KDB_TP_SUBSCRIBER_BUFFER_BYTES', value: String(subscriberBufferBytes(c)) },
             ...(tp.ipcPort !== undefined ? [{ name: 'KDB_TP_IPC_PORT', value: String(tp.ipcPort) }] : []),
+            ...(metricsPort !== undefined ? [{ name: 'KDB_METRICS_PORT', value: String(metricsPort) }] : []),
             ...licenseEnv(c.spec.kdbLicenseSecret),
           ],
           securityContext: restrictedContainerSecurityContext(),

@@ -6,6 +6,7 @@ import { encodeControl, FrameReader, FrameType, parseControl, publishHeader } fr
 import type { AssignMsg, EodMsg, SubscribeMsg } from '../protocol/messages.ts';
 import { schemaMap, validateUpdate, type SchemaMap } from '../schema.ts';
 import type { Logger } from '../util/logger.ts';
+import type { TickerplantStats } from './metrics.ts';
 import { StateStore } from './state-store.ts';
 import * as queue from './subscriber-queue.ts';
 import { addDays, tradingDayAt } from './trading-day.ts';
@@ -65,6 +66,8 @@ export class Tickerplant {
   /** Highest message number a commit made durable: the only numbers published, windowed or acknowledged. */
   private durable = 0;
   private epoch = 0;
+  /** Messages made durable since this process started (for metrics: only grows, across end of day). */
+  private durableSinceStart = 0;
   private lost: LostRange[] = [];
   /** Per feed id, the last sequence handled (logged or refused), and the part of it durable. */
   private feeds = new Map<string, number>();
@@ -97,6 +100,19 @@ export class Tickerplant {
 
   get messageCount(): number {
     return this.durable;
+  }
+
+  /** What its metrics read at a scrape (metrics.ts); nothing on the message path. */
+  stats(): TickerplantStats {
+    return {
+      day: this.day,
+      messagesSinceStart: this.durableSinceStart,
+      dayMessages: this.durable,
+      logBytes: this.writer.bytes,
+      subscribers: this.table.subscribers,
+      connectedRdbs: this.rdbs.size,
+      connectedFeeds: this.feedConns.size,
+    };
   }
 
   get address(): net.AddressInfo {
@@ -245,6 +261,7 @@ export class Tickerplant {
   /** A commit covers messages up to `count`: publish them, acknowledge feeds, answer barriers. */
   private onDurable(count: number, feeds: Record<string, number>): void {
     if (count < this.durable) return;
+    this.durableSinceStart += count - this.durable;
     this.durable = count;
     this.durableFeeds = feeds;
     let k = this.unsyncedHead;

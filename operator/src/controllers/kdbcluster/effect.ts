@@ -18,6 +18,7 @@ import { ev } from '../../planner/events.ts';
 import { podsBlockingTermination } from '../../planner/occupancy.ts';
 import { nodeGroupOwner } from '../../planner/ownership.ts';
 import { clusterKeyOf, listPodsOnNode, podOnNode } from './observe.ts';
+import { recordScaleEvent } from './status-metrics.ts';
 
 export interface EffectDeps {
   api: KubeApi;
@@ -239,7 +240,7 @@ export class Effector {
         // The facade re-reads the group and never writes below it: a stale plan cannot lower desired.
         const r = await aws.autoScaling.setDesiredCapacity(a.group, a.value, { owner: nodeGroupOwner(c) });
         if (r.wrote) {
-          this.#d.metrics?.scaleEventsTotal?.inc({ pool: a.group, direction: 'out' });
+          recordScaleEvent(this.#d.metrics, c, a.group, 'out', this.#d.now?.() ?? Date.now());
           this.#observeReaction('out', a.since);
           this.#d.log.info('raised desired capacity', { group: a.group, from: r.previous, to: r.desired, reason: a.reason });
         }
@@ -262,7 +263,7 @@ export class Effector {
           }
         }
         const r = await aws.autoScaling.terminateInstanceInGroup(a.instanceId, { expectedGroup: a.group, owner: nodeGroupOwner(c) });
-        this.#d.metrics?.scaleEventsTotal?.inc({ pool: a.group, direction: 'in' });
+        recordScaleEvent(this.#d.metrics, c, a.group, 'in', this.#d.now?.() ?? Date.now());
         if (r.outcome === 'terminated') this.#observeReaction('in', a.since);
         this.#d.log.info('terminated RDB instance', { group: a.group, instanceId: a.instanceId, outcome: r.outcome });
         return;

@@ -41,6 +41,7 @@ const reportOf = (pod: V1Pod, a: ParsedReportAnnotations): RdbReport => {
     memoryPercent: a.memoryPercent,
     window: { firstI: s.firstI, lastI: s.lastI },
     holdsRows: s.rows > 0,
+    rows: s.rows,
     ...(a.reportedAt !== undefined ? { reportedAt: a.reportedAt } : {}),
     ...(s.error ? { error: s.error } : {}),
   };

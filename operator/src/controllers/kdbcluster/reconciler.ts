@@ -15,6 +15,7 @@ import { Effector } from './effect.ts';
 import { releaseNodeGroups } from './node-group-claims.ts';
 import { Observer, clusterKeyOf } from './observe.ts';
 import { InvalidReportWarnings } from './report-warnings.ts';
+import { forgetClusterStatus, recordClusterStatus } from './status-metrics.ts';
 import { INVALID_STATUS, mayRunWhileStatusUnreadable, readStoredStatus, unreadableStatusWrite } from './stored-status.ts';
 
 export interface ReconcilerDeps {
@@ -66,6 +67,7 @@ export const kdbClusterReconciler =
     const obj = d.clusters.get(key);
     if (!obj) {
       reportWarningsOf(d).forget(key);
+      forgetClusterStatus(d.metrics, key);
       return;
     }
     // The spec is the user's and is refused whole; the status is the
@@ -95,6 +97,7 @@ export const kdbClusterReconciler =
     const observed = await d.observer.observe(cluster, (d.now ?? (() => new Date()))());
     for (const w of reportWarningsOf(d).next(key, observed)) await d.events.warning(obj, w.reason, w.message);
     const planned = plan(observed);
+    recordClusterStatus(d.metrics, observed, planned);
     const actions = stored.errors.length === 0 ? planned : planned.filter(mayRunWhileStatusUnreadable);
     if (stored.errors.length > 0) await degradeForUnreadableStatus(d, obj, cluster, rawStatus, stored.errors, planned, observed.now, ctx);
     const effector = new Effector(
