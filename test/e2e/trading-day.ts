@@ -46,6 +46,8 @@ export interface DayOptions {
   chaos?: { awsThrottleRate?: number; killOperatorAtScaleInSteps?: string[]; plan?: ChaosPlan };
   /** spec.gateway enabled (any user may connect): the day can then be asked through the operator's gateway. */
   gateway?: boolean;
+  /** rdbPools[].scaleOut: leave out for the paper's fixed scaleThreshold. */
+  scaleOut?: { policy: 'threshold' | 'predictive'; leadTimeMargin?: number };
 }
 
 const KDB_GROUP = 'kdb-operator.dev';
@@ -119,7 +121,7 @@ spec:
       scaleThreshold: ${o.scaleThreshold}
       rollThreshold: ${o.rollThreshold}
       minRdbs: 1
-      maxRdbs: ${o.maxRdbs}${o.idleInstanceGraceSeconds !== undefined ? `\n      idleInstanceGraceSeconds: ${o.idleInstanceGraceSeconds}` : ''}${o.gateway ? '\n  gateway:\n    enabled: true' : ''}
+      maxRdbs: ${o.maxRdbs}${o.idleInstanceGraceSeconds !== undefined ? `\n      idleInstanceGraceSeconds: ${o.idleInstanceGraceSeconds}` : ''}${o.scaleOut ? `\n      scaleOut: { policy: ${o.scaleOut.policy}${o.scaleOut.leadTimeMargin !== undefined ? `, leadTimeMargin: ${o.scaleOut.leadTimeMargin}` : ''} }` : ''}${o.gateway ? '\n  gateway:\n    enabled: true' : ''}
   storage:
     efs:
       fileSystemId: ${fileSystemId}
@@ -166,6 +168,7 @@ export const runTradingDay = async (o: DayOptions): Promise<{ summary: DaySummar
       for (const d of summary.flushedDays) rec.dayFlushedAt[d] ??= reportedAt;
     }
     const cond = (t: string) => pod.status?.conditions?.find((c) => c.type === `${KDB_GROUP}/${t}`)?.status === 'True';
+    if (summary?.state === 'queued' && rec.queuedAt === undefined) rec.queuedAt = reportedAt;
     if (cond('Live') && rec.liveAt === undefined) rec.liveAt = reportedAt;
     if (cond('Live') && mem >= o.scaleThreshold && rec.crossedScaleAt === undefined) rec.crossedScaleAt = reportedAt;
     if (cond('DataFlushed') && rec.flushedAt === undefined) rec.flushedAt = reportedAt;

@@ -29,6 +29,8 @@ export interface PodRecord {
   node?: string;
   ip?: string;
   liveAt?: number;
+  /** When it first reported queued: the queue cushion runs from here to liveAt. */
+  queuedAt?: number;
   crossedScaleAt?: number;
   flushedAt?: number;
   flushedDays: string[];
@@ -75,6 +77,12 @@ export interface DaySummary {
   scaleInReactionMs: { median: number; max: number; samples: number[] };
   memoryGbHours: { provisioned: number; used: number };
   savingsVsSingleNode: number;
+  /**
+   * How long each RDB that went live from the queue had waited there, the
+   * minimum, and the RDBs after the first that went live without ever being
+   * queued (the live one rolled with nothing queued).
+   */
+  cushion: { rdbs: { name: string; waitedS: number }[]; minS: number | null; liveWithoutQueue: string[] };
   kubectlGetKdb: string;
   /** The operator's mutating AWS calls by operation (the chaos day's out-of-band terminations are not among them). */
   awsMutations: Record<string, number>;
@@ -265,6 +273,7 @@ export const summarize = (o: VerdictOptions, i: SummaryInput): DaySummary => {
     scaleInReactionMs: { median: median(scaleIn), max: Math.max(0, ...scaleIn), samples: scaleIn },
     memoryGbHours: { provisioned: round(provisioned), used: round(used) },
     savingsVsSingleNode: singleNode > 0 ? round(1 - provisioned / singleNode) : 0,
+    cushion: cushionOf(i.pods),
     kubectlGetKdb: i.kubectlGetKdb,
     awsMutations: mutations,
     mergeJob: i.mergeJob,
@@ -273,3 +282,16 @@ export const summarize = (o: VerdictOptions, i: SummaryInput): DaySummary => {
 };
 
 const round = (x: number): number => Math.round(x * 1000) / 1000;
+
+/** From the pods' own reports: queued, then live. */
+export const cushionOf = (pods: ReadonlyMap<string, PodRecord>): DaySummary['cushion'] => {
+  const live = [...pods.values()].filter((p) => p.liveAt !== undefined).sort((a, b) => a.liveAt! - b.liveAt!);
+  const rdbs = live
+    .filter((p) => p.queuedAt !== undefined && p.queuedAt <= p.liveAt!)
+    .map((p) => ({ name: p.name, waitedS: round((p.liveAt! - p.queuedAt!) / 1000) }));
+  return {
+    rdbs,
+    minS: rdbs.length > 0 ? Math.min(...rdbs.map((r) => r.waitedS)) : null,
+    liveWithoutQueue: live.slice(1).filter((p) => p.queuedAt === undefined).map((p) => p.name),
+  };
+};

@@ -237,7 +237,8 @@ describe('Prometheus scraping the operator on the stack', () => {
     expect([t.health, t.lastError]).toEqual(['up', '']);
     // The pool's live RDB is live in the tickerplant's own subscriber table too.
     await waitFor('one live subscriber', async () => (await scalar(`sum(kdb_tickerplant_subscribers{${sel}, pool="main", state="live"})`)) === 1, 30_000, 500);
-    expect(await scalar(`rate(kdb_tickerplant_messages_total{${sel}}[1m])`)).toBeGreaterThanOrEqual(0);
+    // A rate needs two samples in its range: wait for the second scrape.
+    expect(await waitFor('a message rate', async () => scalar(`rate(kdb_tickerplant_messages_total{${sel}}[1m])`), 30_000, 500)).toBeGreaterThanOrEqual(0);
     expect(await scalar(`kdb_tickerplant_log_bytes{${sel}}`)).toBeGreaterThan(0);
   }, 120_000);
 

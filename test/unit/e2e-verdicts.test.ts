@@ -3,7 +3,7 @@
 // that cannot fail proves nothing.
 import { chaosFailures, FAULT_KINDS, type InjectedFault } from '../e2e/chaos.ts';
 import type { AwsCall } from '../lib/faults.ts';
-import { summarize, type PodRecord, type Sample, type SummaryInput } from '../e2e/verdicts.ts';
+import { cushionOf, summarize, type PodRecord, type Sample, type SummaryInput } from '../e2e/verdicts.ts';
 
 const T0 = Date.parse('2026-12-01T10:00:00Z');
 const at = (ms: number): string => new Date(T0 + ms).toISOString();
@@ -237,4 +237,14 @@ test('a chaos day passes only with every fault kind injected, 10 operator kills,
   i.marker.tables.trade = { rows: 9, checksum: 'x' };
   i.throttled = 0;
   expect(chaosFailures(summarize(OPTIONS, i))).toEqual(['rows in the HDB 29 != published 30', '1 rows lost', 'checksums differ', 'no Auto Scaling call was throttled']);
+});
+
+test('the queue cushion: queued to live per RDB, the minimum, and an RDB that went live without being queued', () => {
+  const rec = (name: string, queuedAt: number | undefined, liveAt: number | undefined): [string, PodRecord] => [
+    name,
+    { name, flushedDays: [], dayFlushedAt: {}, rows: 0, memoryPercent: 0, ...(queuedAt !== undefined ? { queuedAt } : {}), ...(liveAt !== undefined ? { liveAt } : {}) },
+  ];
+  const pods = new Map([rec('r0', undefined, T0), rec('r1', T0 + 1000, T0 + 61_000), rec('r2', T0 + 70_000, T0 + 95_500), rec('r3', undefined, T0 + 200_000), rec('r4', T0 + 300_000, undefined)]);
+  expect(cushionOf(pods)).toEqual({ rdbs: [{ name: 'r1', waitedS: 60 }, { name: 'r2', waitedS: 25.5 }], minS: 25.5, liveWithoutQueue: ['r3'] });
+  expect(cushionOf(new Map([rec('r0', undefined, T0)]))).toEqual({ rdbs: [], minS: null, liveWithoutQueue: [] });
 });

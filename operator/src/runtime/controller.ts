@@ -69,6 +69,8 @@ export class Controller {
     this.#clock = opts.clock ?? realClock;
     this.#keyField = opts.keyField ?? 'cluster';
     const gauge = opts.metrics?.workqueueDepth;
+    // A series from the start: a dashboard shows an idle queue as 0, not as no data.
+    gauge?.set({ controller: opts.name }, 0);
     this.queue =
       opts.queue ??
       new WorkQueue({
