@@ -823,6 +823,8 @@ export const WindDownRecord = z.object({
     .optional(),
   /** false: deletion with kdb-operator.dev/write-down=skip, what the RDBs hold is dropped. */
   writeDown: z.boolean(),
+  /** What the current step waits for, in words (with the way out where there is one). */
+  waitingFor: z.string().max(1024).optional(),
 });
 export type WindDownRecord = z.infer<typeof WindDownRecord>;
 /** A change the spec asks for that running pods do not have yet (see UpdatesSpec). */

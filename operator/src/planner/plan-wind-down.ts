@@ -231,7 +231,8 @@ export const planWindDown = (o: Observed): WindDownPlan => {
     const running = allPods(o).filter((p) => isActive(p) && p.node !== undefined && p.rdb === undefined);
     if (day === undefined) {
       // No RDB said which day it serves: one that runs is about to; none running held nothing.
-      if (running.length > 0) waitingFor = `RDB ${running.map((p) => p.name).join(', ')} to report`;
+      // Never reporting, it may still hold rows: only the user can say to drop them.
+      if (running.length > 0) waitingFor = `RDB ${running.map((p) => p.name).join(', ')} to report (annotate kdb-operator.dev/write-down=skip to go on without writing down)`;
       else advance('ScalingIn');
     } else {
       const owing = unflushed(o, day);
@@ -258,6 +259,8 @@ export const planWindDown = (o: Observed): WindDownPlan => {
   }
   if (record.step === 'Done' && reason === 'Hibernation' && prev?.step !== 'Done') events.push(ev.hibernated());
 
+  const { waitingFor: _was, ...bare } = record;
+  record = waitingFor !== undefined ? { ...bare, waitingFor: waitingFor.slice(0, 1024) } : bare;
   return {
     ...base,
     record,
@@ -287,11 +290,12 @@ export const settleWindDown = (w: WindDownPlan, outcomes: readonly Pick<PoolOutc
   const r = w.record;
   if (r?.step !== 'ScalingIn') return w;
   const left = serversLeft(outcomes);
-  if (left !== undefined) return { ...w, waitingFor: left };
+  const { waitingFor: _was, ...bare } = r;
+  if (left !== undefined) return { ...w, record: { ...bare, waitingFor: left.slice(0, 1024) }, waitingFor: left };
   const step: WindDownStep = r.reason === 'Hibernation' ? 'StoppingTickerplant' : 'Done';
   return {
     ...w,
-    record: { ...r, step },
+    record: { ...bare, step, ...(r.reason === 'Hibernation' ? { waitingFor: 'the tickerplant to stop' } : {}) },
     events: [...w.events, ev.windDownStep(r.reason, step)],
     release: r.reason === 'Deletion',
     waitingFor: r.reason === 'Hibernation' ? 'the tickerplant to stop' : undefined,
