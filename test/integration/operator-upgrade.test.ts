@@ -108,9 +108,10 @@ test('helm upgrade of the operator keeps every tickerplant and RDB pod (same uid
   );
 
   // A new generation only a new operator can observe: maxRdbs is in no pod template.
+  // A JSON patch of the one field: a merge patch would replace the whole rdbPools list.
   await custom.patchNamespacedCustomObject(
-    { ...KDB, namespace: ns, name, body: { spec: { rdbPools: [{ name: 'main', maxRdbs: 3 }] } } },
-    k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+    { ...KDB, namespace: ns, name, body: [{ op: 'replace', path: '/spec/rdbPools/0/maxRdbs', value: 3 }] },
+    k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.JsonPatch),
   );
   const generation = (await readCluster()).metadata.generation!;
   await waitFor('the new operator to reconcile the new generation', async () => ((await readCluster()).status?.observedGeneration ?? 0) >= generation, 180_000, 1_000);
