@@ -82,7 +82,9 @@ afterAll(async () => {
   if (!core) return;
   await kubectl('-n', ns, 'delete', 'kdbcluster', name, '--wait=true', '--timeout=180s').catch(() => undefined);
   await kubectl('delete', 'namespace', ns, '--wait=false').catch(() => undefined);
-}, 240_000);
+  // The chart's operator watches every namespace: left running it would reconcile the next test's clusters.
+  await helm('uninstall', 'kdb-operator', '-n', OPERATOR_NS, '--wait', '--timeout', '60s').catch(() => undefined);
+}, 300_000);
 
 test('helm upgrade of the operator keeps every tickerplant and RDB pod (same uid)', async () => {
   // A running data plane: the tickerplant Ready and a live RDB.
