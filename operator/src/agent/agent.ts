@@ -1,9 +1,11 @@
 import { watch } from 'node:fs';
 import { dirname } from 'node:path';
 import { RdbSummary } from '../api/rdb-status.ts';
-import type { KubeApi, V1Pod } from '../kube/index.ts';
-import { Resources } from '../kube/index.ts';
-import type { Logger } from '../runtime/log.ts';
+// Not kube/index.ts: that loads @kubernetes/client-node, which the lean agent (agent/main.ts) must not.
+import type { KubeApi } from '../kube/api.ts';
+import { Resources } from '../kube/resources.ts';
+import type { V1Pod } from '../kube/types.ts';
+import type { LevelLog } from '../runtime/json-log.ts';
 import { ANNOTATION, reportChanged, reportFor, type AgentReport } from './report.ts';
 import { readStatusFile } from './status-file.ts';
 
@@ -14,7 +16,7 @@ export interface AgentOptions {
   namespace: string;
   podName: string;
   statusFile: string;
-  log: Logger;
+  log: LevelLog;
   /** Fallback poll when file-change notifications are missed. */
   pollMs?: number;
   signal: AbortSignal;

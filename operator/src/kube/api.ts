@@ -1,5 +1,5 @@
-import type { Logger } from '../runtime/log.ts';
-import { silentLogger } from '../runtime/log.ts';
+import type { LevelLog } from '../runtime/json-log.ts';
+import { quietLog } from '../runtime/json-log.ts';
 import { isAlreadyExists, isConflict, isNotFound } from './errors.ts';
 import type { PodConditionInput } from './patch.ts';
 import { podConditionsPatch, stripServerFields } from './patch.ts';
@@ -107,12 +107,12 @@ const withTypeMeta = <T extends KubeObject>(rt: ResourceType, obj: T): T =>
 
 export class RestKubeApi implements KubeApi {
   readonly #rest: RestClient;
-  readonly #log: Logger;
+  readonly #log: LevelLog;
   readonly #discovery = new Map<string, Promise<ResourceType[]>>();
 
-  constructor(rest: RestClient, opts: { logger?: Logger } = {}) {
+  constructor(rest: RestClient, opts: { logger?: LevelLog } = {}) {
     this.#rest = rest;
-    this.#log = opts.logger ?? silentLogger();
+    this.#log = opts.logger ?? quietLog;
   }
 
   async resourceFor(apiVersion: string, kind: string): Promise<ResourceType> {

@@ -4,9 +4,10 @@
 // plain JSON ourselves so every object looks the same whichever call fetched it.
 import { existsSync } from 'node:fs';
 import { HttpMethod, IsomorphicFetchHttpLibrary, KubeConfig, RequestContext, Watch } from '@kubernetes/client-node';
+import { SERVICE_ACCOUNT_DIR } from './in-cluster.ts';
 import type { Query, Transport, TransportRequest, TransportResponse, WatchEvent } from './rest.ts';
 
-export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
+export { SERVICE_ACCOUNT_DIR };
 
 export interface KubeConfigOptions {
   /** Explicit kubeconfig file; otherwise $KUBECONFIG, then in-cluster, then ~/.kube/config. */

@@ -33,6 +33,8 @@ export { kubeLeaseStore } from './lease.ts';
 export { RestClient, buildPath, parseRetryAfter } from './rest.ts';
 export type { Transport, TransportRequest, TransportResponse, WatchEvent, RestOptions, RequestOptions, Query, HttpVerb } from './rest.ts';
 export { loadKubeConfig, kubeConfigTransport, SERVICE_ACCOUNT_DIR } from './client.ts';
+export { inClusterTransport, inClusterAddress } from './in-cluster.ts';
+export type { InClusterOptions, InClusterAddress } from './in-cluster.ts';
 export { OPERATOR_PERMISSIONS, AGENT_PERMISSIONS, guardTransport, grantKeys, requestAttributes } from './permissions.ts';
 export type { Permission, Verb, Scope, ResourceRequest } from './permissions.ts';
 export type { KubeConfigOptions, LoadedConfig } from './client.ts';

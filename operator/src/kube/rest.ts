@@ -5,8 +5,8 @@ import type { Clock } from '../runtime/clock.ts';
 import { realClock } from '../runtime/clock.ts';
 import { jitteredBackoffMs } from '../runtime/backoff.ts';
 import { TokenBucket } from '../runtime/rate-limiter.ts';
-import type { Logger } from '../runtime/log.ts';
-import { silentLogger } from '../runtime/log.ts';
+import type { LevelLog } from '../runtime/json-log.ts';
+import { quietLog } from '../runtime/json-log.ts';
 import { KubeApiError } from './errors.ts';
 
 export type HttpVerb = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -48,7 +48,7 @@ export interface Transport {
 export interface RestOptions {
   transport: Transport;
   clock?: Clock;
-  logger?: Logger;
+  logger?: LevelLog;
   /** Client-side rate limit (client-go defaults are 5/10; ours 20/50). */
   qps?: number;
   burst?: number;
@@ -119,7 +119,7 @@ const statusError = (verb: string, path: string, res: TransportResponse, nowMs: 
 export class RestClient {
   readonly transport: Transport;
   readonly #clock: Clock;
-  readonly #log: Logger;
+  readonly #log: LevelLog;
   readonly #bucket: TokenBucket;
   readonly #opts: Required<Pick<RestOptions, 'timeoutMs' | 'maxRetries' | 'backoffBaseMs' | 'backoffMaxMs' | 'maxRetryAfterMs'>>;
   readonly #random: () => number;
@@ -128,7 +128,7 @@ export class RestClient {
   constructor(opts: RestOptions) {
     this.transport = opts.transport;
     this.#clock = opts.clock ?? realClock;
-    this.#log = opts.logger ?? silentLogger();
+    this.#log = opts.logger ?? quietLog;
     this.#bucket = new TokenBucket(opts.qps ?? 20, opts.burst ?? 50, this.#clock);
     this.#opts = {
       timeoutMs: opts.timeoutMs ?? 30_000,
