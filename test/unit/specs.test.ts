@@ -1,6 +1,7 @@
 import { KdbCluster } from '../../operator/src/api/kdbcluster.ts';
 import { mergeJob } from '../../operator/src/specs/merge-job.ts';
-import { rdbPod, rdbPodDisruptionBudget } from '../../operator/src/specs/rdb.ts';
+import { readFileSync } from 'node:fs';
+import { AGENT_COMMAND, AGENT_COMPILE_CACHE, rdbPod, rdbPodDisruptionBudget } from '../../operator/src/specs/rdb.ts';
 import { TICKERPLANT_METRICS_PORT, tickerplantService, tickerplantStatefulSet } from '../../operator/src/specs/tickerplant.ts';
 import { efsPersistentVolume, efsPersistentVolumeClaim } from '../../operator/src/specs/storage.ts';
 
@@ -57,6 +58,20 @@ describe('RDB pod', () => {
     expect(mounts('agent')).toContain('kube-api-access');
     expect(mounts('rdb')).not.toContain('kube-api-access');
     expect(mounts('rdb')).toContain('status');
+  });
+
+  test('the agent runs its lean entry point, not the operator main (client-node is 80 MB on every server)', () => {
+    const agent = pod.spec?.containers.find((c) => c.name === 'agent');
+    expect(agent?.command).toEqual(['node', '--max-semi-space-size=1', 'operator/src/agent/main.ts']);
+    expect(agent?.command).toEqual(AGENT_COMMAND);
+    expect(agent?.args).toBeUndefined();
+    expect(agent?.env).toContainEqual({ name: 'NODE_COMPILE_CACHE', value: '.node-compile-cache' });
+  });
+
+  test('the operator image warms the compile cache with the agent command itself', () => {
+    const dockerfile = readFileSync(new URL('../../images/operator/Dockerfile', import.meta.url), 'utf8');
+    expect(dockerfile).toContain(`RUN NODE_COMPILE_CACHE=${AGENT_COMPILE_CACHE} ${AGENT_COMMAND.join(' ')};`);
+    expect(dockerfile.indexOf('USER 1000:1000')).toBeLessThan(dockerfile.indexOf(`RUN NODE_COMPILE_CACHE=`));
   });
 
   test('a replacement names the RDB whose window it replays', () => {

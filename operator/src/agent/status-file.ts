@@ -27,15 +27,19 @@ export const readStatusFile = async (path: string): Promise<ReadResult> => {
   try {
     const fh = await open(path, 'r');
     try {
-      const buf = Buffer.alloc(MAX_STATUS_FILE_BYTES + 1);
+      // Sized from the file, not the bound: a 1 MiB buffer every tick kept megabytes of the
+      // agent resident on every server (bench/agent-memory.ts). Still read to the end, bounded.
+      const size = Math.min((await fh.stat()).size, MAX_STATUS_FILE_BYTES) + 1;
+      const parts: Buffer[] = [];
       let n = 0;
-      for (;;) {
-        const r = await fh.read(buf, n, buf.length - n, n);
+      for (let buf = Buffer.allocUnsafe(size); ; buf = Buffer.allocUnsafe(Math.min(64 * 1024, MAX_STATUS_FILE_BYTES + 1 - n))) {
+        const r = await fh.read(buf, 0, buf.length, n);
         if (r.bytesRead === 0) break;
+        parts.push(buf.subarray(0, r.bytesRead));
         n += r.bytesRead;
         if (n > MAX_STATUS_FILE_BYTES) return { kind: 'invalid', error: `(root): larger than ${MAX_STATUS_FILE_BYTES} bytes` };
       }
-      text = buf.subarray(0, n).toString('utf8');
+      text = Buffer.concat(parts, n).toString('utf8');
     } finally {
       await fh.close();
     }
