@@ -13,9 +13,12 @@
  *
  * Agents measured: `node operator/src/main.ts agent` (the operator's client,
  * @kubernetes/client-node and winston, through a kubeconfig), and the pod's
- * agent `node operator/src/agent/main.ts` (node:https, in-cluster token),
- * plain and with the Node flags of its container command (specs/rdb.ts).
- * Also: a bare Node process (the floor), and each import alone.
+ * agent `node operator/src/agent/main.ts` (node:https, in-cluster token):
+ * plain, with the Node flags of its container command (specs/rdb.ts), and as
+ * the pod runs it, with those flags and a warm compile cache; then the same
+ * on type-stripped JavaScript, for what Node's TypeScript stripper costs.
+ * Also: a bare Node process (the floor), each import alone, and the idle
+ * reference RDB (images/sim, started by its entrypoint.sh as its pod does).
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -267,40 +270,59 @@ const imports: Array<[string, string]> = [
 ];
 const importFigures = imports.map(([label, spec]) => [label, importRss(spec)] as const);
 
-// --- the idle reference RDB, started as its pod starts it (images/sim/entrypoint.sh: heap caps from the limit)
+// --- the idle reference RDB, started as its pod starts it (images/sim/entrypoint.sh: heap caps from the limit),
+// as it is and with a warm compile cache (what the agent's image does; the sim image does not, yet)
 const rdbIdle: number[] = [];
+const rdbIdleCached: number[] = [];
 const rdbStates = new Set<string>();
 {
   const dp = new DataPlane();
+  const rdbCache = join(dir, 'rdb-compile-cache');
+  let n = 0;
+  const idleRdb = async (extra: Record<string, string>, measure: boolean): Promise<number> => {
+    const name = `idle-${n++}`;
+    const rdbStatus = join(dp.dir, 'status', `${name}.json`);
+    const rdb = spawn('sh', [join(REPO, 'images/sim/entrypoint.sh'), 'rdb'], {
+      cwd: REPO,
+      env: {
+        PATH: process.env.PATH ?? '',
+        KDB_RDB_NAME: name,
+        KDB_POOL: 'pool1',
+        KDB_TP_HOST: HOST,
+        KDB_TP_PORT: String(dp.tpPort),
+        KDB_MEMORY_LIMIT_BYTES: String(LIMIT),
+        KDB_STATUS_FILE: rdbStatus,
+        KDB_HDB_DIR: dp.hdbDir,
+        KDB_STAGING_DIR: dp.stagingDir,
+        KDB_QUERY_PORT: String(await freePort()),
+        KDB_LOG_LEVEL: 'warn',
+        ...extra,
+      },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    try {
+      if (!measure) {
+        for (let t = 0; !readdirSync(join(dp.dir, 'status')).includes(`${name}.json`); t += 50) {
+          if (t > 60_000) throw new Error('the RDB wrote no status file');
+          await sleep(50);
+        }
+        return 0;
+      }
+      const rss = await sampleRss(rdb, 'idle RDB');
+      rdbStates.add((JSON.parse(readFileSync(rdbStatus, 'utf8')) as { state: string }).state);
+      return rss;
+    } finally {
+      await stop(rdb);
+    }
+  };
   try {
     await dp.startTickerplant();
+    mkdirSync(join(dp.dir, 'status'), { recursive: true });
+    await idleRdb({ NODE_COMPILE_CACHE: rdbCache }, false);
     for (let r = 0; r < RUNS; r++) {
-      const rdbStatus = join(dp.dir, 'status', `idle-${r}.json`);
-      const rdb = spawn('sh', [join(REPO, 'images/sim/entrypoint.sh'), 'rdb'], {
-        cwd: REPO,
-        env: {
-          PATH: process.env.PATH ?? '',
-          KDB_RDB_NAME: `idle-${r}`,
-          KDB_POOL: 'pool1',
-          KDB_TP_HOST: HOST,
-          KDB_TP_PORT: String(dp.tpPort),
-          KDB_MEMORY_LIMIT_BYTES: String(LIMIT),
-          KDB_STATUS_FILE: rdbStatus,
-          KDB_HDB_DIR: dp.hdbDir,
-          KDB_STAGING_DIR: dp.stagingDir,
-          KDB_QUERY_PORT: String(await freePort()),
-          KDB_LOG_LEVEL: 'warn',
-        },
-        stdio: ['ignore', 'ignore', 'inherit'],
-      });
-      try {
-        rdbIdle.push(await sampleRss(rdb, 'idle RDB'));
-        const state = (JSON.parse(readFileSync(rdbStatus, 'utf8')) as { state: string }).state;
-        rdbStates.add(state);
-        console.log(`run ${r + 1}/${RUNS} idle reference RDB (${state}, 1 GiB limit): ${mb(rdbIdle.at(-1)!)}`);
-      } finally {
-        await stop(rdb);
-      }
+      rdbIdle.push(await idleRdb({}, true));
+      rdbIdleCached.push(await idleRdb({ NODE_COMPILE_CACHE: rdbCache }, true));
+      console.log(`run ${r + 1}/${RUNS} idle reference RDB (1 GiB limit): ${mb(rdbIdle.at(-1)!)}, with a warm compile cache ${mb(rdbIdleCached.at(-1)!)}`);
     }
   } finally {
     await dp.close();
@@ -315,6 +337,7 @@ const [oldRss, newRss, flagsRss, podRss, jsRss] = variants.map((v) => median(res
 for (const v of variants) console.log(`  ${mb(median(results.get(v.name)!)).padStart(9)}  agent, ${v.name}`);
 console.log(`  new/old: ${(newRss! / oldRss!).toFixed(2)}; as the pod runs it/old: ${(podRss! / oldRss!).toFixed(2)}; the type stripper at steady state: ${mb(flagsRss! - jsRss!)}`);
 console.log(`  ${mb(median(rdbIdle)).padStart(9)}  idle reference RDB (${[...rdbStates].join('/')}, connected to a tickerplant, no data, 1 GiB limit)`);
+console.log(`  ${mb(median(rdbIdleCached)).padStart(9)}  the same RDB with a warm compile cache (NODE_COMPILE_CACHE)`);
 console.log(`\nimports alone in a fresh node (bare node: ${mb(bare)})`);
 for (const [label, kb] of importFigures) console.log(`  +${mb(kb - bare).padStart(8)}  ${label}`);
 console.log(`(${fmt(writes)} API writes served in all)`);
