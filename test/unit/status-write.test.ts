@@ -4,7 +4,7 @@
 import { describe, expect, test } from '@jest/globals';
 import { KdbCluster, KdbClusterStatus } from '../../operator/src/api/kdbcluster.ts';
 import type { Aws } from '../../operator/src/aws/index.ts';
-import { Effector, StatusPrunedError } from '../../operator/src/controllers/kdbcluster/effect.ts';
+import { Effector, StatusConflictError, StatusPrunedError } from '../../operator/src/controllers/kdbcluster/effect.ts';
 import type { EventRecorder, KubeApi } from '../../operator/src/kube/index.ts';
 import { mergePatchFrom, prunedFields } from '../../operator/src/kube/index.ts';
 import { silentLogger } from '../../operator/src/runtime/log.ts';
@@ -79,5 +79,15 @@ describe('the status write', () => {
     const { events, effector } = effectorWith(({ windDown: _w, ...rest }) => rest);
     await expect(effector.run([{ kind: 'UpdateStatus', status }])).rejects.toBeInstanceOf(StatusPrunedError);
     expect(events).toEqual([expect.stringMatching(/^Warning CrdOutdated: the API server dropped status\.windDown: .*apply crds\/kdbclusters\.kdb-operator\.dev\.yaml/)]);
+  });
+
+  test('a 409 (the informer\'s copy was a step behind) is a conflict to plan again from, not a failure', async () => {
+    const api = {
+      mergePatch: async () => {
+        throw Object.assign(new Error('Conflict'), { code: 409, statusCode: 409 });
+      },
+    } as unknown as KubeApi;
+    const effector = new Effector({ api, aws: {} as Aws, events: {} as EventRecorder, log: silentLogger(), agentServiceAccount: 'a' }, cluster);
+    await expect(effector.run([{ kind: 'UpdateStatus', status }, { kind: 'EmitEvent', event: { type: 'Normal', reason: 'X', message: 'y' } }])).rejects.toBeInstanceOf(StatusConflictError);
   });
 });

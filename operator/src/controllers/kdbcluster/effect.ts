@@ -55,6 +55,15 @@ export const isIrreversible = (a: Action): boolean =>
  * refused the delete's uid/resourceVersion precondition with 409): nothing
  * was deleted, and the reconcile fails so the next pass plans from what is there.
  */
+/**
+ * A status write found the object changed since it was read (409): the
+ * informer's copy was a step behind. Nothing after it ran; the next pass,
+ * from a fresh copy, starts over. Not a failure worth a backoff.
+ */
+export class StatusConflictError extends Error {
+  override readonly name = 'StatusConflictError';
+}
+
 /** The stored status lacks fields the operator wrote (see #writeStatus). */
 export class StatusPrunedError extends Error {
   override readonly name = 'StatusPrunedError';
@@ -304,20 +313,26 @@ export class Effector {
     }
     if (a.record) entry.scaleIn = a.record as ScaleInRecord;
     else delete entry.scaleIn;
-    const updated = await this.#d.api.mergePatch<KdbCluster & KubeObject>(
-      { ...Resources.KdbCluster, namespace: this.#ns, name: this.#cluster.metadata.name },
-      { metadata: { resourceVersion: this.#cluster.metadata.resourceVersion }, status: { pools } },
-      { subresource: 'status' },
-    );
+    const updated = await this.#patchStatus({ pools });
     this.#cluster = { ...this.#cluster, metadata: { ...this.#cluster.metadata, resourceVersion: updated.metadata?.resourceVersion } as KdbCluster['metadata'], status: { ...(this.#cluster.status ?? { conditions: [], pools: [] }), pools } };
   }
 
+  /** A status patch conditional on the resourceVersion planned from. */
+  async #patchStatus(status: object): Promise<KdbCluster & KubeObject> {
+    try {
+      return await this.#d.api.mergePatch<KdbCluster & KubeObject>(
+        { ...Resources.KdbCluster, namespace: this.#ns, name: this.#cluster.metadata.name },
+        { metadata: { resourceVersion: this.#cluster.metadata.resourceVersion }, status },
+        { subresource: 'status' },
+      );
+    } catch (e) {
+      if (isConflict(e)) throw new StatusConflictError(`KdbCluster ${this.#ns}/${this.#cluster.metadata.name} changed since it was read; planning again`);
+      throw e;
+    }
+  }
+
   async #writeStatus(status: KdbClusterStatus): Promise<void> {
-    const updated = await this.#d.api.mergePatch<KdbCluster & KubeObject>(
-      { ...Resources.KdbCluster, namespace: this.#ns, name: this.#cluster.metadata.name },
-      { metadata: { resourceVersion: this.#cluster.metadata.resourceVersion }, status: mergePatchFrom(this.#cluster.status, status as Record<string, unknown>) },
-      { subresource: 'status' },
-    );
+    const updated = await this.#patchStatus(mergePatchFrom(this.#cluster.status, status as Record<string, unknown>));
     // Status is the operator's memory (the scale-in chain, the wind-down, requests acted on): a field the
     // API server dropped is a step that would be taken again. Said loudly, and the reconcile fails.
     const pruned = prunedFields(status as Record<string, unknown>, (updated as { status?: unknown }).status);

@@ -11,7 +11,7 @@ import { TerminalError } from '../../runtime/errors.ts';
 import type { OperatorMetrics } from '../../runtime/metrics.ts';
 import { FINALIZER } from '../../specs/names.ts';
 import type { PriorityClasses } from '../../specs/priority.ts';
-import { Effector } from './effect.ts';
+import { Effector, StatusConflictError } from './effect.ts';
 import { releaseNodeGroups } from './node-group-claims.ts';
 import { Observer, clusterKeyOf } from './observe.ts';
 import { InvalidReportWarnings } from './report-warnings.ts';
@@ -59,6 +59,9 @@ export const withoutAwsWork = (actions: Action[]): Action[] =>
   );
 
 const AWS_EVENT_REASONS = new Set(['DesiredCapacityRaised', 'ScaleInStarted', 'ScaleInStep', 'ScaledIn', 'NodeGroupClaimed']);
+
+/** How soon a pass whose status write met a newer object plans again: about one informer delivery. */
+export const STATUS_CONFLICT_REQUEUE_MS = 200;
 
 /** observe -> plan -> effect, for one KdbCluster key. */
 export const kdbClusterReconciler =
@@ -123,6 +126,11 @@ export const kdbClusterReconciler =
       }
       return outcome;
     } catch (e) {
+      // A stale copy, not a fault: plan again shortly from a fresh one (no backoff, which would delay the next scale-out).
+      if (e instanceof StatusConflictError) {
+        ctx.log.debug('status changed since it was read; planning again', { error: e.message });
+        return { requeueAfterMs: STATUS_CONFLICT_REQUEUE_MS };
+      }
       if (!(e instanceof AwsUnavailableError)) throw e;
       ctx.log.warn('AWS unreachable; reconciling Kubernetes only', { error: e.message });
       await d.events.warning(obj, 'AwsUnavailable', `AWS is unreachable (${e.message}); scaling waits, Kubernetes state is still reconciled`);
