@@ -168,6 +168,9 @@ test('once unclaimed the group is claimed for the cluster, and deleting the clus
 }, 240_000);
 
 test('a terminate is refused while a pod of another namespace runs on the node, and goes ahead once it is gone', async () => {
+  // The deleted cluster's RDB pod object can outlive its server (podgc) and, bound to a node name the
+  // simulator reuses with an IP, seem to run on this test's node: wait until it is gone.
+  await waitFor("the deleted cluster's pods to be gone", async () => (await kube.api.list<V1Pod>(Resources.Pod, { namespace: ns })).items.length === 0, 120_000, 500);
   const groupC = await group(1, { 'eks:cluster-name': eksA, 'eks:nodegroup-name': `${nodeGroup}-c` });
   const instanceId = (await rawGroup(env, groupC)).Instances?.[0]?.InstanceId ?? '';
   const node = await nodeOf(instanceId);
