@@ -41,7 +41,8 @@ export const mayStillAdd = (p: ObservedRdbPod, day: string): boolean => {
   return p.rdb.day === undefined || p.rdb.day <= day;
 };
 
-const newestDay = (pods: readonly ObservedRdbPod[]): string | undefined => {
+/** The newest trading day these RDBs reported. */
+export const newestDay = (pods: readonly ObservedRdbPod[]): string | undefined => {
   let day: string | undefined;
   for (const p of pods) if (p.rdb?.day !== undefined && (day === undefined || p.rdb.day > day)) day = p.rdb.day;
   return day;

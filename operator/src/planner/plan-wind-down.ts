@@ -1,7 +1,7 @@
 import { CLUSTER_ANNOTATION } from '../api/kdbcluster.ts';
 import type { KdbClusterStatus, WindDownReason, WindDownRecord, WindDownStep } from '../api/kdbcluster.ts';
 import { ev } from './events.ts';
-import { mayStillAdd } from './plan-drain.ts';
+import { mayStillAdd, newestDay } from './plan-drain.ts';
 import { isActive, isDeleting, isLive, owesWindow } from './rdbs.ts';
 import type { PoolOutcome } from './plan-pools.ts';
 import type { Action, ClusterEvent, Observed, ObservedRdbPod } from './types.ts';
@@ -66,13 +66,7 @@ export const hibernationRequest = (o: Observed): HibernationRequest => {
 };
 
 /** The newest trading day any RDB of the cluster reported: the tickerplant's day, as far as the operator can tell. */
-export const newestReportedDay = (o: Observed): string | undefined => {
-  let day: string | undefined;
-  for (const pool of Object.values(o.pools)) {
-    for (const p of pool.pods) if (p.rdb?.day !== undefined && (day === undefined || p.rdb.day > day)) day = p.rdb.day;
-  }
-  return day;
-};
+export const newestReportedDay = (o: Observed): string | undefined => newestDay(allPods(o));
 
 const allPods = (o: Observed): ObservedRdbPod[] => Object.values(o.pools).flatMap((p) => p.pods);
 
