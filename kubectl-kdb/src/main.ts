@@ -158,7 +158,8 @@ const run = async (cmd: Exclude<Command, { kind: 'help' }>, out: Out, now: () =>
         const res = await s.transport.send({
           method: 'GET',
           path: `/api/v1/namespaces/${encodeURIComponent(ns)}/pods/${encodeURIComponent(name)}/log?tailLines=5000`,
-          headers: { accept: 'text/plain' },
+          // The API server answers 406 to text/plain alone: pods/log is negotiated like kubectl's own request.
+          headers: { accept: 'application/json, */*' },
           signal: AbortSignal.timeout(30_000),
         });
         if (res.status === 200) {

@@ -141,14 +141,24 @@ export const startChaos = (plan: ChaosPlan, ctx: ChaosContext): ChaosRun => {
       case 'operator-kill': {
         // The leader, once it has led for its dwell: a kill must cost a leader, not a pod still waiting for the lease.
         const dwell = operatorDwellMs(f.pick);
-        const pod = await awaitTarget(async () => {
-          const l = await leader();
-          return l && Date.now() - leaderSince.get(l)! >= dwell ? l : undefined;
-        }, deadline);
-        if (!pod) return miss('no operator pod took the lease');
-        await forceDelete('kdb-system', pod);
-        record(f, { target: pod, detail: `leader for ${((Date.now() - leaderSince.get(pod)!) / 1000).toFixed(1)} s` });
-        return;
+        for (;;) {
+          const pod = await awaitTarget(async () => {
+            const l = await leader();
+            return l && Date.now() - leaderSince.get(l)! >= dwell ? l : undefined;
+          }, deadline);
+          if (!pod) return miss('no operator pod took the lease');
+          // The kill at a scale-in step (trading-day.ts) may take the same leader a moment earlier: this kill is owed to the next one.
+          const gone = await forceDelete('kdb-system', pod).then(() => false, (e: unknown) => {
+            if (/\(NotFound\)/.test((e as Error).message)) return true;
+            throw e;
+          });
+          if (gone) {
+            ctx.say(`chaos: operator pod ${pod} was already gone; waiting for the next leader`);
+            continue;
+          }
+          record(f, { target: pod, detail: `leader for ${((Date.now() - leaderSince.get(pod)!) / 1000).toFixed(1)} s` });
+          return;
+        }
       }
       case 'tickerplant-pod-kill': {
         const pod = await awaitTarget(tickerplant, deadline);
@@ -187,7 +197,12 @@ export const startChaos = (plan: ChaosPlan, ctx: ChaosContext): ChaosRun => {
         for (;;) {
           // A retry takes the live RDB's node: it is the one server end of day does not hand back.
           const fits = (p: PodRecord) => !tried.has(p.node!) && (tried.size === 0 ? p.rows > 0 && p.state !== 'flushed' : p.state === 'live');
-          const pod = await awaitTarget(async () => pickTarget(rdbs(fits), f.pick), deadline);
+          // A day whose other faults took every RDB holding rows (the tickerplant down, the live one's
+          // instance gone) still owes a dark kubelet: then the node of any RDB taking or waiting for the feed.
+          const anyActive = (p: PodRecord) => !tried.has(p.node!) && (p.state === 'live' || p.state === 'queued');
+          const pod =
+            (await awaitTarget(async () => pickTarget(rdbs(fits), f.pick), deadline)) ??
+            (tried.size === 0 ? await awaitTarget(async () => pickTarget(rdbs(anyActive), f.pick), Date.now() + 60_000) : undefined);
           if (!pod) return miss(attempts.length ? `no node stayed to be marked NotReady (${attempts.join('; ')})` : 'no RDB node');
           const node = pod.node!;
           // The pod record moves on while the node is silent: say what it was when struck.

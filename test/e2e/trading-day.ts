@@ -63,7 +63,14 @@ export const kubectl = async (...args: string[]): Promise<string> =>
 const helm = async (...args: string[]): Promise<string> =>
   (await run(join(await binDir(), 'helm'), ['--kubeconfig', kubeconfig(), ...args], { maxBuffer: 16 << 20 })).stdout;
 
-export const waitFor = async <T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 120_000, everyMs = 250): Promise<T> => {
+/** `describe` says, on a timeout, what the world looked like: a timed-out wait without it is a CI log nobody can act on. */
+export const waitFor = async <T>(
+  what: string,
+  probe: () => Promise<T | undefined | false>,
+  timeoutMs = 120_000,
+  everyMs = 250,
+  describe?: () => Promise<string>,
+): Promise<T> => {
   const deadline = Date.now() + timeoutMs;
   let lastError = '';
   while (Date.now() < deadline) {
@@ -75,7 +82,23 @@ export const waitFor = async <T>(what: string, probe: () => Promise<T | undefine
     }
     await new Promise((r) => setTimeout(r, everyMs));
   }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${lastError})` : ''}`);
+  const state = describe ? await describe().catch((e: unknown) => `(could not describe the state: ${(e as Error).message})`) : '';
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${lastError})` : ''}${state ? `\n${state}` : ''}`);
+};
+
+/** What a timed-out wait prints: the RDB pods as watched, the group as sampled, the cluster's status and its latest Events. */
+const describeWorld = async (o: DayOptions, pods: Map<string, PodRecord>, last: Sample | undefined): Promise<string> => {
+  const alive = [...pods.values()].filter((p) => !p.deleted);
+  const status = await kubectl('-n', o.namespace, 'get', 'kdb', o.cluster, '-o', 'jsonpath={.status}').catch((e: unknown) => `(${(e as Error).message})`);
+  const events = await kubectl('-n', o.namespace, 'get', 'events', '--sort-by=.lastTimestamp', '-o', 'custom-columns=LAST:.lastTimestamp,REASON:.reason,OBJECT:.involvedObject.name,MESSAGE:.message')
+    .then((t) => t.trim().split('\n').slice(-25).join('\n'))
+    .catch((e: unknown) => `(${(e as Error).message})`);
+  return [
+    `RDB pods alive: ${alive.map((p) => `${p.name} state=${p.state ?? '?'} day=${p.day ?? '?'} rows=${p.rows} flushed=[${p.flushedDays.join(',')}] node=${p.node ?? '-'}`).join('; ') || 'none'}`,
+    `last sample: ${JSON.stringify(last)}`,
+    `status: ${status}`,
+    `latest events:\n${events}`,
+  ].join('\n');
 };
 
 /** Install the chart: CRD, RBAC, the operator as a pod on the system node group. */
@@ -302,7 +325,7 @@ export const runTradingDay = async (o: DayOptions): Promise<{ summary: DaySummar
       // The one left flushed the day, or (the live RDB lost after its flush) is a later day's RDB.
       const past = alive[0] !== undefined && (alive[0].flushedDays.includes(day) || (alive[0].day !== undefined && alive[0].day > day));
       return s !== undefined && alive.length === 1 && s.desired === 1 && s.inService === 1 && past;
-    }, 240_000 * slack);
+    }, 240_000 * slack, 250, async () => describeWorld(o, pods, samples.at(-1)));
     say('pool is back to one RDB; merging the day into the HDB');
 
     // The operator runs the merge once every RDB has flushed the day.

@@ -32,6 +32,8 @@ export interface SimConfig {
   apiserverHost: string;
   apiserverPort: number;
   kubeletVersion: string;
+  /** Where the API server reaches every node's kubelet (node.status.daemonEndpoints, default 10250) for pods/log. */
+  kubeletPort: number;
 }
 
 export const loadConfig = (): SimConfig => {
@@ -54,5 +56,6 @@ export const loadConfig = (): SimConfig => {
     apiserverHost: '127.0.0.1',
     apiserverPort: num('KDB_SIM_APISERVER_PORT', 16443),
     kubeletVersion: process.env.KDB_SIM_KUBELET_VERSION ?? 'v1.36.3',
+    kubeletPort: num('KDB_SIM_KUBELET_PORT', 10250),
   };
 };

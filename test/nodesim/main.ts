@@ -3,6 +3,7 @@
 // processes. Started last by test/stack/up.sh with the env of .stack/env.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
+import type { Server } from 'node:https';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { k8s, adminKubeConfig } from '../lib/kube.ts';
@@ -13,6 +14,7 @@ import { loadImages } from './images.ts';
 import { InstanceSource } from './instances.ts';
 import { EfsPaths } from './kubelet/efs.ts';
 import { Kubelet } from './kubelet/kubelet.ts';
+import { startLogServer } from './kubelet/logs.ts';
 import { errMsg, log } from './log.ts';
 import { NodeManager } from './nodes.ts';
 
@@ -62,12 +64,14 @@ const main = async (): Promise<void> => {
     removed: (name) => kubelet.nodeRemoved(name),
   });
 
+  let logServer: Server | undefined;
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {
     if (stopping) return;
     stopping = true;
     log.info('stopping: killing pod processes', { signal });
     nodes?.stop();
+    logServer?.close();
     await kubelet.stop();
     source.destroy();
     efs.destroy();
@@ -78,6 +82,11 @@ const main = async (): Promise<void> => {
   process.on('SIGINT', () => void stop('SIGINT'));
 
   await kubelet.start();
+  // kubectl logs: a stack without it still runs pods, so a taken port is a warning.
+  logServer = await startLogServer({ podLogsDir: cfg.podLogsDir, pkiDir: join(cfg.stackDir, 'pki'), port: cfg.kubeletPort }).catch((e: unknown) => {
+    log.warn('kubectl logs will not work: the containerLogs endpoint did not start', { port: cfg.kubeletPort, error: errMsg(e) });
+    return undefined;
+  });
   await ensureEfsCsiDriver(kc.makeApiClient(k8s.StorageV1Api));
   // The API may still be coming up when up.sh starts us: retry the first listing.
   for (let delay = 500; ; delay = Math.min(delay * 2, 5000)) {
