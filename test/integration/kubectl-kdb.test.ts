@@ -20,13 +20,19 @@ const name = 'plugged';
 let kubectlBin = '';
 
 const kdb = async (...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> => {
-  const env = {
+  const childEnv = {
     ...process.env,
     PATH: `${join(repoRoot, 'kubectl-kdb', 'bin')}:${join(repoRoot, 'node_modules', '.bin')}:${process.env.PATH ?? ''}`,
     KUBECONFIG: join(stackDir(), 'kubeconfig'),
+    // As .stack/env would set them: CI runs the suites without sourcing it.
+    AWS_REGION: env?.region ?? process.env.AWS_REGION ?? 'us-east-1',
+    AWS_ENDPOINT_URL: env?.endpoint ?? process.env.AWS_ENDPOINT_URL ?? '',
+    AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ?? 'testing',
+    AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY ?? 'testing',
+    AWS_EC2_METADATA_DISABLED: 'true',
   };
   try {
-    const r = await exec(kubectlBin, ['kdb', ...args], { env });
+    const r = await exec(kubectlBin, ['kdb', ...args], { env: childEnv });
     return { ...r, code: 0 };
   } catch (e) {
     const x = e as { stdout: string; stderr: string; code: number };
