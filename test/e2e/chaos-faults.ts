@@ -49,6 +49,14 @@ export const startChaos = (plan: ChaosPlan, ctx: ChaosContext): ChaosRun => {
     if (!leaderSince.has(holder)) leaderSince.set(holder, Date.now());
     return holder;
   };
+  /** What a missed operator kill saw: who the Lease names, and each operator pod's phase and readiness. */
+  const leaseDiagnosis = async (): Promise<string> => {
+    const lease = await coord.readNamespacedLease(OPERATOR_LEASE).catch(() => undefined);
+    const pods = await core.listNamespacedPod({ namespace: OPERATOR_LEASE.namespace }).catch(() => undefined);
+    const seen = (pods?.items ?? []).map((p) => `${p.metadata?.name} ${p.status?.phase}${p.metadata?.deletionTimestamp ? ' deleting' : ''}${p.status?.containerStatuses?.[0]?.restartCount ? ` restarts=${p.status.containerStatuses[0].restartCount}` : ''}`);
+    const renew = lease?.spec?.renewTime ? new Date(lease.spec.renewTime as unknown as string).toISOString() : '-';
+    return `lease holder ${lease?.spec?.holderIdentity ?? '(none)'}, renewed ${renew}; pods: ${seen.join(', ') || '(none)'}`;
+  };
   const ec2c = new ec2.EC2Client(awsClientConfig('injector'));
   // AWS's own side (the ASG replacing an unhealthy instance) goes to moto directly, not through the operator's endpoint.
   const asgMoto = new autoscaling.AutoScalingClient(awsClientConfig('moto'));
@@ -146,7 +154,7 @@ export const startChaos = (plan: ChaosPlan, ctx: ChaosContext): ChaosRun => {
             const l = await leader();
             return l && Date.now() - leaderSince.get(l)! >= dwell ? l : undefined;
           }, deadline);
-          if (!pod) return miss('no operator pod took the lease');
+          if (!pod) return miss(`no operator pod took the lease and held it ${dwell} ms (${await leaseDiagnosis()})`);
           // The kill at a scale-in step (trading-day.ts) may take the same leader a moment earlier: this kill is owed to the next one.
           const gone = await forceDelete('kdb-system', pod).then(() => false, (e: unknown) => {
             if (/\(NotFound\)/.test((e as Error).message)) return true;
@@ -200,9 +208,10 @@ export const startChaos = (plan: ChaosPlan, ctx: ChaosContext): ChaosRun => {
           // A day whose other faults took every RDB holding rows (the tickerplant down, the live one's
           // instance gone) still owes a dark kubelet: then the node of any RDB taking or waiting for the feed.
           const anyActive = (p: PodRecord) => !tried.has(p.node!) && (p.state === 'live' || p.state === 'queued');
+          // A retry is owed even after the one-off deadline: the first node's scale-in can come after the feed ends.
           const pod =
-            (await awaitTarget(async () => pickTarget(rdbs(fits), f.pick), deadline)) ??
-            (tried.size === 0 ? await awaitTarget(async () => pickTarget(rdbs(anyActive), f.pick), Date.now() + 60_000) : undefined);
+            (await awaitTarget(async () => pickTarget(rdbs(fits), f.pick), tried.size === 0 ? deadline : Date.now() + 60_000)) ??
+            (await awaitTarget(async () => pickTarget(rdbs(anyActive), f.pick), Date.now() + 60_000));
           if (!pod) return miss(attempts.length ? `no node stayed to be marked NotReady (${attempts.join('; ')})` : 'no RDB node');
           const node = pod.node!;
           // The pod record moves on while the node is silent: say what it was when struck.
