@@ -55,7 +55,6 @@ func loadFixtures(t *testing.T) *fixtures {
 	return &f
 }
 
-
 func parseText(text string) (*statusFile, string) {
 	doc, err := decodeJSON([]byte(text))
 	if err != nil {
