@@ -14,6 +14,13 @@ tsc -p tsconfig.json || exit 1
 echo "== control-plane binaries"
 bash test/stack/build-control-plane.sh --print-dir >/dev/null || { echo "make test: building the control plane failed (output above)"; exit 1; }
 
+# The Go agent: built by deps (test/stack/agent.sh); vetted and tested here,
+# conformance with the TypeScript agent included (agent/testdata).
+echo "== agent (Go)"
+bash test/stack/agent.sh || exit 1
+GO=${GO:-$(command -v go || echo /usr/local/go/bin/go)}
+(cd agent && "$GO" vet ./... && "$GO" test -count=1 ./...) || { echo "make test: the Go agent's tests failed (output above)"; exit 1; }
+
 echo "== unit and data-plane tests"
 "${JEST[@]}" --selectProjects unit dataplane || exit 1
 

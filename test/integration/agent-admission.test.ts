@@ -8,7 +8,10 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { ANNOTATION, CONDITION } from '../../operator/src/agent/report.ts';
+import { ANNOTATION, CONDITION, reportFor } from '../../operator/src/agent/report.ts';
+import { KdbCluster } from '../../operator/src/api/kdbcluster.ts';
+import { RdbStatusFile } from '../../operator/src/api/rdb-status.ts';
+import { STATUS_DIR, STATUS_FILE, rdbPod } from '../../operator/src/specs/rdb.ts';
 import { KubeApiError, RestClient, RestKubeApi, Resources, kubeConfigTransport, type KubeApi, type KubeObject, type V1Pod } from '../../operator/src/kube/index.ts';
 import { adminKubeConfig, k8s } from '../lib/kube.ts';
 import { repoRoot, stackDir } from '../lib/stack.ts';
@@ -240,6 +243,61 @@ const patch = (pod, body) => new Promise((resolve, reject) => {
     expect(done.status?.phase).toBe('Succeeded');
     expect(JSON.parse(log.trim().split('\n').pop()!)).toEqual({ own: 200, other: 403, label: 403 });
     expect((await read(name)).metadata?.annotations?.[ANNOTATION.memoryPercent]).toBe('7');
+  }, 120_000);
+
+  test('the Go agent, as RDB pods run it (ghcr.io/kdb-operator/agent, /kdb-agent), publishes a status file through the policy', async () => {
+    // The agent container and its volumes exactly as the operator builds them; beside it a
+    // shell in the RDB's place writes a flushed RDB's status file, as the RDB would.
+    const cluster = KdbCluster.parse({
+      apiVersion: 'kdb-operator.dev/v1alpha1',
+      kind: 'KdbCluster',
+      metadata: { name: 'markets', namespace: ns, uid: '00000000-0000-0000-0000-0000000000a2' },
+      spec: { rdbPools: [{ name: 'main', memory: '256Mi' }], storage: { efs: { fileSystemId: 'fs-00000000' } } },
+    });
+    const built = rdbPod({ cluster, pool: cluster.spec.rdbPools[0]!, ordinal: 7, agentServiceAccount: AGENT }).spec!;
+    const agent = built.containers.find((c) => c.name === 'agent')!;
+    expect(agent.image).toBe('ghcr.io/kdb-operator/agent:0.1.0');
+    const name = 'markets-main-rdb-7';
+    const status = {
+      version: 1,
+      name,
+      pool: 'main',
+      state: 'flushed',
+      memory: { usedBytes: 64 << 20, limitBytes: 256 << 20 },
+      window: { firstI: 100, lastI: 250, lastProcessed: 250 },
+      rows: {},
+      day: '2026-12-01',
+      flushed: [{ day: '2026-12-01', rows: 150, path: '/staging/2026-12-01/markets-main-rdb-7.slice.jsonl' }],
+    };
+    const write = `f=${STATUS_FILE}; printf '%s' '${JSON.stringify(status).slice(0, -1)},"updatedAt":"'"$(date -u +%Y-%m-%dT%H:%M:%S.000Z)"'"}' > $f.tmp && mv $f.tmp $f; exec sleep 600`;
+    await admin.create<V1Pod>({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name, namespace: ns, labels: { 'kdb-operator.dev/role': 'rdb' } },
+      spec: {
+        serviceAccountName: AGENT,
+        automountServiceAccountToken: false,
+        terminationGracePeriodSeconds: 1,
+        containers: [{ name: 'rdb', image: 'shell', command: ['sh', '-c', write], volumeMounts: [{ name: 'status', mountPath: STATUS_DIR }] }, agent],
+        volumes: built.volumes!.filter((v) => v.name === 'status' || v.name === 'kube-api-access'),
+      },
+    });
+    const expected = reportFor(RdbStatusFile.parse({ ...status, updatedAt: new Date().toISOString() }));
+    const reported = await waitFor('the Go agent to publish its report', async () => {
+      const p = await read(name);
+      const flushed = p.status?.conditions?.find((c) => c.type === CONDITION.dataFlushed);
+      return flushed?.status === 'True' ? p : undefined;
+    }, 90_000);
+    const log = podLog(ns, name, 'agent');
+    // The same report the TypeScript rules make of that file: conditions, memory, summary.
+    for (const c of expected.conditions) {
+      expect(reported.status?.conditions?.find((x) => x.type === c.type)).toMatchObject({ status: c.status, reason: c.reason });
+    }
+    const a = reported.metadata?.annotations ?? {};
+    expect(a[ANNOTATION.memoryPercent]).toBe(String(expected.memoryPercent));
+    expect(JSON.parse(a[ANNOTATION.rdbStatus]!)).toEqual(expected.summary);
+    expect(log).not.toMatch(/403|forbidden/i);
+    await admin.delete(podRef(name)).catch(() => undefined);
   }, 120_000);
 
   test('other users are not subject to the policy: an admin still edits labels', async () => {

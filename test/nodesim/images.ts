@@ -8,15 +8,20 @@ import { parse } from 'yaml';
 interface ImageEntry {
   entrypoint: string[];
   args: string[];
+  /** Paths the image holds, mapped to files of the checkout (absolute), for images whose program is not in the repo as is. */
+  files: Map<string, string>;
 }
 
 const file = join(dirname(fileURLToPath(import.meta.url)), 'images.yaml');
+const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 export const loadImages = (path: string = file): Map<string, ImageEntry> => {
-  const doc = parse(readFileSync(path, 'utf8')) as { images?: Record<string, Partial<ImageEntry>> };
+  type Doc = { images?: Record<string, { entrypoint?: string[]; args?: string[]; files?: Record<string, string> }> };
+  const doc = parse(readFileSync(path, 'utf8')) as Doc;
   const out = new Map<string, ImageEntry>();
   for (const [repo, e] of Object.entries(doc.images ?? {})) {
-    out.set(repo, { entrypoint: e.entrypoint ?? [], args: e.args ?? [] });
+    const files = new Map(Object.entries(e.files ?? {}).map(([inImage, inRepo]) => [inImage, join(repoRoot, inRepo)]));
+    out.set(repo, { entrypoint: e.entrypoint ?? [], args: e.args ?? [], files });
   }
   return out;
 };
@@ -48,5 +53,7 @@ export const resolveArgv = (
   const cmdArgs = args && args.length > 0 ? args : command && command.length > 0 ? [] : (entry?.args ?? []);
   const argv = [...entrypoint, ...cmdArgs];
   if (argv.length === 0) throw new UnknownImageError(`image ${image} has no command`);
-  return argv;
+  // The program is a file of the image (a static binary at /kdb-agent): run the checkout's build of it.
+  const program = entry?.files.get(argv[0]!);
+  return program === undefined ? argv : [program, ...argv.slice(1)];
 };

@@ -23,6 +23,8 @@ if [ "$(cat .venv/.kdb-requirements 2>/dev/null)" != "$want_py" ] || [ ! -x .ven
     || { echo "deps: pip could not install test/stack/requirements.txt into .venv (output above); check PyPI access" >&2; exit 1; }
   echo "$want_py" > .venv/.kdb-requirements
 fi
+# The Go agent beside every RDB pod (agent/), rebuilt only when its sources change.
+bash test/stack/agent.sh || { echo "deps: building the agent failed (output above)" >&2; exit 1; }
 # A real Prometheus for the metrics test (test/integration/prometheus.test.ts),
 # cached outside the checkout. Not fatal: only that test needs it, and it
 # says how to get one.

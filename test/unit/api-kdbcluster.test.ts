@@ -55,7 +55,7 @@ describe('KdbCluster spec defaults', () => {
     ['storage.efs.logPath', spec.storage.efs.logPath, '/tplog'],
     ['storage.efs.hdbPath', spec.storage.efs.hdbPath, '/hdb'],
     ['storage.efs.reclaimPolicy', spec.storage.efs.reclaimPolicy, 'Retain'],
-    ['agent.image', spec.agent.image, 'ghcr.io/kdb-operator/operator:0.1.0'],
+    ['agent.image', spec.agent.image, 'ghcr.io/kdb-operator/agent:0.1.0'],
     ['tickerplant.ipcPort', spec.tickerplant.ipcPort, undefined],
     ['gateway.enabled', spec.gateway.enabled, false],
     ['gateway.replicas', spec.gateway.replicas, 1],

@@ -1,5 +1,6 @@
 // Pure parts of the node simulator: image map, names, quantities, env
 // expansion, downward API values and readiness-gate conditions.
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from '@jest/globals';
 import type { V1Pod, V1Service } from '@kubernetes/client-node';
 import { NameTable } from '../nodesim/hosts.ts';
@@ -25,6 +26,13 @@ describe('image map', () => {
     expect(resolveArgv(images, 'busybox', ['sh', '-c', 'true'], undefined)).toEqual(['sh', '-c', 'true']);
     expect(resolveArgv(images, 'busybox', ['echo'], ['a'])).toEqual(['echo', 'a']);
     expect(() => resolveArgv(images, 'nope/unknown:1', undefined, undefined)).toThrow(/not in test\/nodesim\/images.yaml/);
+  });
+  it("runs an image's own binary from the checkout's build of it, by entrypoint or by command", () => {
+    const built = fileURLToPath(new URL('../../agent/bin/kdb-agent', import.meta.url));
+    expect(resolveArgv(images, 'ghcr.io/kdb-operator/agent:0.1.0', undefined, undefined)).toEqual([built]);
+    expect(resolveArgv(images, 'ghcr.io/kdb-operator/agent:0.1.0', ['/kdb-agent'], ['-v'])).toEqual([built, '-v']);
+    // Only the image that holds it: the same path in another image is left to fail as it would.
+    expect(resolveArgv(images, 'busybox', ['/kdb-agent'], undefined)).toEqual(['/kdb-agent']);
   });
 });
 

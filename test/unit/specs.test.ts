@@ -1,7 +1,7 @@
 import { KdbCluster } from '../../operator/src/api/kdbcluster.ts';
 import { mergeJob } from '../../operator/src/specs/merge-job.ts';
 import { readFileSync } from 'node:fs';
-import { AGENT_COMMAND, AGENT_COMPILE_CACHE, rdbPod, rdbPodDisruptionBudget } from '../../operator/src/specs/rdb.ts';
+import { AGENT_COMMAND, AGENT_COMPILE_CACHE, TS_AGENT_COMMAND, rdbPod, rdbPodDisruptionBudget } from '../../operator/src/specs/rdb.ts';
 import { TICKERPLANT_METRICS_PORT, tickerplantService, tickerplantStatefulSet } from '../../operator/src/specs/tickerplant.ts';
 import { efsPersistentVolume, efsPersistentVolumeClaim } from '../../operator/src/specs/storage.ts';
 
@@ -60,17 +60,43 @@ describe('RDB pod', () => {
     expect(mounts('rdb')).toContain('status');
   });
 
-  test('the agent runs its lean entry point, not the operator main (client-node is 80 MB on every server)', () => {
+  test('the agent is the static Go binary of its own image, not a Node process (bench/agent-memory.ts)', () => {
     const agent = pod.spec?.containers.find((c) => c.name === 'agent');
-    expect(agent?.command).toEqual(['node', '--max-semi-space-size=1', 'operator/src/agent/main.ts']);
+    expect(agent?.image).toBe('ghcr.io/kdb-operator/agent:0.1.0');
+    expect(agent?.command).toEqual(['/kdb-agent']);
     expect(agent?.command).toEqual(AGENT_COMMAND);
     expect(agent?.args).toBeUndefined();
-    expect(agent?.env).toContainEqual({ name: 'NODE_COMPILE_CACHE', value: '.node-compile-cache' });
+    expect(agent?.env?.map((e) => e.name)).not.toContain('NODE_COMPILE_CACHE');
+    expect(agent?.resources?.limits?.memory).toBe('64Mi');
   });
 
-  test('the operator image warms the compile cache with the agent command itself', () => {
+  test('the agent image holds the binary where the pod command runs it', () => {
+    const dockerfile = readFileSync(new URL('../../images/agent/Dockerfile', import.meta.url), 'utf8');
+    expect(dockerfile).toContain(`-o ${AGENT_COMMAND[0]} .`);
+    expect(dockerfile).toContain(`ENTRYPOINT ${JSON.stringify(AGENT_COMMAND)}`);
+  });
+
+  test('an operator image as agent.image (the default before the Go agent) runs the TypeScript agent as its pods were built', () => {
+    for (const image of ['ghcr.io/kdb-operator/operator:0.1.0', 'registry.example.com:5000/mirror/kdb-operator/operator@sha256:ab']) {
+      const c = { ...cluster, spec: { ...cluster.spec, agent: { image } } };
+      const agent = rdbPod({ cluster: c, pool, ordinal: 0, agentServiceAccount: 'a' }).spec?.containers.find((x) => x.name === 'agent');
+      // Exactly the container of the previous release, so an operator upgrade changes no pool's template hash.
+      expect(agent?.command).toEqual(['node', '--max-semi-space-size=1', 'operator/src/agent/main.ts']);
+      expect(agent?.command).toEqual(TS_AGENT_COMMAND);
+      expect(agent?.env?.slice(-2)).toEqual([
+        { name: 'KDB_STATUS_FILE', value: '/var/run/kdb/status.json' },
+        { name: 'NODE_COMPILE_CACHE', value: '.node-compile-cache' },
+      ]);
+      expect(agent?.resources).toEqual({ requests: { memory: '64Mi', cpu: '20m' }, limits: { memory: '256Mi' } });
+    }
+    // A registry port is not a tag: an agent image on such a registry still runs the Go agent.
+    const c = { ...cluster, spec: { ...cluster.spec, agent: { image: 'localhost:5000/kdb-operator/agent' } } };
+    expect(rdbPod({ cluster: c, pool, ordinal: 0, agentServiceAccount: 'a' }).spec?.containers.find((x) => x.name === 'agent')?.command).toEqual(AGENT_COMMAND);
+  });
+
+  test('the operator image warms the compile cache with the TypeScript agent command itself', () => {
     const dockerfile = readFileSync(new URL('../../images/operator/Dockerfile', import.meta.url), 'utf8');
-    expect(dockerfile).toContain(`RUN NODE_COMPILE_CACHE=${AGENT_COMPILE_CACHE} ${AGENT_COMMAND.join(' ')};`);
+    expect(dockerfile).toContain(`RUN NODE_COMPILE_CACHE=${AGENT_COMPILE_CACHE} ${TS_AGENT_COMMAND.join(' ')};`);
     expect(dockerfile.indexOf('USER 1000:1000')).toBeLessThan(dockerfile.indexOf(`RUN NODE_COMPILE_CACHE=`));
   });
 

@@ -428,7 +428,7 @@ export const StorageSpec = z.object(
 export type StorageSpec = z.infer<typeof StorageSpec>;
 
 export const AgentSpec = z.object({
-  image: image('agent.image', 'ghcr.io/kdb-operator/operator:0.1.0'),
+  image: image('agent.image', 'ghcr.io/kdb-operator/agent:0.1.0'),
 });
 export type AgentSpec = z.infer<typeof AgentSpec>;
 

@@ -37,8 +37,48 @@ export const AGENT_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1'];
  * stale or missing cache only costs that memory back.
  */
 export const AGENT_COMPILE_CACHE = '.node-compile-cache';
-/** The lean entry, not the operator's main.ts: it loads neither client-node nor winston. */
-export const AGENT_COMMAND: readonly string[] = ['node', ...AGENT_NODE_FLAGS, 'operator/src/agent/main.ts'];
+/** The TypeScript reference agent's entry in the operator image: it loads neither client-node nor winston. */
+export const TS_AGENT_COMMAND: readonly string[] = ['node', ...AGENT_NODE_FLAGS, 'operator/src/agent/main.ts'];
+/**
+ * The agent beside every RDB by default: a static Go binary (agent/,
+ * images/agent/Dockerfile) with the TypeScript agent's contract and write
+ * rules (conformance-tested against fixtures the TypeScript rules generate,
+ * agent/testdata). About 8 MB resident where no Node process is below 40 MB
+ * (bench/agent-memory.ts), and it is paid on every server. Named rather
+ * than left to the image's ENTRYPOINT, so an agent.image that is neither
+ * agent fails to start instead of running whatever that image runs.
+ */
+export const AGENT_COMMAND: readonly string[] = ['/kdb-agent'];
+
+/** The repository of an image reference, without tag or digest. */
+const imageRepository = (image: string): string => {
+  const ref = image.split('@')[0] ?? image;
+  const colon = ref.lastIndexOf(':');
+  return colon > ref.lastIndexOf('/') ? ref.slice(0, colon) : ref;
+};
+
+type Container = NonNullable<V1Pod['spec']>['containers'][number];
+
+/**
+ * How the agent container runs agent.image. An operator image (the default
+ * before the Go agent, so what clusters made then keep in their spec) runs
+ * the TypeScript agent exactly as those pods were built, so an operator
+ * upgrade changes no running pool's template hash (plan-updates.ts); any
+ * other image runs /kdb-agent.
+ */
+export const agentRun = (image: string): Pick<Container, 'command' | 'env' | 'resources'> =>
+  imageRepository(image).endsWith('/operator')
+    ? {
+        command: [...TS_AGENT_COMMAND],
+        env: [{ name: 'NODE_COMPILE_CACHE', value: AGENT_COMPILE_CACHE }],
+        resources: { requests: { memory: '64Mi', cpu: '20m' }, limits: { memory: '256Mi' } },
+      }
+    : {
+        command: [...AGENT_COMMAND],
+        env: [],
+        // Steady state about 8 MB; the limit leaves room for a 1 MiB status file parsed twice over.
+        resources: { requests: { memory: '16Mi', cpu: '10m' }, limits: { memory: '64Mi' } },
+      };
 
 export const rdbLabels = (c: KdbCluster, pool: string): Record<string, string> => ({
   ...clusterLabels(c),
@@ -106,6 +146,7 @@ type PodSpec = NonNullable<V1Pod['spec']>;
 const rdbPodSpec = ({ cluster: c, pool, replaces, replacesDay, agentServiceAccount, priorityClassName }: RdbPodInput): PodSpec => {
   const paths = efsPaths(c);
   const memory = String(pool.memory);
+  const agent = agentRun(c.spec.agent.image);
   return {
   nodeSelector: { [LABEL.nodeGroup]: pool.nodeGroup },
   // One RDB per server, as in the paper: a server's memory is the RDB's.
@@ -166,14 +207,10 @@ const rdbPodSpec = ({ cluster: c, pool, replaces, replacesDay, agentServiceAccou
     {
       name: 'agent',
       image: c.spec.agent.image,
-      command: [...AGENT_COMMAND],
-      env: [
-        ...fieldEnv,
-        { name: 'KDB_STATUS_FILE', value: STATUS_FILE },
-        { name: 'NODE_COMPILE_CACHE', value: AGENT_COMPILE_CACHE },
-      ],
+      command: agent.command,
+      env: [...fieldEnv, { name: 'KDB_STATUS_FILE', value: STATUS_FILE }, ...(agent.env ?? [])],
       securityContext: restrictedContainerSecurityContext(),
-      resources: { requests: { memory: '64Mi', cpu: '20m' }, limits: { memory: '256Mi' } },
+      resources: agent.resources,
       volumeMounts: [
         { name: 'status', mountPath: STATUS_DIR, readOnly: true },
         { name: 'kube-api-access', mountPath: TOKEN_DIR, readOnly: true },
