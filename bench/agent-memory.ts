@@ -11,7 +11,9 @@
  * sample, the figure printed the median of runs. A run counts only if the
  * agent kept writing while it was sampled.
  *
- * Agents measured: `node operator/src/main.ts agent` (the operator's client,
+ * Agents measured: the Go agent RDB pods run (`/kdb-agent`, here the
+ * binary test/stack/agent.sh builds to agent/bin/kdb-agent), then the
+ * TypeScript ones: `node operator/src/main.ts agent` (the operator's client,
  * @kubernetes/client-node and winston, through a kubeconfig), and the pod's
  * agent `node operator/src/agent/main.ts` (node:https, in-cluster token):
  * plain, with the Node flags of its container command (specs/rdb.ts), and as
@@ -164,6 +166,8 @@ symlinkSync(join(REPO, 'node_modules'), join(jsRoot, 'node_modules'));
 
 interface Variant {
   name: string;
+  /** The program; node when unset. */
+  exec?: string;
   argv: string[];
   env: Record<string, string>;
 }
@@ -174,7 +178,12 @@ const compileCache = join(dir, AGENT_COMPILE_CACHE);
 // Without a pod's env it stops once its imports are in, as the image's build step does.
 spawnSync(process.execPath, [...AGENT_NODE_FLAGS, 'operator/src/agent/main.ts'], { cwd: REPO, env: { PATH: baseEnv.PATH, NODE_COMPILE_CACHE: compileCache }, stdio: 'ignore' });
 if (readdirSync(compileCache).length === 0) throw new Error(`no compile cache written to ${compileCache}`);
+// The Go agent, built (or found current) as make test and make demo build it.
+execFileSync('bash', [join(REPO, 'test/stack/agent.sh')], { cwd: REPO, stdio: 'inherit' });
+const goAgent = join(REPO, 'agent/bin/kdb-agent');
+const GO_VARIANT = 'Go, as RDB pods run it: /kdb-agent (agent/bin/kdb-agent)';
 const variants: Variant[] = [
+  { name: GO_VARIANT, exec: goAgent, argv: [], env: { ...baseEnv, ...inCluster } },
   { name: 'old: node operator/src/main.ts agent', argv: ['operator/src/main.ts', 'agent'], env: { ...baseEnv, KUBECONFIG: kubeconfig } },
   { name: 'new: node operator/src/agent/main.ts', argv: ['operator/src/agent/main.ts'], env: { ...baseEnv, ...inCluster } },
   {
@@ -216,7 +225,7 @@ const sampleRss = async (child: ChildProcess, label: string): Promise<number> =>
 const measureAgent = async (v: Variant): Promise<number> => {
   resetPod();
   let out = '';
-  const child = spawn(process.execPath, v.argv, { cwd: REPO, env: v.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(v.exec ?? process.execPath, v.argv, { cwd: REPO, env: v.env, stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout!.on('data', (d) => (out = (out + String(d)).slice(-4000)));
   child.stderr!.on('data', (d) => (out = (out + String(d)).slice(-4000)));
   try {
@@ -333,9 +342,10 @@ server.close();
 rmSync(dir, { recursive: true, force: true });
 
 console.log(`\nresident memory, median of ${RUNS} runs (each the median of ${SAMPLE_MS / 250} samples after ${WARMUP_MS} ms)`);
-const [oldRss, newRss, flagsRss, podRss, jsRss] = variants.map((v) => median(results.get(v.name)!));
+const [goRss, oldRss, newRss, flagsRss, podRss, jsRss] = variants.map((v) => median(results.get(v.name)!));
 for (const v of variants) console.log(`  ${mb(median(results.get(v.name)!)).padStart(9)}  agent, ${v.name}`);
-console.log(`  new/old: ${(newRss! / oldRss!).toFixed(2)}; as the pod runs it/old: ${(podRss! / oldRss!).toFixed(2)}; the type stripper at steady state: ${mb(flagsRss! - jsRss!)}`);
+console.log(`  Go/TypeScript as the pod ran it: ${(goRss! / podRss!).toFixed(2)}; Go/client-node agent: ${(goRss! / oldRss!).toFixed(2)}; Go/bare node: ${(goRss! / bare).toFixed(2)}`);
+console.log(`  TypeScript new/old: ${(newRss! / oldRss!).toFixed(2)}; as the pod ran it/old: ${(podRss! / oldRss!).toFixed(2)}; the type stripper at steady state: ${mb(flagsRss! - jsRss!)}`);
 console.log(`  ${mb(median(rdbIdle)).padStart(9)}  idle reference RDB (${[...rdbStates].join('/')}, connected to a tickerplant, no data, 1 GiB limit)`);
 console.log(`  ${mb(median(rdbIdleCached)).padStart(9)}  the same RDB with a warm compile cache (NODE_COMPILE_CACHE)`);
 console.log(`\nimports alone in a fresh node (bare node: ${mb(bare)})`);
