@@ -32,6 +32,12 @@ export interface SimConfig {
   apiserverHost: string;
   apiserverPort: number;
   kubeletVersion: string;
+  /**
+   * KDB_SIM_PROCESSES=none: containers are reported running and ready without
+   * a process (no probes, no memory watch), for benchmarks of the control
+   * plane with thousands of pods (bench/scale.ts). Default: run them.
+   */
+  runProcesses: boolean;
   /** Where the API server reaches every node's kubelet (node.status.daemonEndpoints, default 10250) for pods/log. */
   kubeletPort: number;
 }
@@ -57,5 +63,6 @@ export const loadConfig = (): SimConfig => {
     apiserverPort: num('KDB_SIM_APISERVER_PORT', 16443),
     kubeletVersion: process.env.KDB_SIM_KUBELET_VERSION ?? 'v1.36.3',
     kubeletPort: num('KDB_SIM_KUBELET_PORT', 10250),
+    runProcesses: (process.env.KDB_SIM_PROCESSES ?? 'run') !== 'none',
   };
 };

@@ -250,6 +250,7 @@ export class PodWorker {
 
   private async spawn(c: ContainerState): Promise<{ exited: Promise<Exit> }> {
     const spec = c.spec;
+    if (!this.ctx.cfg.runProcesses) return this.standIn(c);
     const node = this.ctx.node(this.nodeName);
     const env = await buildEnv({
       pod: this.pod,
@@ -305,6 +306,35 @@ export class PodWorker {
     this.startProbes(c);
     this.requestStatus();
     const exited = proc.exited.then((exit) => {
+      this.onExit(c, exit);
+      return exit;
+    });
+    return { exited };
+  }
+
+  /**
+   * KDB_SIM_PROCESSES=none: the container runs and is ready at once, with no
+   * process, until it is signalled; what the pod's agent would report the
+   * benchmark writes itself.
+   */
+  private standIn(c: ContainerState): { exited: Promise<Exit> } {
+    let stop!: (exit: Exit) => void;
+    const done = new Promise<Exit>((r) => (stop = r));
+    const proc = {
+      pid: 0,
+      exited: done,
+      signal: (sig: NodeJS.Signals) => stop({ exitCode: sig === 'SIGKILL' ? 137 : 143, signal: sig }),
+    };
+    c.proc = proc;
+    c.containerID = `nodesim://${randomBytes(32).toString('hex')}`;
+    c.startedAt = now();
+    c.waiting = undefined;
+    c.terminated = undefined;
+    c.oomKilled = false;
+    c.everStarted = true;
+    c.ready = true;
+    this.requestStatus();
+    const exited = done.then((exit) => {
       this.onExit(c, exit);
       return exit;
     });
