@@ -128,7 +128,7 @@ const seedPath = async (aws: string, group: string): Promise<number[]> => {
     await sleep(tick - Date.now());
     const { stdout } = await cli('autoscaling', 'describe-auto-scaling-groups', '--auto-scaling-group-names', group, '--query', 'AutoScalingGroups[0].DesiredCapacity', '--output', 'text');
     await cli('autoscaling', 'set-desired-capacity', '--auto-scaling-group-name', group, '--desired-capacity', String(Number(stdout.trim()) + 1));
-    out.push(Date.now() - crossed);
+    out.push(Math.round(Date.now() - crossed));
     await cli('autoscaling', 'set-desired-capacity', '--auto-scaling-group-name', group, '--desired-capacity', stdout.trim());
   }
   return out;

@@ -36,8 +36,8 @@ export const scrape = async (url: string): Promise<Sample> => {
   const one = (name: string) => series(text, name)[0]?.value;
   return {
     t: Date.now(),
-    rssBytes: one('process_resident_memory_bytes') ?? NaN,
-    cpuSeconds: one('process_cpu_seconds_total') ?? NaN,
+    rssBytes: one('kdb_operator_process_resident_memory_bytes') ?? NaN,
+    cpuSeconds: one('kdb_operator_process_cpu_seconds_total') ?? NaN,
     kubeRequests: sumBy(series(text, 'kdb_operator_kube_requests_total'), 'verb'),
     awsCalls: sumBy(series(text, 'kdb_operator_aws_calls_total'), 'operation'),
     queueDepth: series(text, 'kdb_operator_workqueue_depth').reduce((a, x) => a + x.value, 0),
