@@ -20,7 +20,7 @@ import { buildEnv, expand } from './env.ts';
 import type { MemoryWatch } from './memory.ts';
 import type { ObjectReader } from './objects.ts';
 import { Prober } from './probes.ts';
-import { startContainer, type Exit } from './process.ts';
+import { startContainer, type Exit, type RunningProcess } from './process.ts';
 import { PodVolumes } from './volumes.ts';
 
 export interface SimNodeView {
@@ -286,14 +286,7 @@ export class PodWorker {
       // The program itself (node, the image sources, the bind shim) lives here: a checkout under /tmp must survive an emptyDir at /tmp.
       keep: [this.ctx.cfg.repoRoot, this.ctx.cfg.stackDir],
     });
-    c.proc = proc;
-    c.containerID = `nodesim://${randomBytes(32).toString('hex')}`;
-    c.startedAt = now();
-    c.waiting = undefined;
-    c.terminated = undefined;
-    c.oomKilled = false;
-    c.everStarted = true;
-    c.ready = false;
+    this.markStarted(c, proc, false);
     log.info('container started', { pod: this.key, container: spec.name, pid: proc.pid, argv });
 
     const limit = (spec.resources?.limits as Record<string, string> | undefined)?.memory;
@@ -325,6 +318,17 @@ export class PodWorker {
       exited: done,
       signal: (sig: NodeJS.Signals) => stop({ exitCode: sig === 'SIGKILL' ? 137 : 143, signal: sig }),
     };
+    this.markStarted(c, proc, true);
+    this.requestStatus();
+    const exited = done.then((exit) => {
+      this.onExit(c, exit);
+      return exit;
+    });
+    return { exited };
+  }
+
+  /** A container's state once its process (or stand-in) runs: ready at once only without probes to pass. */
+  private markStarted(c: ContainerState, proc: RunningProcess, ready: boolean): void {
     c.proc = proc;
     c.containerID = `nodesim://${randomBytes(32).toString('hex')}`;
     c.startedAt = now();
@@ -332,13 +336,7 @@ export class PodWorker {
     c.terminated = undefined;
     c.oomKilled = false;
     c.everStarted = true;
-    c.ready = true;
-    this.requestStatus();
-    const exited = done.then((exit) => {
-      this.onExit(c, exit);
-      return exit;
-    });
-    return { exited };
+    c.ready = ready;
   }
 
   private startProbes(c: ContainerState): void {
