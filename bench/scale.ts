@@ -35,7 +35,7 @@ import { farEndOfDay } from '../test/e2e/day-clock.ts';
 import { binDir } from '../test/e2e/trading-day.ts';
 import { readStackAws, stackDir } from '../test/lib/stack.ts';
 import { LoadGenerator } from './scale/agents.ts';
-import { awsCalls, rates, scrape, stats, type Sample } from './scale/measure.ts';
+import { CallLog, rates, scrape, stats, type Sample } from './scale/measure.ts';
 import { freshStack, seedGroups, TP_GROUP } from './scale/stack.ts';
 import { fmt, freePort, median, REPO } from './lib.ts';
 
@@ -190,6 +190,7 @@ const measure = async (n: number) => {
   clusters.start();
   await Promise.all([pods.waitForSync(), clusters.waitForSync()]);
 
+  const callLog = new CallLog();
   const t0 = Date.now();
   for (let i = 0; i < n; i += 20) {
     await Promise.all(Array.from({ length: Math.min(20, n - i) }, (_, k) => api.create(clusterBody(i + k, groups.nodeGroup(i + k), aws.efsFileSystemId) as KubeObject)));
@@ -211,7 +212,7 @@ const measure = async (n: number) => {
   const restStart = Date.now();
   await waitUntil('rest', REST_S * 1000 + 1000, () => Date.now() - restStart >= REST_S * 1000, () => `${((Date.now() - restStart) / 1000).toFixed(0)}/${REST_S} s`);
   const restTo = await sampleNow();
-  const restCalls = awsCalls(restStart).filter((c) => Date.parse(c.time) < restTo.t);
+  const restCalls = callLog.since(restStart).filter((c) => Date.parse(c.time) < restTo.t);
 
   // The day: every cluster fills and rolls until it holds RDBS RDBs.
   const dayStart = Date.now();
@@ -222,7 +223,7 @@ const measure = async (n: number) => {
   clearInterval(ticker);
   await waitUntil('agent writes to settle', 30_000, () => gen.inFlight === 0, () => `${gen.inFlight} in flight`);
   const dayTo = await sampleNow();
-  const dayCalls = awsCalls(dayStart).filter((c) => Date.parse(c.time) < dayTo.t);
+  const dayCalls = callLog.since(dayStart).filter((c) => Date.parse(c.time) < dayTo.t);
   done(`day: ${full()}/${n} clusters at ${RDBS} RDBs in ${((dayTo.t - dayStart) / 1000).toFixed(0)} s`);
 
   // End of day: every rolled RDB of every cluster reports flushed at once.
@@ -233,7 +234,7 @@ const measure = async (n: number) => {
   const flushed = [...gen.rdbs.values()].filter((r) => r.state === 'flushed');
   for (const r of flushed) r.instanceId = instanceOfNode.get(r.node ?? '') ?? '';
   const terminated = () => {
-    const ids = new Set(awsCalls(eodStart).filter((c) => c.operation === 'TerminateInstanceInAutoScalingGroup' && c.status < 400).map((c) => String(c.params.InstanceId)));
+    const ids = new Set(callLog.since(eodStart).filter((c) => c.operation === 'TerminateInstanceInAutoScalingGroup' && c.status < 400).map((c) => String(c.params.InstanceId)));
     return flushed.filter((r) => ids.has(r.instanceId ?? '')).length;
   };
   const eodOk = await waitUntil('end of day', 120_000 + flushed.length * 2000, () => terminated() === flushed.length, () => `${terminated()}/${flushed.length} flushed RDBs' instances terminated, ${((Date.now() - eodStart) / 1000).toFixed(0)} s`);
@@ -241,7 +242,7 @@ const measure = async (n: number) => {
   done(`end of day: ${terminated()}/${flushed.length} instances terminated in ${((eodTo.t - eodStart) / 1000).toFixed(0)} s (${flushedCounts.reduce((a, b) => a + b, 0)} flushed reports)`);
 
   // Reactions, from the fault injector's log and the generator's report times.
-  const calls = awsCalls(t0).filter((c) => c.status < 400 && c.injected === null);
+  const calls = callLog.since(t0).filter((c) => c.status < 400 && c.injected === null);
   const setDesired = calls.filter((c) => c.operation === 'SetDesiredCapacity').map((c) => ({ t: Date.parse(c.time), group: String(c.params.AutoScalingGroupName) }));
   const scaleOut: number[] = [];
   for (const r of gen.rdbs.values()) {
