@@ -32,7 +32,14 @@ describe('tickerplant metrics', () => {
     await dp.waitStatus('r1', (s) => s.state === 'live');
     await dp.waitStatus('r2', (s) => s.state === 'queued');
 
-    const before = await scrape(metricsPort);
+    // The RDB's status file and the tickerplant's subscriber table are two processes' views: an RDB
+    // may say queued a moment before the tickerplant has registered it, so the scrape awaits the table.
+    const before = await waitFor('the tickerplant to count one live and one queued RDB', async () => {
+      const s = await scrape(metricsPort);
+      const live = sampleOf(s, 'kdb_tickerplant_subscribers', { pool: 'pool1', state: 'live' });
+      const queued = sampleOf(s, 'kdb_tickerplant_subscribers', { pool: 'pool1', state: 'queued' });
+      return live === 1 && queued === 1 ? s : null;
+    });
     expect(sampleOf(before, 'kdb_tickerplant_messages_total')).toBe(0);
     expect(sampleOf(before, 'kdb_tickerplant_subscribers', { pool: 'pool1', state: 'live' })).toBe(1);
     expect(sampleOf(before, 'kdb_tickerplant_subscribers', { pool: 'pool1', state: 'queued' })).toBe(1);
