@@ -27,72 +27,114 @@ const rec = (step: ScaleInRecord['step'], ord = 0): ScaleInRecord => ({
 const live: RdbSketch = { ord: 5, state: 'live', mem: 10 };
 
 describe('scale-in: which RDB may go', () => {
-  const rows: { name: string; rdbs: RdbSketch[]; opts?: WorldOptions; victim: number | null }[] = [
-    { name: 'flushed, not live: the oldest goes first', rdbs: [{ ord: 0, state: 'flushed' }, { ord: 1, state: 'flushed' }, live], victim: 0 },
-    { name: 'rolled but not flushed: stays', rdbs: [{ ord: 0, state: 'rolled' }, live], victim: null },
-    { name: 'flushing: stays', rdbs: [{ ord: 0, state: 'flushing' }, live], victim: null },
-    { name: 'state flushed but DataFlushed false (rows left): stays', rdbs: [{ ord: 0, state: 'flushed', flushed: false }, live], victim: null },
-    { name: 'the live RDB never goes, even flushed', rdbs: [{ ord: 5, state: 'live', flushed: true }], victim: null },
-    { name: 'queued RDB: stays', rdbs: [{ ord: 0, state: 'queued' }, live], victim: null },
-    { name: 'no report yet: stays', rdbs: [{ ord: 0, state: 'none' }, live], victim: null },
+  const rows: { name: string; rdbs: RdbSketch[]; opts?: WorldOptions; victims: number[] }[] = [
+    { name: 'flushed, not live: all go at once, the oldest chained first', rdbs: [{ ord: 0, state: 'flushed' }, { ord: 1, state: 'flushed' }, live], victims: [0, 1] },
+    { name: 'rolled but not flushed: stays', rdbs: [{ ord: 0, state: 'rolled' }, live], victims: [] },
+    { name: 'flushing: stays', rdbs: [{ ord: 0, state: 'flushing' }, live], victims: [] },
+    { name: 'state flushed but DataFlushed false (rows left): stays', rdbs: [{ ord: 0, state: 'flushed', flushed: false }, live], victims: [] },
+    { name: 'the live RDB never goes, even flushed', rdbs: [{ ord: 5, state: 'live', flushed: true }], victims: [] },
+    { name: 'queued RDB: stays', rdbs: [{ ord: 0, state: 'queued' }, live], victims: [] },
+    { name: 'no report yet: stays', rdbs: [{ ord: 0, state: 'none' }, live], victims: [] },
     {
       name: 'not below minRdbs',
       rdbs: [{ ord: 0, state: 'flushed' }, live],
       opts: { pool: { minRdbs: 2 } },
-      victim: null,
+      victims: [],
     },
     {
       name: 'minRdbs 2 with three: one goes',
       rdbs: [{ ord: 0, state: 'flushed' }, { ord: 1, state: 'flushed' }, live],
       opts: { pool: { minRdbs: 2 } },
-      victim: 0,
+      victims: [0],
     },
     {
       name: 'while a pod waits for a node: not now',
       rdbs: [{ ord: 0, state: 'flushed' }, live, { ord: 6, node: null }],
-      victim: null,
+      victims: [],
     },
-    { name: 'AWS unreachable: not started', rdbs: [{ ord: 0, state: 'flushed' }, live], opts: { asg: 'unknown' }, victim: null },
+    { name: 'AWS unreachable: not started', rdbs: [{ ord: 0, state: 'flushed' }, live], opts: { asg: 'unknown' }, victims: [] },
     {
       name: 'the ASG at its MinSize: AWS would refuse the decrement, the flushed RDB keeps its server',
       rdbs: [{ ord: 0, state: 'flushed' }, live],
       opts: { asg: { min: 2 } },
-      victim: null,
+      victims: [],
     },
     {
       name: 'instance not InService: skipped for the next one',
       rdbs: [{ ord: 0, state: 'flushed', lifecycle: 'Standby' }, { ord: 1, state: 'flushed' }, live],
-      victim: 1,
+      victims: [1],
     },
     {
       name: 'instance not in the ASG: never touched',
       rdbs: [{ ord: 0, state: 'flushed', instanceGone: true }, live],
-      victim: null,
+      victims: [],
     },
     {
-      name: 'one at a time: a scale-in in flight blocks a second',
+      name: 'a chain in flight: the next flushed RDB gets its own chain beside it',
       rdbs: [{ ord: 0, state: 'flushed', podGone: true }, { ord: 1, state: 'flushed' }, live],
-      opts: { scaleIn: rec('ConfirmInstance') },
-      victim: null,
+      opts: { scaleIns: [rec('ConfirmInstance')] },
+      victims: [1],
     },
-    { name: 'cluster being deleted: not started', rdbs: [{ ord: 0, state: 'flushed' }, live], opts: { deleting: true }, victim: null },
+    {
+      name: 'the legacy single record in flight counts as a chain too',
+      rdbs: [{ ord: 0, state: 'flushed', podGone: true }, { ord: 1, state: 'flushed' }, live],
+      opts: { scaleIn: rec('ConfirmInstance'), pool: { maxParallelScaleIns: 1 } },
+      victims: [],
+    },
+    {
+      name: 'maxParallelScaleIns 1: a chain in flight blocks a second',
+      rdbs: [{ ord: 0, state: 'flushed', podGone: true }, { ord: 1, state: 'flushed' }, live],
+      opts: { scaleIns: [rec('ConfirmInstance')], pool: { maxParallelScaleIns: 1 } },
+      victims: [],
+    },
+    {
+      name: 'maxParallelScaleIns 2 with three flushed: the two oldest',
+      rdbs: [{ ord: 0, state: 'flushed' }, { ord: 1, state: 'flushed' }, { ord: 2, state: 'flushed' }, live],
+      opts: { pool: { maxParallelScaleIns: 2 } },
+      victims: [0, 1],
+    },
+    {
+      name: 'minRdbs 3 with four and one in flight: none more (the chain in flight counts)',
+      rdbs: [{ ord: 0, state: 'flushed' }, { ord: 1, state: 'flushed' }, { ord: 2, state: 'flushed' }, live],
+      opts: { pool: { minRdbs: 3, maxRdbs: 10 }, scaleIns: [rec('DeletePod')] },
+      victims: [],
+    },
+    {
+      name: 'minRdbs 2 with four flushed and the live one: three go, two stay',
+      rdbs: [{ ord: 0, state: 'flushed' }, { ord: 1, state: 'flushed' }, { ord: 2, state: 'flushed' }, { ord: 3, state: 'flushed' }, live],
+      opts: { pool: { minRdbs: 2 } },
+      victims: [0, 1, 2],
+    },
+    {
+      name: 'MinSize: desired 4, MinSize 2, one chain in flight: one more only',
+      rdbs: [{ ord: 0, state: 'flushed' }, { ord: 1, state: 'flushed' }, { ord: 2, state: 'flushed' }, live],
+      opts: { asg: { min: 2 }, scaleIns: [rec('DeletePod')] },
+      victims: [1],
+    },
+    {
+      name: 'MinSize: a chain in flight whose instance already left takes no room',
+      rdbs: [{ ord: 0, state: 'flushed', podGone: true, lifecycle: 'Terminating' }, { ord: 1, state: 'flushed' }, { ord: 2, state: 'flushed' }, live],
+      opts: { asg: { min: 2, desired: 3 }, scaleIns: [rec('Terminate')] },
+      victims: [1],
+    },
+    { name: 'cluster being deleted: not started', rdbs: [{ ord: 0, state: 'flushed' }, live], opts: { deleting: true }, victims: [] },
   ];
 
   test.each(rows.map((r) => [r.name, r] as const))('%s', (_name, r) => {
     const actions = plan(world(r.rdbs, r.opts));
     const started = ofKind(actions, 'RecordScaleInStep').filter((a) => a.record?.step === 'DeletePod');
-    if (r.victim === null) {
+    if (r.victims.length === 0) {
       expect(started).toEqual([]);
-      expect(ofKind(actions, 'DeleteRdbPod').filter((a) => a.reason === 'ScaleIn')).toEqual([]);
+      // Only a chain already in flight deletes its own RDB.
+      const inFlight = new Set([...(r.opts?.scaleIns ?? []), ...(r.opts?.scaleIn ? [r.opts.scaleIn] : [])].map((x) => x.rdb));
+      expect(ofKind(actions, 'DeleteRdbPod').filter((a) => a.reason === 'ScaleIn' && !inFlight.has(a.pod))).toEqual([]);
     } else {
-      expect(started.map((a) => a.record?.rdb)).toEqual([podName(r.victim)]);
-      expect(started[0]?.record).toEqual({
-        rdb: podName(r.victim),
-        instanceId: instanceId(r.victim),
-        node: nodeName(r.victim),
-        step: 'DeletePod',
-        startedAt: T0.toISOString(),
-      });
+      expect(started.map((a) => a.record?.rdb)).toEqual(r.victims.map((v) => podName(v)));
+      expect(started.map((a) => a.record)).toEqual(
+        r.victims.map((v) => ({ rdb: podName(v), instanceId: instanceId(v), node: nodeName(v), step: 'DeletePod', startedAt: T0.toISOString() })),
+      );
+      // Each started chain deletes its own RDB, exactly once.
+      expect(ofKind(actions, 'DeleteRdbPod').filter((a) => a.reason === 'ScaleIn').map((a) => a.pod)).toEqual(expect.arrayContaining(r.victims.map((v) => podName(v))));
     }
   });
 
@@ -102,7 +144,8 @@ describe('scale-in: which RDB may go', () => {
     expect(ofKind(actions, 'DeleteRdbPod')[0]).toMatchObject({ pod: podName(0), reason: 'ScaleIn' });
     expect(condition(actions, 'ScalingIn')?.status).toBe('True');
     expect(statusOf(actions)?.phase).toBe('ScalingIn');
-    expect(statusOf(actions)?.pools[0]?.scaleIn?.step).toBe('DeletePod');
+    expect(statusOf(actions)?.pools[0]?.scaleIns?.map((x) => x.step)).toEqual(['DeletePod']);
+    expect(statusOf(actions)?.pools[0]?.scaleIn).toBeUndefined();
     expect(eventReasons(actions)).toContain('ScaleInStarted');
   });
 });
@@ -469,7 +512,7 @@ describe('scale-in: an instance that leaves the group at once', () => {
   test('after Terminate, a vanished instance with a ready node finishes the chain', () => {
     const actions = plan(world([{ ord: 0, state: 'flushed', podGone: true, instanceGone: true }, live], { scaleIn: rec('Terminate') }));
     expect(eventReasons(actions)).not.toContain('ScaleInAborted');
-    expect(ofKind(actions, 'RecordScaleInStep')).toEqual([{ kind: 'RecordScaleInStep', pool: 'equities', record: null }]);
+    expect(ofKind(actions, 'RecordScaleInStep')).toEqual([{ kind: 'RecordScaleInStep', pool: 'equities', instanceId: instanceId(0), record: null }]);
     expect(ofKind(actions, 'TerminateInstanceInGroup')).toEqual([]);
   });
 
