@@ -21,8 +21,22 @@ export interface KdbClusterControllerOptions {
   eksClusterName?: string;
   /** Reconcile only the KdbClusters of this namespace (default: all); pods and nodes are still watched everywhere. */
   clusterNamespace?: string;
+  /** Reconciles running at once, each of a different KdbCluster (default DEFAULT_WORKERS). */
   workers?: number;
 }
+
+/**
+ * A firm runs hundreds of KdbClusters; a reconcile mostly waits on the API
+ * server and AWS, so a few run side by side. The queue never hands one
+ * cluster to two workers, so each cluster's plans stay strictly in order.
+ */
+export const DEFAULT_WORKERS = 4;
+
+/** KDB_WORKERS as a worker count: a whole number from 1 to 64, else the default. */
+export const workersFrom = (value: string | undefined): number => {
+  const n = value === undefined || value.trim() === '' ? Number.NaN : Number(value);
+  return Number.isInteger(n) && n >= 1 && n <= 64 ? n : DEFAULT_WORKERS;
+};
 
 export interface KdbClusterController {
   controller: Controller;
@@ -66,7 +80,7 @@ export const kdbClusterController = (o: KdbClusterControllerOptions): KdbCluster
   });
   const controller = new Controller({
     name: 'kdbcluster',
-    workers: o.workers ?? 2,
+    workers: o.workers ?? DEFAULT_WORKERS,
     logger: o.log,
     ...(o.metrics ? { metrics: o.metrics } : {}),
     reconcile: kdbClusterReconciler({
