@@ -1,6 +1,6 @@
 import type { Aws } from '../../aws/index.ts';
 import type { EventRecorder, KubeClient, KubeObject, V1Deployment, V1Job, V1Node, V1PersistentVolume, V1PersistentVolumeClaim, V1Pod, V1Service, V1StatefulSet, Informer } from '../../kube/index.ts';
-import { Resources } from '../../kube/index.ts';
+import { Resources, stripNodeForCache } from '../../kube/index.ts';
 import { Controller } from '../../runtime/controller.ts';
 import type { Logger } from '../../runtime/log.ts';
 import type { OperatorMetrics } from '../../runtime/metrics.ts';
@@ -56,13 +56,27 @@ const ownerKey = (o: Readonly<KubeObject>): string | undefined => {
  * their cluster by label (PVs are cluster-scoped, so by claimRef), nodes to
  * every cluster (a joining node may be what a pool waits for).
  */
+/**
+ * What each informer caches. Pods: only the project's (managed-by), so a
+ * firm's other workloads are not held in memory. That hides a foreign pod
+ * landing on an RDB node from the cache, which is why every chain past
+ * DeletePod, and the effector right before each Terminate, list the node's
+ * pods in every namespace fresh from the API server (observe.ts, effect.ts).
+ * Nodes: only those of an EKS node group (the label the planner matches
+ * pools by), the others the planner never looks at; stripped of their image lists.
+ */
+export const INFORMER_SELECTORS = {
+  managed: `${LABEL.managedBy}=${MANAGED_BY}`,
+  nodes: LABEL.nodeGroup,
+} as const;
+
 export const kdbClusterController = (o: KdbClusterControllerOptions): KdbClusterController => {
-  const managed = `${LABEL.managedBy}=${MANAGED_BY}`;
-  const informer = <T extends KubeObject>(resource: (typeof Resources)[keyof typeof Resources], labelSelector?: string) =>
-    o.kube.informer<T>({ resource, ...(labelSelector ? { labelSelector } : {}) });
+  const managed = INFORMER_SELECTORS.managed;
+  const informer = <T extends KubeObject>(resource: (typeof Resources)[keyof typeof Resources], labelSelector?: string, transform?: (obj: KubeObject) => KubeObject) =>
+    o.kube.informer<T>({ resource, ...(labelSelector ? { labelSelector } : {}), ...(transform ? { transform } : {}) });
   const clusters = o.kube.informer<KubeObject>({ resource: Resources.KdbCluster, ...(o.clusterNamespace ? { namespace: o.clusterNamespace } : {}) });
   const pods = informer<V1Pod>(Resources.Pod, managed);
-  const nodes = informer<V1Node>(Resources.Node);
+  const nodes = informer<V1Node>(Resources.Node, INFORMER_SELECTORS.nodes, stripNodeForCache);
   const statefulSets = informer<V1StatefulSet>(Resources.StatefulSet, managed);
   const deployments = informer<V1Deployment>(Resources.Deployment, managed);
   const services = informer<V1Service>(Resources.Service, managed);
