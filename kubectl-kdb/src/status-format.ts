@@ -1,5 +1,6 @@
 // `kubectl kdb status`: a KdbCluster's status in, printable lines out. Pure,
 // so the columns and the JSON shape are unit-tested without a cluster.
+import { scaleInsOf } from '../../operator/src/api/kdbcluster.ts';
 import type { Condition, KdbClusterStatus, PoolStatus, RdbStatusEntry } from '../../operator/src/api/kdbcluster.ts';
 
 /** Status as read from the API server: the defaults zod would fill may be missing. */
@@ -43,6 +44,12 @@ const dash = (v: string | number | undefined): string => (v === undefined || v =
 export const windowOf = (r: Pick<RdbStatusEntry, 'firstI' | 'lastI'>): string =>
   r.firstI === undefined ? '-' : `${r.firstI}..${r.lastI ?? ''}`;
 
+/** Every chain in flight (an older operator's single scaleIn too), comma-separated. */
+export const scaleInColumn = (p: Pick<Partial<PoolStatus>, 'scaleIn' | 'scaleIns'>): string => {
+  const chains = scaleInsOf(p);
+  return chains.length === 0 ? '-' : chains.map((r) => `${r.step} ${r.instanceId}${r.rdb ? ` (${r.rdb})` : ''}`).join(', ');
+};
+
 const poolRows = (pools: NonNullable<WireStatus['pools']>): string[][] =>
   pools.map((p) => [
     p.name,
@@ -51,7 +58,7 @@ const poolRows = (pools: NonNullable<WireStatus['pools']>): string[][] =>
     String(p.rolled?.length ?? 0),
     String(p.rdbs?.length ?? 0),
     dash(p.desiredCapacity),
-    p.scaleIn ? `${p.scaleIn.step} ${p.scaleIn.instanceId}${p.scaleIn.rdb ? ` (${p.scaleIn.rdb})` : ''}` : '-',
+    scaleInColumn(p),
     p.offHours ? `until ${p.offHours.until ?? '?'}` : '-',
     p.leadTime ? `${Math.round(p.leadTime.seconds)}s` : '-',
   ]);

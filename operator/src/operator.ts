@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { createAws } from './aws/index.ts';
-import { kdbClusterController } from './controllers/kdbcluster/index.ts';
+import { kdbClusterController, workersFrom } from './controllers/kdbcluster/index.ts';
 import { OPERATOR_PERMISSIONS, createKubeClient } from './kube/index.ts';
 import { startHealthServer } from './runtime/http.ts';
 import { LeaderElector } from './runtime/leader-election.ts';
@@ -35,6 +35,7 @@ export const runOperator = async (log: Logger): Promise<void> => {
     },
     // Node groups are found by EKS cluster and node group together; without it only rdbPools[].autoScalingGroupName works.
     eksClusterName: env('KDB_EKS_CLUSTER_NAME', ''),
+    workers: workersFrom(process.env.KDB_WORKERS),
   });
 
   const http = await startHealthServer({

@@ -1,4 +1,5 @@
 import { reportChanged, reportFor, type AgentReport } from '../../operator/src/agent/report.ts';
+import { applyScaleInRecord, scaleInsOf } from '../../operator/src/api/kdbcluster.ts';
 import type { KdbCluster, KdbClusterStatus, PoolStatus, ScaleInRecord } from '../../operator/src/api/kdbcluster.ts';
 import { quantityToNumber } from '../../operator/src/api/quantity.ts';
 import type { RdbState, RdbStatusFile } from '../../operator/src/api/rdb-status.ts';
@@ -625,15 +626,17 @@ export const simulateDay = (input: Partial<SimConfig> = {}): SimResult => {
     dirty = true;
   };
 
-  const recordScaleIn = (poolName: string, record: ScaleInRecord | null): void => {
+  const recordScaleIn = (poolName: string, instanceId: string, record: ScaleInRecord | null): void => {
     const statusPools: PoolStatus[] = structuredClone(cluster.status?.pools ?? []);
     let entry = statusPools.find((p) => p.name === poolName);
     if (!entry) {
       entry = { name: poolName, queued: [], rolled: [], rdbs: [] };
       statusPools.push(entry);
     }
-    if (record) entry.scaleIn = record;
-    else delete entry.scaleIn;
+    // As the effector writes it: every chain in scaleIns, an older operator's scaleIn moved in.
+    entry.scaleIns = applyScaleInRecord(scaleInsOf(entry), instanceId, record);
+    delete entry.scaleIn;
+    if (entry.scaleIns.length === 0) delete entry.scaleIns;
     setStatus({ ...(cluster.status ?? { conditions: [], pools: [] }), pools: statusPools });
   };
 
@@ -724,7 +727,7 @@ export const simulateDay = (input: Partial<SimConfig> = {}): SimResult => {
         return true;
       }
       case 'RecordScaleInStep':
-        recordScaleIn(a.pool, a.record);
+        recordScaleIn(a.pool, a.instanceId, a.record);
         return true;
       case 'UpdateStatus':
         setStatus(a.status);

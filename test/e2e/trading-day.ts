@@ -209,6 +209,7 @@ export const runTradingDay = async (o: DayOptions): Promise<{ summary: DaySummar
   const killAt = new Set(o.chaos?.killOperatorAtScaleInSteps ?? []);
   const seenSteps = new Set<string>();
   const operatorKills: string[] = [];
+  type ChainStep = { step?: string; rdb?: string; instanceId?: string };
   const onScaleInStep = async (key: string, step: string): Promise<void> => {
     if (seenSteps.has(key)) return;
     seenSteps.add(key);
@@ -230,10 +231,13 @@ export const runTradingDay = async (o: DayOptions): Promise<{ summary: DaySummar
       if (id && n.metadata?.name) nodeInstance.set(n.metadata.name, id);
     }
     const kdb = (await custom.getNamespacedCustomObject({ group: KDB_GROUP, version: 'v1alpha1', namespace: o.namespace, plural: 'kdbclusters', name: o.cluster })) as {
-      status?: { phase?: string; liveRdb?: string; rdbCount?: number; pools?: { scaleIn?: { step?: string; rdb?: string; instanceId?: string } }[] };
+      status?: { phase?: string; liveRdb?: string; rdbCount?: number; pools?: { scaleIn?: ChainStep; scaleIns?: ChainStep[] }[] };
     };
-    const step = kdb.status?.pools?.[0]?.scaleIn;
-    if (step?.step) await onScaleInStep(`${step.rdb ?? `idle instance ${step.instanceId}`}/${step.step}`, step.step);
+    // Every chain in flight (scaleIns), or the single scaleIn of an operator older than parallel scale-ins.
+    const pool0 = kdb.status?.pools?.[0];
+    for (const step of [...(pool0?.scaleIns ?? []), ...(pool0?.scaleIn ? [pool0.scaleIn] : [])]) {
+      if (step.step) await onScaleInStep(`${step.rdb ?? `idle instance ${step.instanceId}`}/${step.step}`, step.step);
+    }
     const alive = [...pods.values()].filter((p) => !p.deleted);
     const s: Sample = {
       t: Date.now() - start,

@@ -351,3 +351,104 @@ describe('terminateInstanceInGroup', () => {
     expect(g.desired).toBe(1);
   });
 });
+
+describe('at rest, many pools: DescribeAutoScalingGroups coalesced', () => {
+  // 200 KdbClusters, one RDB group each; every cluster reconciles once a
+  // minute (IDLE_REQUEUE_MS), spread evenly over the minute, and reads its group.
+  const GROUPS = 200;
+  const names = Array.from({ length: GROUPS }, (_, i) => `eks-rdb-${String(i).padStart(3, '0')}`);
+  const tagsOf = (i: number) => ({ 'eks:cluster-name': 'prod', 'eks:nodegroup-name': `rdb-${i}` });
+
+  const atRest = async (read: (i: number) => Promise<unknown>, minutes = 5) => {
+    const describes = () => fake.ops('DescribeAutoScalingGroups');
+    const stepMs = 60_000 / GROUPS;
+    const perMinute: number[] = [];
+    // One minute to warm up (every pool's first read), then measure.
+    for (let m = 0; m < minutes + 1; m++) {
+      const before = describes().length;
+      for (let i = 0; i < GROUPS; i++) {
+        await read(i);
+        clock += stepMs;
+      }
+      if (m > 0) perMinute.push(describes().length - before);
+    }
+    return { perMinute, calls: describes() };
+  };
+
+  /** How often each group was named in a call, per minute measured. */
+  const readsPerGroupPerMinute = (calls: { input: Record<string, unknown> }[], minutes: number) => {
+    const n = new Map<string, number>();
+    for (const c of calls) for (const g of (c.input.AutoScalingGroupNames as string[] | undefined) ?? []) n.set(g, (n.get(g) ?? 0) + 1);
+    return Math.max(...[...n.values()]) / minutes;
+  };
+
+  it('by name: a handful of calls a minute for 200 groups, not 200', async () => {
+    names.forEach((n) => fake.add(n, 2));
+    const { perMinute, calls } = await atRest((i) => asg.describeGroup(names[i]!));
+
+    for (const c of perMinute) expect(c).toBeLessThanOrEqual(8);
+    expect(perMinute.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(5 * 8);
+    for (const c of calls) expect((c.input.AutoScalingGroupNames as string[]).length).toBeLessThanOrEqual(100);
+    // Each group is read about once a minute (twice at most: refreshed ahead at half its TTL).
+    expect(readsPerGroupPerMinute(calls.slice(-perMinute.reduce((a, b) => a + b, 0)), 5)).toBeLessThanOrEqual(2);
+    // And every pool still sees its group no older than the TTL.
+    const g = await asg.describeGroup(names[0]!);
+    expect(g?.name).toBe(names[0]);
+  });
+
+  it('without refresh-ahead it would be one call per group per minute (what the coalescing saves)', async () => {
+    asg = new AutoScaling(fake as never, noSleep, { cacheTtlMs: 60_000, now: () => clock, refreshAheadMs: 0 });
+    names.forEach((n) => fake.add(n, 2));
+    const { perMinute } = await atRest((i) => asg.describeGroup(names[i]!), 2);
+    for (const c of perMinute) expect(c).toBeGreaterThanOrEqual(GROUPS - 1);
+  });
+
+  it('by EKS tags: after the first lookup the groups are read by name, coalesced; the tag query itself is rare', async () => {
+    names.forEach((n, i) => fake.add(n, 2, { tags: tagsOf(i) }));
+    const { perMinute, calls } = await atRest((i) => asg.findGroupsByTags(tagsOf(i)));
+    const measured = calls.slice(-perMinute.reduce((a, b) => a + b, 0));
+    const filtered = measured.filter((c) => c.input.Filters !== undefined).length;
+    // Which groups carry a pool's tags is kept 5 minutes: one lookup per pool in the 5 minutes measured
+    // (40 a minute for 200 pools, not 200), the groups' contents read by name, coalesced.
+    expect(filtered).toBeLessThanOrEqual(GROUPS);
+    const byName = measured.filter((c) => c.input.Filters === undefined);
+    expect(byName.length).toBeLessThanOrEqual(5 * 8);
+    // The minutes without a round of lookups: a handful of calls.
+    expect(Math.min(...perMinute)).toBeLessThanOrEqual(8);
+  });
+
+  it('a refreshed group serves the read that comes later, with what AWS says at the refresh', async () => {
+    fake.add('a', 1);
+    fake.add('b', 1);
+    await asg.describeGroup('a');
+    clock += 40_000;
+    await asg.describeGroup('b'); // a is due within 30 s: refreshed in the same call
+    expect(fake.ops('DescribeAutoScalingGroups').map((c) => c.input.AutoScalingGroupNames)).toEqual([['a'], ['b', 'a']]);
+    fake.groups.get('a')!.desired = 3;
+    clock += 30_000; // 70 s after a's first read, 30 s after its refresh
+    expect((await asg.describeGroup('a'))?.desired).toBe(1);
+    expect(fake.ops('DescribeAutoScalingGroups')).toHaveLength(2);
+    clock += 30_000;
+    expect((await asg.describeGroup('a'))?.desired).toBe(3);
+  });
+
+  it('a fresh read (a scale-in in flight) is never served from the cache, and refreshes nothing else it was not asked for beyond one call', async () => {
+    fake.add('a', 1);
+    fake.add('b', 1);
+    await asg.describeGroups(['a', 'b']);
+    clock += 45_000;
+    await asg.describeGroup('a', { fresh: true });
+    const last = fake.ops('DescribeAutoScalingGroups').at(-1)!;
+    expect((last.input.AutoScalingGroupNames as string[])[0]).toBe('a');
+    expect(fake.ops('DescribeAutoScalingGroups')).toHaveLength(2);
+  });
+
+  it('a tag lookup is asked again when a group it found is gone', async () => {
+    fake.add('g1', 1, { tags: tagsOf(1) });
+    expect((await asg.findGroupsByTags(tagsOf(1))).map((g) => g.name)).toEqual(['g1']);
+    fake.groups.delete('g1');
+    fake.add('g2', 1, { tags: tagsOf(1) });
+    clock += 61_000;
+    expect((await asg.findGroupsByTags(tagsOf(1))).map((g) => g.name)).toEqual(['g2']);
+  });
+});

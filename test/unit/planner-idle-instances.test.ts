@@ -48,7 +48,8 @@ describe('an idle protected instance: the grace, on the planner clock', () => {
     const a = passAt([idle, live], ms);
     const rec = records(a)[0];
     expect(rec).toEqual({ instanceId: instanceId(0), node: nodeName(0), step: 'ConfirmInstance', startedAt: at(ms).toISOString() });
-    expect(kinds(a)).toEqual(['RecordScaleInStep', 'CordonNode', 'RecordScaleInStep', 'SetInstanceProtection']);
+    // Records first (one status write), then the steps they name.
+    expect(kinds(a)).toEqual(['RecordScaleInStep', 'RecordScaleInStep', 'CordonNode', 'SetInstanceProtection']);
     expect(ofKind(a, 'SetInstanceProtection')).toEqual([expect.objectContaining({ instanceIds: [instanceId(0)], protect: false })]);
     expect(ofKind(a, 'DeleteRdbPod')).toEqual([]);
     expect(eventReasons(a)).toContain('ScaleInStarted');
@@ -154,10 +155,28 @@ describe('never reclaimed', () => {
     expect(eventReasons(a)).toContain('ScaleInAborted');
   });
 
-  test('a flushed RDB to scale in goes first; the idle instance waits its turn', () => {
+  test('a flushed RDB and an idle instance go side by side, the RDB chained first', () => {
     const seen = { idleInstances: [{ instanceId: instanceId(0), since: T0.toISOString() }] };
     const a = plan(world([idle, { ord: 1, state: 'flushed' }, live], { now: at(11 * MIN), poolStatus: seen }));
     expect(records(a)[0]).toMatchObject({ rdb: podName(1), step: 'DeletePod' });
+    expect(records(a)[1]).toMatchObject({ instanceId: instanceId(0), step: 'ConfirmInstance' });
+    expect(idleOf(a)).toBeUndefined();
+  });
+
+  test('with room for one chain only (maxParallelScaleIns 1), the idle instance waits its turn', () => {
+    const seen = { idleInstances: [{ instanceId: instanceId(0), since: T0.toISOString() }] };
+    const a = plan(world([idle, { ord: 1, state: 'flushed' }, live], { now: at(11 * MIN), poolStatus: seen, pool: { maxParallelScaleIns: 1 } }));
+    expect(records(a).map((r) => r?.rdb ?? r?.instanceId)).toEqual([podName(1)]);
     expect(idleOf(a)).toEqual([{ instanceId: instanceId(0), since: T0.toISOString() }]);
+  });
+
+  test('two idle instances past their grace are scaled in together, but never below MinSize', () => {
+    const two: RdbSketch[] = [idle, { ...idle, ord: 1 }, live];
+    const seen = { idleInstances: [0, 1].map((i) => ({ instanceId: instanceId(i), since: T0.toISOString() })) };
+    const both = plan(world(two, { now: at(11 * MIN), poolStatus: seen }));
+    expect(records(both).map((r) => r?.instanceId)).toEqual([instanceId(0), instanceId(0), instanceId(1), instanceId(1)]);
+    // desired 3, MinSize 2: room for one decrement only.
+    const one = plan(world(two, { now: at(11 * MIN), poolStatus: seen, asg: { min: 2 } }));
+    expect(new Set(records(one).map((r) => r?.instanceId))).toEqual(new Set([instanceId(0)]));
   });
 });

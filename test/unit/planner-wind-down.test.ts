@@ -81,9 +81,10 @@ describe('deletion writes the day down before anything is removed', () => {
     const o = withRecord(record(), { deleting: true, status: { mergedDay: DAY } as WorldOptions['status'] });
     const first = plan(world(flushedDay(), o));
     expect(windDownOf(first)?.step).toBe('ScalingIn');
-    expect(ofKind(first, 'RecordScaleInStep').map((a) => a.record?.rdb)).toEqual([podName(0)]);
+    // Emptying, nothing stays: both chains start side by side.
+    expect(ofKind(first, 'RecordScaleInStep').map((a) => a.record?.rdb)).toEqual([podName(0), podName(1)]);
     expect(eventReasons(first)).toContain('WindDownStep');
-    // The rolled one gone, the live one is next.
+    // The rolled one gone before the live one was chained (an older plan): the live one goes.
     const next = plan(world([flushedDay()[1]!], withRecord(record({ step: 'ScalingIn' }), { deleting: true })));
     expect(ofKind(next, 'RecordScaleInStep').map((a) => a.record?.rdb)).toEqual([podName(1)]);
   });
@@ -182,7 +183,7 @@ describe('deletion with kdb-operator.dev/write-down=skip', () => {
     const actions = plan(world(day(1, 50), { deleting: true, annotations: SKIP }));
     expect(ofKind(actions, 'EndTradingDay')).toEqual([]);
     expect(windDownOf(actions)).toMatchObject({ step: 'ScalingIn', writeDown: false });
-    expect(ofKind(actions, 'RecordScaleInStep').map((a) => a.record?.rdb)).toEqual([podName(0)]);
+    expect(ofKind(actions, 'RecordScaleInStep').map((a) => a.record?.rdb)).toEqual([podName(0), podName(1)]);
     const warning = ofKind(actions, 'EmitEvent').find((a) => a.event.reason === 'WriteDownSkipped');
     expect(warning?.event.message).toContain(podName(0));
     expect(warning?.event.type).toBe('Warning');

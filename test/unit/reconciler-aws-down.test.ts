@@ -7,7 +7,7 @@ test('while AWS is down, Kubernetes actions run and AWS work, the scale-in chain
     { kind: 'EnsureRdbPod', pool: 'main', name: 'c-main-rdb-3', ordinal: 3, replaces: 'c-main-rdb-1' },
     { kind: 'DeleteRdbPod', pool: 'main', pod: 'c-main-rdb-1', reason: 'Lost' },
     { kind: 'SetDesiredCapacity', group: 'g', value: 3, observed: 2, reason: 'r' },
-    { kind: 'RecordScaleInStep', pool: 'main', record: null },
+    { kind: 'RecordScaleInStep', pool: 'main', instanceId: 'i-0', record: null },
     { kind: 'DeleteRdbPod', pool: 'main', pod: 'c-main-rdb-0', reason: 'ScaleIn', precondition: { uid: 'u-0', resourceVersion: '7' } },
     { kind: 'TerminateInstanceInGroup', group: 'g', instanceId: 'i-0', decrement: true },
     { kind: 'EmitEvent', event: { type: 'Normal', reason: 'DesiredCapacityRaised', message: 'm' } },

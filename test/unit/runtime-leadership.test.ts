@@ -175,6 +175,7 @@ const fakeWorld = (statusWrite: () => Promise<void> = async () => {}) => {
 const record = (step: 'DeletePod' | 'Unprotect' | 'Terminate') => ({
   kind: 'RecordScaleInStep' as const,
   pool: 'main',
+  instanceId: 'i-1',
   record: { rdb: 'markets-main-rdb-1', instanceId: 'i-1', step, startedAt: '2026-12-01T16:00:00Z' },
 });
 const scaleInChain: Action[] = [

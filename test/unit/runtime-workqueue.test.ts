@@ -163,3 +163,67 @@ describe('WorkQueue', () => {
     expect(idle).toBe(true);
   });
 });
+
+describe('fair by cluster, with the wait measured', () => {
+  test('a busy cluster that is added again while it runs goes behind every cluster already waiting', async () => {
+    const q = new WorkQueue({ clock: new FakeClock() });
+    q.add('ns/busy');
+    const first = await q.get();
+    expect(first).toBe('ns/busy');
+    for (const k of ['ns/a', 'ns/b', 'ns/c']) q.add(k);
+    // The busy one changes again and again while it runs: one more run, at the back.
+    for (let i = 0; i < 50; i++) q.add('ns/busy');
+    q.done('ns/busy');
+    const order: string[] = [];
+    while (q.len() > 0) {
+      const k = (await q.get())!;
+      order.push(k);
+      q.add('ns/busy');
+      q.done(k);
+      if (order.length > 10) break;
+    }
+    // Each of the others runs before busy runs a second time, and busy never runs twice in a row while others wait.
+    expect(order.slice(0, 4)).toEqual(['ns/a', 'ns/b', 'ns/c', 'ns/busy']);
+  });
+
+  test('a rate-limited requeue joins the back when due, never ahead of keys waiting', async () => {
+    const clock = new FakeClock();
+    const q = new WorkQueue({ clock, rateLimiter: new ControllerRateLimiter({ clock, burst: 1_000_000, qps: 1_000_000 }) });
+    q.addRateLimited('ns/failing');
+    q.add('ns/a');
+    clock.advance(1_000);
+    q.add('ns/b');
+    expect([await q.get(), await q.get(), await q.get()]).toEqual(['ns/a', 'ns/failing', 'ns/b']);
+  });
+
+  test('longestWaitMs: the head of the queue, from when it joined, on the injected clock', async () => {
+    const clock = new FakeClock();
+    const q = new WorkQueue({ clock });
+    expect(q.longestWaitMs()).toBe(0);
+    q.add('ns/a');
+    clock.advance(300);
+    q.add('ns/b');
+    clock.advance(200);
+    expect(q.longestWaitMs()).toBe(500);
+    // Adding a waiting key again does not reset its wait.
+    q.add('ns/a');
+    expect(q.longestWaitMs()).toBe(500);
+    expect(await q.get()).toBe('ns/a');
+    expect(q.longestWaitMs()).toBe(200);
+    expect(await q.get()).toBe('ns/b');
+    expect(q.longestWaitMs()).toBe(0);
+  });
+
+  test('a key re-added while processing waits from when done() put it back', async () => {
+    const clock = new FakeClock();
+    const q = new WorkQueue({ clock });
+    q.add('ns/a');
+    await q.get();
+    q.add('ns/a');
+    clock.advance(1_000);
+    expect(q.longestWaitMs()).toBe(0);
+    q.done('ns/a');
+    clock.advance(40);
+    expect(q.longestWaitMs()).toBe(40);
+  });
+});

@@ -91,3 +91,78 @@ describe('the status write', () => {
     await expect(effector.run([{ kind: 'UpdateStatus', status }, { kind: 'EmitEvent', event: { type: 'Normal', reason: 'X', message: 'y' } }])).rejects.toBeInstanceOf(StatusConflictError);
   });
 });
+
+describe('the scale-in record write', () => {
+  const legacy = { rdb: 'markets-main-rdb-0', instanceId: 'i-0', node: 'n-0', step: 'Unprotect' as const, startedAt: '2026-03-02T15:00:00Z' };
+  const cluster = KdbCluster.parse({
+    apiVersion: 'kdb-operator.dev/v1alpha1',
+    kind: 'KdbCluster',
+    metadata: { name: 'markets', namespace: 'trading', resourceVersion: '7' },
+    spec: { rdbPools: [{ name: 'main', memory: '512Mi' }], storage: { efs: { fileSystemId: 'fs-0123456789abcdef0' } } },
+    // Written by an operator older than parallel scale-ins.
+    status: { phase: 'ScalingIn', conditions: [], pools: [{ name: 'main', scaleIn: legacy }] },
+  });
+  const chain = (i: number, step: 'DeletePod' | 'Terminate' = 'DeletePod') => ({
+    rdb: `markets-main-rdb-${i}`,
+    instanceId: `i-${i}`,
+    node: `n-${i}`,
+    step,
+    startedAt: '2026-03-02T15:01:00Z',
+  });
+  const effectorWith = (stores: (status: Record<string, unknown>) => Record<string, unknown> = (s) => s) => {
+    const patches: { status: { pools: Record<string, unknown>[] } }[] = [];
+    const calls: string[] = [];
+    const events: string[] = [];
+    const api = {} as KubeApi;
+    (api as unknown as { mergePatch: unknown }).mergePatch = async (ref: { name: string; subresource?: string }, body: { status?: { pools: Record<string, unknown>[] }; spec?: unknown }, o?: { subresource?: string }) => {
+      if (o?.subresource !== 'status') {
+        calls.push(`patch ${ref.name}`);
+        return {};
+      }
+      patches.push(body as { status: { pools: Record<string, unknown>[] } });
+      calls.push('patch status');
+      return { metadata: { resourceVersion: String(8 + patches.length) }, status: stores(body.status as Record<string, unknown>) };
+    };
+    const recorder = { record: async (_o: unknown, type: string, reason: string, message: string) => void events.push(`${type} ${reason}: ${message}`) } as unknown as EventRecorder;
+    return { patches, calls, events, effector: new Effector({ api, aws: {} as Aws, events: recorder, log: silentLogger(), agentServiceAccount: 'a' }, cluster) };
+  };
+
+  test('consecutive records are one status write holding every chain; the legacy scaleIn moves into scaleIns', async () => {
+    const { patches, calls, effector } = effectorWith();
+    await effector.run([
+      { kind: 'RecordScaleInStep', pool: 'main', instanceId: 'i-0', record: { ...legacy, step: 'Terminate' } },
+      { kind: 'RecordScaleInStep', pool: 'main', instanceId: 'i-1', record: chain(1) },
+      { kind: 'RecordScaleInStep', pool: 'main', instanceId: 'i-2', record: chain(2) },
+      { kind: 'CordonNode', node: 'n-1' },
+    ]);
+    expect(calls).toEqual(['patch status', 'patch n-1']);
+    const pool = patches[0]!.status.pools[0]!;
+    expect(pool.scaleIn).toBeUndefined();
+    expect(pool.scaleIns).toEqual([{ ...legacy, step: 'Terminate' }, chain(1), chain(2)]);
+  });
+
+  test('a record cleared is removed from the list; the last one cleared leaves no scaleIns at all', async () => {
+    const { patches, effector } = effectorWith();
+    await effector.run([
+      { kind: 'RecordScaleInStep', pool: 'main', instanceId: 'i-1', record: chain(1) },
+      { kind: 'RecordScaleInStep', pool: 'main', instanceId: 'i-0', record: null },
+      { kind: 'EmitEvent', event: { type: 'Normal', reason: 'X', message: 'y' } },
+      { kind: 'RecordScaleInStep', pool: 'main', instanceId: 'i-1', record: null },
+    ]);
+    expect(patches).toHaveLength(2);
+    expect(patches[0]!.status.pools[0]!.scaleIns).toEqual([chain(1)]);
+    expect(patches[1]!.status.pools[0]).toEqual({ name: 'main', queued: [], rolled: [], rdbs: [] });
+  });
+
+  test('a CRD that prunes scaleIns fails the pass with a Warning, before any step runs', async () => {
+    const { calls, events, effector } = effectorWith((s) => ({ ...s, pools: (s.pools as Record<string, unknown>[]).map(({ scaleIns: _x, ...p }) => p) }));
+    await expect(
+      effector.run([
+        { kind: 'RecordScaleInStep', pool: 'main', instanceId: 'i-1', record: chain(1) },
+        { kind: 'CordonNode', node: 'n-1' },
+      ]),
+    ).rejects.toBeInstanceOf(StatusPrunedError);
+    expect(calls).toEqual(['patch status']);
+    expect(events).toEqual([expect.stringMatching(/^Warning CrdOutdated: the API server dropped status\.pools\[\]\.scaleIns \(pool main\)/)]);
+  });
+});

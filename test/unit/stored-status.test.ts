@@ -91,7 +91,7 @@ describe('what runs while the status cannot be read', () => {
     [{ kind: 'DeleteRdbPod', pool: 'p', pod: 'n', reason: 'ScaleIn', precondition: { uid: 'u', resourceVersion: '1' } }, false],
     [{ kind: 'SetInstanceProtection', group: 'g', instanceIds: ['i'], protect: false }, false],
     [{ kind: 'TerminateInstanceInGroup', group: 'g', instanceId: 'i', decrement: true }, false],
-    [{ kind: 'RecordScaleInStep', pool: 'p', record: null }, false],
+    [{ kind: 'RecordScaleInStep', pool: 'p', instanceId: 'i', record: null }, false],
     [{ kind: 'CordonNode', node: 'n' }, false],
     [{ kind: 'UncordonNode', node: 'n' }, false],
     [{ kind: 'EnsureMergeJob', day: '2026-03-02', job: 'j' }, false],

@@ -380,6 +380,15 @@ export const RdbPoolSpec = z
       .describe(
         "How long an instance of the pool's group that the operator protected may host no RDB before it is scaled in (through the recorded chain, its node checked empty of every pod first).",
       ),
+    maxParallelScaleIns: z
+      .number({ error: 'rdbPools[].maxParallelScaleIns must be a whole number from 1 to 1000 (default 10)' })
+      .int('rdbPools[].maxParallelScaleIns must be a whole number (default 10)')
+      .min(1, 'rdbPools[].maxParallelScaleIns must be at least 1')
+      .max(LIMITS.rdbsPerPool, `rdbPools[].maxParallelScaleIns must be at most ${LIMITS.rdbsPerPool}`)
+      .optional()
+      .describe(
+        'How many servers of the pool may be on their way out at once (default 10): at end of day every flushed RDB is handed back in parallel, each through its own recorded chain.',
+      ),
     scaleOut: ScaleOutSpec.optional(),
     schedule: ScheduleSpec.optional(),
     suspendAZRebalance: z
@@ -676,9 +685,9 @@ export const ScaleInStep = z.enum(['DeletePod', 'ConfirmInstance', 'Unprotect', 
 export type ScaleInStep = z.infer<typeof ScaleInStep>;
 
 /**
- * The in-flight scale-in of a pool. Written before each step begins, so a
- * restarted operator continues at the recorded step and never repeats an
- * irreversible one.
+ * One in-flight scale-in of a pool (one server on its way out). Written
+ * before each step begins, so a restarted operator continues at the recorded
+ * step and never repeats an irreversible one.
  */
 export const ScaleInRecord = z.object({
   /** The flushed RDB removed first; absent when the instance was idle (hosted no RDB pod for the grace period). */
@@ -722,6 +731,13 @@ export const PoolStatus = z.object({
   queued: z.array(z.string().max(253)).max(LIMITS.rdbsPerPool).default([]),
   rolled: z.array(RolledRdb).max(LIMITS.rdbsPerPool).default([]),
   rdbs: z.array(RdbStatusEntry).max(LIMITS.rdbsPerPool).default([]),
+  /** The pool's scale-ins in flight, one per instance (see planner/plan-scale-in.ts). */
+  scaleIns: z.array(ScaleInRecord).max(LIMITS.rdbsPerPool).optional(),
+  /**
+   * The single scale-in an operator older than parallel scale-ins recorded:
+   * still read (and continued) after an upgrade, moved into scaleIns by the
+   * next record written, never written any more. Read both through scaleInsOf.
+   */
   scaleIn: ScaleInRecord.optional(),
   /**
    * Instances of the pool's ASG seen hosting no RDB pod, with when that was
@@ -774,6 +790,30 @@ export const PoolStatus = z.object({
     .optional(),
 });
 export type PoolStatus = z.infer<typeof PoolStatus>;
+
+/**
+ * Every scale-in a pool's status holds: scaleIns, and a legacy scaleIn left
+ * by an older operator (upgraded mid-chain) unless scaleIns names its
+ * instance already. One record per instance, in the order recorded.
+ */
+export const scaleInsOf = (ps: Pick<PoolStatus, 'scaleIn' | 'scaleIns'> | undefined): ScaleInRecord[] => {
+  const out: ScaleInRecord[] = [];
+  const seen = new Set<string>();
+  for (const r of [...(ps?.scaleIns ?? []), ...(ps?.scaleIn ? [ps.scaleIn] : [])]) {
+    if (seen.has(r.instanceId)) continue;
+    seen.add(r.instanceId);
+    out.push(r);
+  }
+  return out;
+};
+
+/** The pool's chains with the one of `instanceId` replaced, added (at the end) or, for null, removed. */
+export const applyScaleInRecord = (chains: readonly ScaleInRecord[], instanceId: string, record: ScaleInRecord | null): ScaleInRecord[] => {
+  const rest = chains.filter((r) => r.instanceId !== instanceId);
+  if (record === null) return rest;
+  const at = chains.findIndex((r) => r.instanceId === instanceId);
+  return at < 0 ? [...rest, record] : [...rest.slice(0, at), record, ...rest.slice(at)];
+};
 
 export const MergePhase = z.enum(['Running', 'Succeeded', 'Failed']);
 export type MergePhase = z.infer<typeof MergePhase>;

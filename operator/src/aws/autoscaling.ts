@@ -133,10 +133,22 @@ export interface OwnerGuard {
 export interface AutoScalingOptions {
   /** How long describe results are reused. */
   cacheTtlMs?: number;
+  /**
+   * A describe made anyway also refreshes the cached groups due within this
+   * long (default half the TTL), 100 names a call: many pools' reads at rest
+   * become a few calls a minute instead of one each.
+   */
+  refreshAheadMs?: number;
+  /** How long the groups a tag query found are reused (default 5 minutes); their contents follow cacheTtlMs. */
+  tagQueryTtlMs?: number;
   now?: () => number;
 }
 
 export const DEFAULT_GROUP_CACHE_TTL_MS = 60_000;
+/** At most this many calls' worth of groups (100 each) are refreshed ahead by one read. */
+export const REFRESH_AHEAD_MAX_CALLS = 5;
+/** Which groups carry a node group's tags changes only when a group is created or deleted. */
+export const DEFAULT_TAG_QUERY_TTL_MS = 5 * 60_000;
 
 type Sender = Pick<AutoScalingClient, 'send'>;
 
@@ -194,13 +206,25 @@ export class AutoScaling {
   readonly #groups: TtlCache<string, Group>;
   readonly #tagQueries: TtlCache<string, string[]>;
   readonly #groupLock = new KeyedMutex();
+  readonly #refreshAheadMs: number;
+  /** Tag queries that found nothing: asked again at the group TTL, so a group created later is found soon. */
+  readonly #emptyTagQueries: TtlCache<string, true>;
+  /** When each group was last asked for by a caller: only those are refreshed ahead (a removed pool's group is let go). */
+  readonly #askedAt = new Map<string, number>();
+  readonly #ttlMs: number;
+  readonly #now: () => number;
 
   constructor(client: Sender, retry: RetryPolicy, options: AutoScalingOptions = {}) {
     this.#client = client;
     this.#retry = retry;
-    const cache = { ttlMs: options.cacheTtlMs ?? DEFAULT_GROUP_CACHE_TTL_MS, now: options.now ?? (() => performance.now()) };
-    this.#groups = new TtlCache(cache);
-    this.#tagQueries = new TtlCache(cache);
+    const ttlMs = options.cacheTtlMs ?? DEFAULT_GROUP_CACHE_TTL_MS;
+    const now = options.now ?? (() => performance.now());
+    this.#groups = new TtlCache({ ttlMs, now });
+    this.#tagQueries = new TtlCache({ ttlMs: ttlMs <= 0 ? 0 : (options.tagQueryTtlMs ?? Math.max(ttlMs, DEFAULT_TAG_QUERY_TTL_MS)), now });
+    this.#emptyTagQueries = new TtlCache({ ttlMs, now });
+    this.#refreshAheadMs = options.refreshAheadMs ?? ttlMs / 2;
+    this.#ttlMs = ttlMs;
+    this.#now = now;
   }
 
   /**
@@ -209,6 +233,8 @@ export class AutoScaling {
    */
   async describeGroups(names: readonly string[], options: { fresh?: boolean } = {}): Promise<Group[]> {
     const wanted = unique(names);
+    const at = this.#now();
+    for (const n of wanted) this.#askedAt.set(n, at);
     const cached = new Map<string, Group>();
     if (options.fresh !== true) {
       for (const n of wanted) {
@@ -217,11 +243,34 @@ export class AutoScaling {
       }
     }
     const missing = wanted.filter((n) => !cached.has(n));
-    const fetched = await inChunks(missing, ASG_NAMES_PER_CALL, (batch) =>
+    const fetched = await inChunks(this.#withRefreshAhead(missing), ASG_NAMES_PER_CALL, (batch) =>
       this.#describeAll({ AutoScalingGroupNames: batch }),
     );
-    for (const g of fetched) cached.set(g.name, g);
+    for (const g of fetched) if (missing.includes(g.name)) cached.set(g.name, g);
     return wanted.flatMap((n) => cached.get(n) ?? []);
+  }
+
+  /**
+   * The names to ask for and, since a call is made anyway, every other group
+   * asked for lately whose cached copy is due within refreshAheadMs. At rest
+   * the cache then settles into one cohort read together once per TTL, 100
+   * names a call: 200 pools cost 2 calls a minute, not 200, and each group is
+   * read about once a minute. Bounded, so one reconcile never waits on a
+   * long run of calls.
+   */
+  #withRefreshAhead(missing: readonly string[]): string[] {
+    if (missing.length === 0 || this.#refreshAheadMs <= 0) return [...missing];
+    const now = this.#now();
+    for (const [n, at] of this.#askedAt) if (now - at > 2 * this.#ttlMs) this.#askedAt.delete(n);
+    const asked = new Set(missing);
+    // Expired ones too: a cohort read together expires together, and its first read must take the rest along.
+    const due = [...this.#askedAt.keys()]
+      .filter((n) => !asked.has(n))
+      .map((n) => ({ n, left: this.#groups.remainingMs(n) }))
+      .filter((x) => x.left <= this.#refreshAheadMs)
+      .sort((a, b) => a.left - b.left)
+      .map((x) => x.n);
+    return [...missing, ...due.slice(0, REFRESH_AHEAD_MAX_CALLS * ASG_NAMES_PER_CALL)];
   }
 
   async describeGroup(name: string, options: { fresh?: boolean } = {}): Promise<Group | undefined> {
@@ -244,12 +293,22 @@ export class AutoScaling {
     const entries = Object.entries(tags);
     if (entries.length === 0) throw new RangeError('findGroupByTags needs at least one tag');
     const key = tagQueryKey(tags);
-    const names = options.fresh === true ? undefined : this.#tagQueries.get(key);
-    if (names !== undefined) return this.describeGroups(names, options);
+    const names = options.fresh === true ? undefined : this.#tagQueries.get(key) ?? (this.#emptyTagQueries.get(key) ? [] : undefined);
+    if (names !== undefined) {
+      // The groups' contents by name (coalesced with other pools' reads); the
+      // tag query is asked again if one is gone or no longer carries the tags.
+      const groups = await this.describeGroups(names, options);
+      if (groups.length === names.length && groups.every((g) => hasTags(g, tags))) return groups;
+      this.#tagQueries.delete(key);
+    }
     const found = await this.#describeAll({ Filters: entries.map(([k, v]) => ({ Name: `tag:${k}`, Values: [v] })) });
     // Filters are ANDed by AWS; check again in case an emulator is lax.
     const groups = found.filter((g) => hasTags(g, tags)).sort((a, b) => a.name.localeCompare(b.name));
-    this.#tagQueries.set(key, groups.map((g) => g.name));
+    // Asked for by this lookup: refreshed ahead with the others from now on.
+    const at = this.#now();
+    for (const g of groups) this.#askedAt.set(g.name, at);
+    if (groups.length > 0) this.#tagQueries.set(key, groups.map((g) => g.name));
+    else this.#emptyTagQueries.set(key, true);
     return groups;
   }
 
@@ -477,6 +536,7 @@ export class AutoScaling {
     if (group === undefined) {
       this.#groups.clear();
       this.#tagQueries.clear();
+      this.#emptyTagQueries.clear();
       return;
     }
     this.#groups.delete(group);

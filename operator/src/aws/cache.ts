@@ -33,6 +33,12 @@ export class TtlCache<K, V> {
     this.#entries.set(key, { value, expires: this.#now() + this.#ttlMs });
   }
 
+  /** How long the key's entry has left; 0 when it is missing or expired (a call made anyway may refresh it). */
+  remainingMs(key: K): number {
+    const e = this.#entries.get(key);
+    return e === undefined ? 0 : Math.max(0, e.expires - this.#now());
+  }
+
   delete(key: K): void {
     this.#entries.delete(key);
   }

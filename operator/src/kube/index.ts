@@ -25,7 +25,7 @@ export * from './resources.ts';
 export * from './patch.ts';
 export type { KubeApi, ListWatcher, ListOptions, WatchOptions, DeleteOptions, ApplyOptions, PatchOptions, JsonPatchOp } from './api.ts';
 export { RestKubeApi, FIELD_MANAGER, ContentType } from './api.ts';
-export { Informer, GoneError } from './informer.ts';
+export { Informer, GoneError, LAST_APPLIED, stripForCache, stripNodeForCache } from './informer.ts';
 export type { Store, InformerOptions, AddHandler, UpdateHandler, DeleteHandler } from './informer.ts';
 export { EventRecorder } from './events.ts';
 export type { EventType, EventRecorderOptions } from './events.ts';

@@ -35,7 +35,40 @@ export interface InformerOptions {
   /** Server-side watch timeout; randomised per watch like client-go. */
   watchTimeoutSeconds?: number;
   random?: () => number;
+  /** What of each object is kept in the cache (default stripForCache): pure, given a fresh copy it may change. */
+  transform?: (obj: KubeObject) => KubeObject;
 }
+
+/** Written by kubectl apply, the whole object again: nothing the operator reads. */
+export const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
+
+/**
+ * The cache holds what reconcile reads, not the server's bookkeeping:
+ * managedFields (often larger than the object) and kubectl's
+ * last-applied copy go. Everything else stays; a pure function of the object.
+ */
+export const stripForCache = <T extends KubeObject>(obj: T): T => {
+  const md = obj.metadata as (KubeObject['metadata'] & { managedFields?: unknown }) | undefined;
+  if (!md || (md.managedFields === undefined && md.annotations?.[LAST_APPLIED] === undefined)) return obj;
+  const { managedFields: _m, ...metadata } = md;
+  if (metadata.annotations?.[LAST_APPLIED] !== undefined) {
+    const { [LAST_APPLIED]: _l, ...annotations } = metadata.annotations;
+    metadata.annotations = annotations;
+  }
+  return { ...obj, metadata };
+};
+
+/**
+ * Nodes also drop status.images, the list of every image pulled there
+ * (hundreds of entries on a busy node); the operator reads a node's
+ * labels, annotations, providerID, unschedulable and conditions only.
+ */
+export const stripNodeForCache = <T extends KubeObject>(obj: T): T => {
+  const n = stripForCache(obj) as T & { status?: { images?: unknown } };
+  if (n.status?.images === undefined) return n;
+  const { images: _i, ...status } = n.status;
+  return { ...n, status };
+};
 
 export class GoneError extends Error {
   readonly statusCode = 410;
@@ -242,7 +275,7 @@ export class Informer<T extends KubeObject> implements Store<T> {
           const key = keyOf(obj);
           const old = this.#cache.get(key);
           this.#cache.delete(key);
-          this.#emitDelete(deepFreeze(obj) ?? old);
+          this.#emitDelete(deepFreeze(this.#keep(obj)) ?? old);
           break;
         }
         case 'BOOKMARK':
@@ -274,10 +307,14 @@ export class Informer<T extends KubeObject> implements Store<T> {
       });
   }
 
+  #keep(obj: T): T {
+    return (this.#opts.transform ?? stripForCache)(obj) as T;
+  }
+
   #upsert(key: string, obj: T): void {
     const old = this.#cache.get(key);
     if (old !== undefined && old.metadata?.resourceVersion === obj.metadata?.resourceVersion) return;
-    const frozen = deepFreeze(obj);
+    const frozen = deepFreeze(this.#keep(obj));
     this.#cache.set(key, frozen);
     if (old === undefined) for (const h of this.#adds) this.#call(() => h(frozen));
     else for (const h of this.#updates) this.#call(() => h(frozen, old));

@@ -1,3 +1,4 @@
+import { scaleInsOf } from '../api/kdbcluster.ts';
 import type { EndOfDay, PoolStatus, RdbPoolSpec } from '../api/kdbcluster.ts';
 import { nodeGroupAccess, nodeGroupOwner } from './ownership.ts';
 import type { NodeGroupAccess } from './ownership.ts';
@@ -37,7 +38,7 @@ export interface PoolContext {
   nodes: ReadonlyMap<string, ObservedNode>;
   /** RDB pods of every pool of the cluster. */
   allPods: readonly ObservedRdbPod[];
-  /** Instances some pool's scale-in record names: no other chain may start on them. */
+  /** Instances some pool's scale-in records name: no other chain may start on them. */
   busyInstances: ReadonlySet<string>;
   /**
    * Instances status last placed an RDB pod on that is still observed: the
@@ -66,7 +67,7 @@ export const poolContexts = (o: Observed, allowCreate: boolean, windDown?: PoolW
   const busyInstances = new Set<string>();
   const statusHosts = new Set<string>();
   for (const ps of o.cluster.status?.pools ?? []) {
-    if (ps.scaleIn) busyInstances.add(ps.scaleIn.instanceId);
+    for (const r of scaleInsOf(ps)) busyInstances.add(r.instanceId);
     for (const e of ps.rdbs) if (e.instanceId !== undefined && podNames.has(e.name)) statusHosts.add(e.instanceId);
   }
   const idleGroups = new Set<string>();

@@ -31,11 +31,17 @@ export interface IdleInstance {
 export interface IdlePlan {
   /** Instances idle now, with when first seen (the pool's status). */
   idle: IdleInstance[];
-  /** The one to scale in now, if its grace has passed and nothing forbids it. */
-  due: { instanceId: string; node?: string; since: string } | undefined;
+  /** Those whose grace has passed, oldest id first, when nothing forbids a scale-in (the chain caps how many start). */
+  due: DueInstance[];
 }
 
-const NONE: IdlePlan = { idle: [], due: undefined };
+export interface DueInstance {
+  instanceId: string;
+  node?: string;
+  since: string;
+}
+
+const NONE: IdlePlan = { idle: [], due: [] };
 
 /**
  * Idle: InService, hosting no RDB pod of the cluster (bound in any state) and
@@ -62,7 +68,7 @@ export const planIdleInstances = (ctx: PoolContext): IdlePlan => {
   const seen = new Map((ctx.prev?.idleInstances ?? []).map((x) => [x.instanceId, x.since]));
   const now = ctx.now.toISOString();
   const idle: IdleInstance[] = [];
-  let due: IdlePlan['due'];
+  let due: DueInstance[] = [];
   const grace = idleGraceMs(ctx);
   for (const i of [...asg.instances].sort((a, b) => a.instanceId.localeCompare(b.instanceId))) {
     const r = isIdle(ctx, i);
@@ -70,11 +76,11 @@ export const planIdleInstances = (ctx: PoolContext): IdlePlan => {
     const since = seen.get(i.instanceId) ?? now;
     idle.push({ instanceId: i.instanceId, since });
     const at = Date.parse(since);
-    if (due === undefined && Number.isFinite(at) && ctx.now.getTime() - at >= grace) {
-      due = { instanceId: i.instanceId, ...(r.node !== undefined ? { node: r.node } : {}), since };
+    if (Number.isFinite(at) && ctx.now.getTime() - at >= grace) {
+      due.push({ instanceId: i.instanceId, ...(r.node !== undefined ? { node: r.node } : {}), since });
     }
   }
-  // One scale-in at a time per pool, never below MinSize, never while a pod waits for a node.
-  if (ctx.prev?.scaleIn || asg.desired <= asg.min || podWaitingForNode(ctx)) due = undefined;
+  // Never below MinSize (the chain also counts the decrements in flight), never while a pod waits for a node.
+  if (asg.desired <= asg.min || podWaitingForNode(ctx)) due = [];
   return { idle, due };
 };

@@ -1,6 +1,6 @@
 import type { PoolContext } from './context.ts';
 import { ev } from './events.ts';
-import { needsNode } from './rdbs.ts';
+import { needsNode, scaleInVictims } from './rdbs.ts';
 import type { Action, ClusterEvent, ObservedAsg } from './types.ts';
 
 /**
@@ -23,7 +23,7 @@ export interface CapacityPlan {
 }
 
 export const podsNeedingNodes = (ctx: PoolContext, created: number): number =>
-  ctx.obs.pods.filter((p) => needsNode(p, ctx.prev?.scaleIn?.rdb)).length + created;
+  ctx.obs.pods.filter((p) => needsNode(p, scaleInVictims(ctx.prev))).length + created;
 
 /** Nodes of the pool's group that host some other pod and none of this cluster's RDB pods (those count already). */
 export const nodesHeldByOthers = (ctx: PoolContext): string[] =>

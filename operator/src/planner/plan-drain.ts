@@ -1,3 +1,4 @@
+import { scaleInsOf } from '../api/kdbcluster.ts';
 import type { PoolStatus, RdbPoolSpec } from '../api/kdbcluster.ts';
 import type { PoolContext } from './context.ts';
 import { heldData, isActive, isDeleting, isFlushedSpare, isLive, owesWindow } from './rdbs.ts';
@@ -56,7 +57,7 @@ const hasLost = (prev: PoolStatus | undefined): boolean => prev?.rdbs.some((r) =
  * day the pool still owes (it must be replaced).
  */
 export const remembersWork = (ps: PoolStatus): boolean =>
-  ps.scaleIn !== undefined || (ps.draining?.done !== true && ps.rdbs.some(heldData)) || hasLost(ps);
+  scaleInsOf(ps).length > 0 || (ps.draining?.done !== true && ps.rdbs.some(heldData)) || hasLost(ps);
 
 export const drainState = (obs: ObservedPool, prev: PoolStatus | undefined, now: Date): DrainState => {
   const day = prev?.draining?.day ?? newestDay(obs.pods);

@@ -1,7 +1,7 @@
 import type { MergeRecord } from '../api/kdbcluster.ts';
 import { ev } from './events.ts';
 import { mayStillAdd, poolsServingDay } from './plan-drain.ts';
-import { heldData, isActive, isOut, markNodeLoss, podHeldData, podWindowOwner, windowOwner } from './rdbs.ts';
+import { heldData, isActive, isOut, markNodeLoss, scaleInVictims, podHeldData, podWindowOwner, windowOwner } from './rdbs.ts';
 import type { Action, ClusterEvent, Observed, ObservedMergeJob, ObservedNode } from './types.ts';
 
 /**
@@ -66,19 +66,19 @@ export const mergeBlocker = (o: Observed, day: string): string | undefined => {
     const pool = o.pools[name];
     if (!pool) return `pool ${name} not observed yet`;
     const prev = o.cluster.status?.pools.find((p) => p.name === name);
-    const victim = prev?.scaleIn?.rdb;
+    const victims = scaleInVictims(prev);
     const pods = markNodeLoss(pool.pods, nodes);
     const replayedBy = new Set(pods.filter((p) => isActive(p) && p.replaces !== undefined).map((p) => p.replaces));
     for (const p of pods) {
       if (!mayStillAdd(p, day)) continue;
       if (isActive(p)) return `RDB ${p.name} has not flushed ${day}`;
-      // The scale-in victim flushed before it was deleted; one that holds nothing lost nothing.
-      if (!isOut(p, victim) || !podHeldData(p) || replayedBy.has(podWindowOwner(p))) continue;
+      // A scale-in victim flushed before it was deleted; one that holds nothing lost nothing.
+      if (!isOut(p, victims) || !podHeldData(p) || replayedBy.has(podWindowOwner(p))) continue;
       return `RDB ${p.name} was lost and its window is not replayed yet`;
     }
     const observed = new Set(pods.map((p) => p.name));
     for (const e of prev?.rdbs ?? []) {
-      if (observed.has(e.name) || e.name === victim || !heldData(e) || replayedBy.has(windowOwner(e))) continue;
+      if (observed.has(e.name) || victims.has(e.name) || !heldData(e) || replayedBy.has(windowOwner(e))) continue;
       return `RDB ${e.name} was lost and its window is not replayed yet`;
     }
   }

@@ -11,7 +11,7 @@ import { planScaleOut } from './plan-scale-out.ts';
 import { removable } from './plan-drain.ts';
 import { poolUpdate } from './plan-updates.ts';
 import type { PoolWindDown } from './plan-wind-down.ts';
-import { isActive, isDeleting } from './rdbs.ts';
+import { isActive, isDeleting, scaleInVictims } from './rdbs.ts';
 import type { Action, CapacityLimit, ClusterEvent, LostRdb, Observed } from './types.ts';
 
 /** What one pool's planning decided; planStatus turns it into status, plan() orders the actions. */
@@ -29,7 +29,8 @@ export interface PoolOutcome {
   lost: LostRdb[];
   /** Lost pods still observed whose window a replacement holds (see planReplacements). */
   replayed: string[];
-  scaleIn: ScaleInRecord | undefined;
+  /** The pool's scale-in chains after this plan. */
+  scaleIns: ScaleInRecord[];
   /** Instances of the pool's ASG hosting no RDB, with when first seen so (idle-instances.ts). */
   idle: IdleInstance[];
   capacityLimit: CapacityLimit | undefined;
@@ -71,7 +72,7 @@ export const planPools = (o: Observed, allowCreate: boolean, windDown?: PoolWind
     return {
       ctx,
       pool: ctx.spec,
-      protection: planProtection(ctx, scaleIn.record),
+      protection: planProtection(ctx, scaleIn.records),
       // The pool's next live or queued RDB is created before replacements: when
       // servers are short (AWS down, MaxSize) the scheduler gives the free node
       // to the first pending pod, and the feed needs a live RDB more than a
@@ -84,7 +85,7 @@ export const planPools = (o: Observed, allowCreate: boolean, windDown?: PoolWind
       created: [...repl.created, ...out.created],
       lost,
       replayed: drained ? [] : repl.replayed,
-      scaleIn: scaleIn.record,
+      scaleIns: scaleIn.records,
       idle: scaleIn.idle,
       capacityLimit: out.capacityLimit,
       capacityMessage: out.capacityMessage,
@@ -109,10 +110,10 @@ export const windDownDeletions = (ctx: PoolContext): Action[] => {
   if (ctx.windDown?.step !== 'empty') return [];
   const noGroup = !ctx.asg && !ctx.awsUnknown;
   const shared = (node: string): boolean => (ctx.nodes.get(node)?.otherPods ?? []).length > 0;
-  // The chain's victim is deleted by the chain, with its preconditions.
-  const victim = ctx.prev?.scaleIn?.rdb;
+  // A chain's victim is deleted by the chain, with its preconditions.
+  const victims = scaleInVictims(ctx.prev);
   return ctx.obs.pods
-    .filter((p) => p.name !== victim && !isDeleting(p) && isActive(p))
+    .filter((p) => !victims.has(p.name) && !isDeleting(p) && isActive(p))
     .filter((p) => p.node === undefined || ((noGroup || shared(p.node)) && removable(ctx, p)))
     .map((p): Action => ({ kind: 'DeleteRdbPod', pool: ctx.spec.name, pod: p.name, reason: 'WindDown' }));
 };

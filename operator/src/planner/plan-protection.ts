@@ -10,9 +10,9 @@ import type { Action } from './types.ts';
  * - every instance hosting an RDB pod carries scale-in protection, and its
  *   node the cluster-autoscaler and Karpenter opt-outs.
  * Protection is only ever added here; it comes off only in the scale-in
- * chain, for the one instance named in the record.
+ * chain, for the instances its records name.
  */
-export const planProtection = (ctx: PoolContext, scaleIn: ScaleInRecord | undefined): Action[] => {
+export const planProtection = (ctx: PoolContext, scaleIns: readonly ScaleInRecord[]): Action[] => {
   const actions: Action[] = [];
   const asg = ctx.asg;
   if (asg && !ctx.deleting) {
@@ -22,7 +22,7 @@ export const planProtection = (ctx: PoolContext, scaleIn: ScaleInRecord | undefi
     }
   }
 
-  const releasing = scaleIn && (scaleIn.step === 'Unprotect' || scaleIn.step === 'Terminate') ? scaleIn.instanceId : undefined;
+  const releasing = new Set(scaleIns.filter((r) => r.step === 'Unprotect' || r.step === 'Terminate').map((r) => r.instanceId));
   const hostNodes = new Set<string>();
   for (const p of ctx.obs.pods) if (p.node !== undefined && !isFailed(p)) hostNodes.add(p.node);
 
@@ -33,7 +33,7 @@ export const planProtection = (ctx: PoolContext, scaleIn: ScaleInRecord | undefi
     if (!node) continue;
     if (Object.entries(NODE_ANNOTATIONS).some(([k, v]) => node.annotations[k] !== v)) toAnnotate.push(name);
     const inst = asg?.instances.find((i) => i.instanceId === node.instanceId);
-    if (inst && !inst.protectedFromScaleIn && inst.instanceId !== releasing) toProtect.push(inst.instanceId);
+    if (inst && !inst.protectedFromScaleIn && !releasing.has(inst.instanceId)) toProtect.push(inst.instanceId);
   }
   if (asg && toProtect.length > 0) {
     actions.push({ kind: 'SetInstanceProtection', group: asg.name, instanceIds: toProtect, protect: true });

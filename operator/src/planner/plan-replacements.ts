@@ -1,6 +1,6 @@
 import type { OrdinalCounter, PoolContext } from './context.ts';
 import { ev } from './events.ts';
-import { heldData, isActive, isDeleting, isFailed, isOut, owesWindow, podHeldData, podWindowOwner, rdbPodName, windowOwner } from './rdbs.ts';
+import { heldData, isActive, isDeleting, isFailed, isOut, owesWindow, podHeldData, podWindowOwner, rdbPodName, scaleInVictims, windowOwner } from './rdbs.ts';
 import type { RdbStatusEntry } from '../api/kdbcluster.ts';
 import type { Action, ClusterEvent, LostRdb, ObservedRdbPod } from './types.ts';
 
@@ -60,7 +60,7 @@ export const planReplacements = (ctx: PoolContext, ordinals: OrdinalCounter): Re
   // A window is covered while an active pod (not failed, deleting or on a lost node) replays or holds it.
   const coveredBy = new Map<string, ObservedRdbPod>();
   for (const p of ctx.obs.pods) if (isActive(p) && p.replaces !== undefined) coveredBy.set(p.replaces, p);
-  const victim = ctx.prev?.scaleIn?.rdb;
+  const victims = scaleInVictims(ctx.prev);
   // A window a replacement finished replaying is that replacement's now: the
   // lost pod it came from (observed until podgc removes it, or remembered in
   // status) is no candidate any more, even once the replacement is lost too
@@ -78,7 +78,7 @@ export const planReplacements = (ctx: PoolContext, ordinals: OrdinalCounter): Re
 
   for (const p of ctx.obs.pods) {
     // While the cluster is deleted its pods go on purpose.
-    if (!isOut(p, ctx.deleting ? p.name : victim)) continue;
+    if (!isOut(p, ctx.deleting ? new Set([p.name]) : victims)) continue;
     const holds = podHeldData(p);
     if (!isDeleting(p) && (isFailed(p) || p.nodeLost === true)) {
       actions.push({ kind: 'DeleteRdbPod', pool, pod: p.name, reason: holds ? 'Lost' : 'Failed' });
@@ -86,8 +86,8 @@ export const planReplacements = (ctx: PoolContext, ordinals: OrdinalCounter): Re
     if (holds) candidates.push(fromPod(p));
   }
   for (const e of ctx.prev?.rdbs ?? []) {
-    // The scale-in victim was flushed before it was deleted: gone on purpose.
-    if (observed.has(e.name) || e.name === victim || !mayHaveHeld(e)) continue;
+    // A scale-in victim was flushed before it was deleted: gone on purpose.
+    if (observed.has(e.name) || victims.has(e.name) || !mayHaveHeld(e)) continue;
     candidates.push({
       name: e.name,
       replaces: windowOwner(e),

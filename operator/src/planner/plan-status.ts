@@ -88,7 +88,8 @@ const poolStatus = (o: PoolOutcome, capacity: PoolsPlan['capacity']): PoolStatus
     queued: active.filter(isWaiting).map((p) => p.name),
     rolled,
     rdbs,
-    ...(o.scaleIn ? { scaleIn: o.scaleIn } : {}),
+    // Written as scaleIns only: an older operator's scaleIn, continued, is dropped here.
+    ...(o.scaleIns.length > 0 ? { scaleIns: o.scaleIns } : {}),
     ...(o.idle.length > 0 ? { idleInstances: o.idle } : {}),
     nextOrdinal: o.nextOrdinal,
     ...(fill ? { fill } : {}),
@@ -130,7 +131,7 @@ export const planStatus = (
   const limited = outcomes.filter((p) => p.capacityLimit !== undefined);
   const waitingForNode = outcomes.flatMap((p) => p.ctx.obs.pods.filter((x) => isActive(x) && x.node === undefined).map((x) => x.name));
   const created = outcomes.flatMap((p) => p.created);
-  const scalingIn = outcomes.filter((p) => p.scaleIn !== undefined);
+  const scalingIn = outcomes.filter((p) => p.scaleIns.length > 0);
   const serving = (p: PoolOutcome) => p.ctx.obs.pods.some((x) => isActive(x) && (isLive(x) || isTakingOver(x)));
   // A draining pool (removed from the spec) serves no queue of its own any more.
   // Winding down, no pool is meant to serve.
@@ -184,7 +185,9 @@ export const planStatus = (
       'RemovingFlushedRdb',
       'Steady',
       scalingIn.length > 0
-        ? scalingIn.map((p) => `pool ${p.pool.name}: ${p.scaleIn?.rdb ?? 'idle instance'} (${p.scaleIn?.instanceId}) at ${p.scaleIn?.step}`).join('; ')
+        ? scalingIn
+            .map((p) => `pool ${p.pool.name}: ${p.scaleIns.map((r) => `${r.rdb ?? 'idle instance'} (${r.instanceId}) at ${r.step}`).join(', ')}`)
+            .join('; ')
         : 'no scale-in in flight',
     ),
     cond('Degraded', problems.length > 0, 'Degraded', 'AsExpected', problems.length > 0 ? problems.join('; ') : 'nothing lost or missing'),

@@ -1,3 +1,4 @@
+import { scaleInsOf } from '../api/kdbcluster.ts';
 import type { PendingChange } from '../api/kdbcluster.ts';
 import type { ConditionValue } from './conditions.ts';
 import type { PoolContext } from './context.ts';
@@ -119,7 +120,7 @@ export const poolUpdate = (ctx: PoolContext): PoolUpdate => {
 
 /** At most one per pass, and none while anything else in the pool moves. */
 const replaceableNow = (ctx: PoolContext, outdated: readonly ObservedRdbPod[]): ObservedRdbPod | undefined => {
-  if (!ctx.allowCreate || ctx.deleting || ctx.prev?.scaleIn !== undefined) return undefined;
+  if (!ctx.allowCreate || ctx.deleting || scaleInsOf(ctx.prev).length > 0) return undefined;
   // A pod on its way out, failed, on a lost node, or a window being replayed: the pool is already moving.
   if (ctx.obs.pods.some((p) => !isActive(p) || owesWindow(p))) return undefined;
   // Never ran: holds nothing and is in no queue.

@@ -104,14 +104,14 @@ const lostWindows = (o: Observed): string[] =>
  * server still launching, or a group AWS did not let us read. A server that
  * hosts other pods (a shared node group) is not the cluster's to hand back.
  */
-export const serversLeft = (outcomes: readonly Pick<PoolOutcome, 'ctx' | 'scaleIn' | 'idle'>[]): string | undefined => {
+export const serversLeft = (outcomes: readonly Pick<PoolOutcome, 'ctx' | 'scaleIns' | 'idle'>[]): string | undefined => {
   const pods = outcomes.flatMap((p) => p.ctx.obs.pods);
   const taking = pods.filter((x) => isActive(x) && isLive(x) && x.rdb?.holdsRows === true).map((x) => x.name);
   if (taking.length > 0) {
     return `live RDB ${taking.join(', ')}, which holds rows published after the write-down: stop the feeds (or annotate kdb-operator.dev/write-down=skip to drop them)`;
   }
   if (pods.length > 0) return `RDB pods ${pods.map((x) => x.name).sort().join(', ')}`;
-  const inFlight = outcomes.filter((p) => p.scaleIn !== undefined).map((p) => p.ctx.spec.name);
+  const inFlight = outcomes.filter((p) => p.scaleIns.length > 0).map((p) => p.ctx.spec.name);
   if (inFlight.length > 0) return `the scale-in of pool ${inFlight.join(', ')}`;
   for (const p of outcomes) {
     if (p.ctx.awsUnknown) return `AWS (pool ${p.ctx.spec.name}'s group cannot be read)`;
@@ -280,7 +280,7 @@ const unflushedAll = (o: Observed): string[] => {
  * over once nothing of the cluster is left on a server (serversLeft). The
  * tickerplant stops, or the cluster is released, from here on.
  */
-export const settleWindDown = (w: WindDownPlan, outcomes: readonly Pick<PoolOutcome, 'ctx' | 'scaleIn' | 'idle'>[]): WindDownPlan => {
+export const settleWindDown = (w: WindDownPlan, outcomes: readonly Pick<PoolOutcome, 'ctx' | 'scaleIns' | 'idle'>[]): WindDownPlan => {
   const r = w.record;
   if (r?.step !== 'ScalingIn') return w;
   const left = serversLeft(outcomes);

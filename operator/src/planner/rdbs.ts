@@ -1,4 +1,5 @@
-import type { RdbPhase, RdbStatusEntry } from '../api/kdbcluster.ts';
+import { scaleInsOf } from '../api/kdbcluster.ts';
+import type { PoolStatus, RdbPhase, RdbStatusEntry } from '../api/kdbcluster.ts';
 import type { ObservedNode, ObservedRdbPod } from './types.ts';
 
 /**
@@ -44,20 +45,24 @@ export const onLostNode = (p: ObservedRdbPod, nodes: ReadonlyMap<string, Observe
 export const markNodeLoss = (pods: readonly ObservedRdbPod[], nodes: ReadonlyMap<string, ObservedNode>): ObservedRdbPod[] =>
   pods.map((p) => (onLostNode(p, nodes) ? { ...p, nodeLost: true } : p));
 
+/** The RDBs the pool's scale-in chains remove (flushed, deleted on purpose). */
+export const scaleInVictims = (ps: PoolStatus | undefined): Set<string> =>
+  new Set(scaleInsOf(ps).flatMap((r) => (r.rdb !== undefined ? [r.rdb] : [])));
+
 /**
  * Out of the pool but still there: failed, on a lost node, or deleted by
- * someone other than the scale-in chain (`victim`, its own flushed RDB).
+ * someone other than the scale-in chains (`victims`, their own flushed RDBs).
  */
-export const isOut = (p: ObservedRdbPod, victim: string | undefined): boolean =>
-  isFailed(p) || p.nodeLost === true || (isDeleting(p) && p.name !== victim);
+export const isOut = (p: ObservedRdbPod, victims: ReadonlySet<string>): boolean =>
+  isFailed(p) || p.nodeLost === true || (isDeleting(p) && !victims.has(p.name));
 
 /**
  * Takes a node while it exists: an active pod (bound or waiting), and any
  * other pod still bound to one (failed, Terminating, on a NotReady node),
- * except the scale-in victim on its way out, whose instance goes with it.
+ * except a scale-in victim on its way out, whose instance goes with it.
  */
-export const needsNode = (p: ObservedRdbPod, victim: string | undefined): boolean =>
-  !(isDeleting(p) && p.name === victim) && (isActive(p) || p.node !== undefined);
+export const needsNode = (p: ObservedRdbPod, victims: ReadonlySet<string>): boolean =>
+  !(isDeleting(p) && victims.has(p.name)) && (isActive(p) || p.node !== undefined);
 
 export const isLive = (p: ObservedRdbPod): boolean => p.rdb?.live === true || p.rdb?.state === 'live';
 

@@ -266,8 +266,12 @@ export type Action =
   | { kind: 'TerminateInstanceInGroup'; group: string; instanceId: string; decrement: true; since?: string; node?: string; pod?: string }
   /** Tag the ASG as this cluster's (kdb-operator.dev/owner = owner) unless another cluster's tag is there. */
   | { kind: 'ClaimNodeGroup'; group: string; owner: string }
-  /** Persist the pool's scale-in record (null clears it) before the step it names runs. */
-  | { kind: 'RecordScaleInStep'; pool: string; record: ScaleInRecord | null }
+  /**
+   * Persist one of the pool's scale-in records, the one of `instanceId` (null
+   * clears it), before the step it names runs. Consecutive ones are written
+   * together, in one status write.
+   */
+  | { kind: 'RecordScaleInStep'; pool: string; instanceId: string; record: ScaleInRecord | null }
   /** Create the day's merge Job unless it exists (`job` is its name, from planner mergeJobName). */
   | { kind: 'EnsureMergeJob'; day: string; job: string }
   | { kind: 'UpdateStatus'; status: KdbClusterStatus }

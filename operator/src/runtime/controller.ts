@@ -77,6 +77,7 @@ export class Controller {
         clock: this.#clock,
         onDepth: gauge ? (d) => gauge.set({ controller: opts.name }, d) : undefined,
       });
+    opts.metrics?.watchWorkqueue(opts.name, () => this.queue.longestWaitMs());
   }
 
   /** Informer handlers call this; it only enqueues. */

@@ -16,6 +16,10 @@ export interface OperatorMetrics {
   readonly reconcileTotal: Counter<'controller' | 'result'>;
   readonly reconcileDuration: Histogram<'controller'>;
   readonly workqueueDepth: Gauge<'controller'>;
+  /** Seconds the key at the head of the queue has waited, read from the queue at each scrape. */
+  readonly workqueueLongestWait: Gauge<'controller'>;
+  /** The controller's queue, to read the longest wait from at scrape time. */
+  watchWorkqueue(controller: string, longestWaitMs: () => number): void;
   readonly awsCallsTotal: Counter<'operation' | 'outcome'>;
   readonly scaleEventsTotal: Counter<'pool' | 'direction'>;
   readonly reactionSeconds: Histogram<'direction'>;
@@ -66,6 +70,17 @@ export const createMetrics = (opts: { defaultMetrics?: boolean; registry?: Regis
     labelNames: ['controller'] as const,
     registers,
   });
+  const queues = new Map<string, () => number>();
+  // Read at scrape time: a wait grows with no event to report it.
+  const workqueueLongestWait = new Gauge({
+    name: 'kdb_operator_workqueue_longest_wait_seconds',
+    help: 'Seconds the longest-waiting key in the work queue has waited for a worker',
+    labelNames: ['controller'] as const,
+    registers,
+    collect() {
+      for (const [controller, ms] of queues) this.set({ controller }, ms() / 1000);
+    },
+  });
   const awsCallsTotal = new Counter({
     name: 'kdb_operator_aws_calls_total',
     help: 'AWS API calls by operation and outcome',
@@ -115,6 +130,8 @@ export const createMetrics = (opts: { defaultMetrics?: boolean; registry?: Regis
     reconcileTotal,
     reconcileDuration,
     workqueueDepth,
+    workqueueLongestWait,
+    watchWorkqueue: (controller, longestWaitMs) => void queues.set(controller, longestWaitMs),
     awsCallsTotal,
     scaleEventsTotal,
     reactionSeconds,

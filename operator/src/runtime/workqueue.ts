@@ -11,6 +11,14 @@ export interface WorkQueueOptions {
 }
 
 /**
+ * Fair by key: a key waits in FIFO order once, however often it is added,
+ * and one being reconciled goes to the back when it is added again, so a
+ * busy cluster that requeues all the time never runs twice while another
+ * waits. Delayed and rate-limited adds join the back when they come due,
+ * never ahead of keys already waiting.
+ */
+
+/**
  * client-go's rate-limiting work queue, for string keys (namespace/name).
  *
  * - A key is queued at most once (dirty set) and never handed to two workers
@@ -26,6 +34,8 @@ export class WorkQueue {
   readonly #onDepth: ((depth: number) => void) | undefined;
 
   #queue: string[] = [];
+  /** When each key in #queue joined it (clock ms): the head has waited longest. */
+  readonly #queuedAt = new Map<string, number>();
   readonly #dirty = new Set<string>();
   readonly #processing = new Set<string>();
   readonly #waiting = new Map<string, { at: number; timer: TimerHandle }>();
@@ -100,6 +110,13 @@ export class WorkQueue {
     }
   }
 
+  /** How long the key at the head of the queue has waited for a worker (0 when none waits). */
+  longestWaitMs(): number {
+    const head = this.#queue[0];
+    const at = head === undefined ? undefined : this.#queuedAt.get(head);
+    return at === undefined ? 0 : Math.max(0, this.#clock.now() - at);
+  }
+
   /** Keys ready to be processed (not counting delayed or in-flight ones). */
   len(): number {
     return this.#queue.length;
@@ -141,12 +158,14 @@ export class WorkQueue {
       return;
     }
     this.#queue.push(key);
+    this.#queuedAt.set(key, this.#clock.now());
     this.#onDepth?.(this.#queue.length);
   }
 
   #pop(): string | undefined {
     const key = this.#queue.shift();
     if (key === undefined) return undefined;
+    this.#queuedAt.delete(key);
     this.#dirty.delete(key);
     this.#processing.add(key);
     this.#onDepth?.(this.#queue.length);

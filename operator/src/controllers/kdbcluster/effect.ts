@@ -1,3 +1,4 @@
+import { applyScaleInRecord, scaleInsOf } from '../../api/kdbcluster.ts';
 import type { KdbCluster, KdbClusterStatus, PoolStatus, ScaleInRecord } from '../../api/kdbcluster.ts';
 import type { Aws } from '../../aws/index.ts';
 import type { EventRecorder, KubeApi, KubeObject, V1PersistentVolume, V1PersistentVolumeClaim } from '../../kube/index.ts';
@@ -93,7 +94,16 @@ export class Effector {
 
   async run(actions: Action[]): Promise<{ requeueAfterMs?: number }> {
     let requeueAfterMs: number | undefined;
-    for (const a of actions) {
+    for (let i = 0; i < actions.length; i++) {
+      const a = actions[i]!;
+      if (a.kind === 'RecordScaleInStep') {
+        // The planner puts every chain's record before the steps: one status write for all of them.
+        const batch: ActionOf<'RecordScaleInStep'>[] = [a];
+        while (actions[i + 1]?.kind === 'RecordScaleInStep') batch.push(actions[++i] as ActionOf<'RecordScaleInStep'>);
+        this.#d.log.debug('action', { action: a.kind, records: batch.map(summary) });
+        await this.#recordScaleIns(batch);
+        continue;
+      }
       if (a.kind === 'RequeueAfter') {
         requeueAfterMs = a.ms;
         continue;
@@ -281,7 +291,7 @@ export class Effector {
         await api.createIfAbsent(mergeJob(c, a.day, a.job, this.#d.priorityClasses?.merge) as KubeObject);
         return;
       case 'RecordScaleInStep':
-        await this.#recordScaleIn(a);
+        await this.#recordScaleIns([a]);
         return;
       case 'UpdateStatus':
         await this.#writeStatus(a.status);
@@ -300,20 +310,39 @@ export class Effector {
   }
 
   /**
-   * The record is written with the resourceVersion we planned from: if
+   * The records are written with the resourceVersion we planned from: if
    * anything else changed the status meanwhile, the write fails (409) and the
-   * reconcile starts over from what is really there.
+   * reconcile starts over from what is really there. A legacy single scaleIn
+   * (an older operator's) moves into scaleIns here.
    */
-  async #recordScaleIn(a: ActionOf<'RecordScaleInStep'>): Promise<void> {
+  async #recordScaleIns(batch: readonly ActionOf<'RecordScaleInStep'>[]): Promise<void> {
     const pools: PoolStatus[] = structuredClone(this.#cluster.status?.pools ?? []);
-    let entry = pools.find((p) => p.name === a.pool);
-    if (!entry) {
-      entry = { name: a.pool, queued: [], rolled: [], rdbs: [] };
-      pools.push(entry);
+    const touched = new Set<string>();
+    for (const a of batch) {
+      let entry = pools.find((p) => p.name === a.pool);
+      if (!entry) {
+        entry = { name: a.pool, queued: [], rolled: [], rdbs: [] };
+        pools.push(entry);
+      }
+      touched.add(a.pool);
+      entry.scaleIns = applyScaleInRecord(scaleInsOf(entry), a.instanceId, a.record as ScaleInRecord | null);
+      delete entry.scaleIn;
+      if (entry.scaleIns.length === 0) delete entry.scaleIns;
     }
-    if (a.record) entry.scaleIn = a.record as ScaleInRecord;
-    else delete entry.scaleIn;
     const updated = await this.#patchStatus({ pools });
+    // A CRD older than this operator prunes scaleIns without a word: the chain would forget its step.
+    // (An answer without any status is no API server's: nothing to compare with.)
+    const answer = (updated as { status?: { pools?: { name?: string; scaleIns?: unknown[] }[] } }).status;
+    const stored = answer?.pools ?? [];
+    const lost =
+      answer === undefined
+        ? []
+        : pools.filter((p) => touched.has(p.name) && (p.scaleIns?.length ?? 0) > 0 && !stored.some((x) => x.name === p.name && Array.isArray(x.scaleIns)));
+    if (lost.length > 0) {
+      const message = `the API server dropped status.pools[].scaleIns (pool ${lost.map((p) => p.name).join(', ')}): the installed KdbCluster CRD is older than this operator; apply crds/kdbclusters.kdb-operator.dev.yaml (helm does not upgrade CRDs)`;
+      await this.#d.events.record(this.#cluster as KubeObject, 'Warning', 'CrdOutdated', message);
+      throw new StatusPrunedError(message);
+    }
     this.#cluster = { ...this.#cluster, metadata: { ...this.#cluster.metadata, resourceVersion: updated.metadata?.resourceVersion } as KdbCluster['metadata'], status: { ...(this.#cluster.status ?? { conditions: [], pools: [] }), pools } };
   }
 

@@ -1,6 +1,6 @@
 import type { Aws } from '../../aws/index.ts';
 import type { EventRecorder, KubeClient, KubeObject, V1Deployment, V1Job, V1Node, V1PersistentVolume, V1PersistentVolumeClaim, V1Pod, V1Service, V1StatefulSet, Informer } from '../../kube/index.ts';
-import { Resources } from '../../kube/index.ts';
+import { Resources, stripNodeForCache } from '../../kube/index.ts';
 import { Controller } from '../../runtime/controller.ts';
 import type { Logger } from '../../runtime/log.ts';
 import type { OperatorMetrics } from '../../runtime/metrics.ts';
@@ -21,8 +21,22 @@ export interface KdbClusterControllerOptions {
   eksClusterName?: string;
   /** Reconcile only the KdbClusters of this namespace (default: all); pods and nodes are still watched everywhere. */
   clusterNamespace?: string;
+  /** Reconciles running at once, each of a different KdbCluster (default DEFAULT_WORKERS). */
   workers?: number;
 }
+
+/**
+ * A firm runs hundreds of KdbClusters; a reconcile mostly waits on the API
+ * server and AWS, so a few run side by side. The queue never hands one
+ * cluster to two workers, so each cluster's plans stay strictly in order.
+ */
+export const DEFAULT_WORKERS = 4;
+
+/** KDB_WORKERS as a worker count: a whole number from 1 to 64, else the default. */
+export const workersFrom = (value: string | undefined): number => {
+  const n = value === undefined || value.trim() === '' ? Number.NaN : Number(value);
+  return Number.isInteger(n) && n >= 1 && n <= 64 ? n : DEFAULT_WORKERS;
+};
 
 export interface KdbClusterController {
   controller: Controller;
@@ -42,13 +56,27 @@ const ownerKey = (o: Readonly<KubeObject>): string | undefined => {
  * their cluster by label (PVs are cluster-scoped, so by claimRef), nodes to
  * every cluster (a joining node may be what a pool waits for).
  */
+/**
+ * What each informer caches. Pods: only the project's (managed-by), so a
+ * firm's other workloads are not held in memory. That hides a foreign pod
+ * landing on an RDB node from the cache, which is why every chain past
+ * DeletePod, and the effector right before each Terminate, list the node's
+ * pods in every namespace fresh from the API server (observe.ts, effect.ts).
+ * Nodes: only those of an EKS node group (the label the planner matches
+ * pools by), the others the planner never looks at; stripped of their image lists.
+ */
+export const INFORMER_SELECTORS = {
+  managed: `${LABEL.managedBy}=${MANAGED_BY}`,
+  nodes: LABEL.nodeGroup,
+} as const;
+
 export const kdbClusterController = (o: KdbClusterControllerOptions): KdbClusterController => {
-  const managed = `${LABEL.managedBy}=${MANAGED_BY}`;
-  const informer = <T extends KubeObject>(resource: (typeof Resources)[keyof typeof Resources], labelSelector?: string) =>
-    o.kube.informer<T>({ resource, ...(labelSelector ? { labelSelector } : {}) });
+  const managed = INFORMER_SELECTORS.managed;
+  const informer = <T extends KubeObject>(resource: (typeof Resources)[keyof typeof Resources], labelSelector?: string, transform?: (obj: KubeObject) => KubeObject) =>
+    o.kube.informer<T>({ resource, ...(labelSelector ? { labelSelector } : {}), ...(transform ? { transform } : {}) });
   const clusters = o.kube.informer<KubeObject>({ resource: Resources.KdbCluster, ...(o.clusterNamespace ? { namespace: o.clusterNamespace } : {}) });
   const pods = informer<V1Pod>(Resources.Pod, managed);
-  const nodes = informer<V1Node>(Resources.Node);
+  const nodes = informer<V1Node>(Resources.Node, INFORMER_SELECTORS.nodes, stripNodeForCache);
   const statefulSets = informer<V1StatefulSet>(Resources.StatefulSet, managed);
   const deployments = informer<V1Deployment>(Resources.Deployment, managed);
   const services = informer<V1Service>(Resources.Service, managed);
@@ -66,7 +94,7 @@ export const kdbClusterController = (o: KdbClusterControllerOptions): KdbCluster
   });
   const controller = new Controller({
     name: 'kdbcluster',
-    workers: o.workers ?? 2,
+    workers: o.workers ?? DEFAULT_WORKERS,
     logger: o.log,
     ...(o.metrics ? { metrics: o.metrics } : {}),
     reconcile: kdbClusterReconciler({

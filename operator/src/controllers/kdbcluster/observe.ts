@@ -1,3 +1,4 @@
+import { scaleInsOf } from '../../api/kdbcluster.ts';
 import type { KdbCluster, RdbPoolSpec } from '../../api/kdbcluster.ts';
 import type { Aws, Group } from '../../aws/index.ts';
 import { AwsUnavailableError, GroupNotFoundError, nodeGroupTags, OWNER_TAG } from '../../aws/index.ts';
@@ -130,8 +131,8 @@ const observeNode = (n: V1Node): ObservedNode => {
 
 /**
  * Everything the planner needs, from informer caches and AWS. AWS reads go
- * through the cached describe except while a scale-in is in flight: that
- * chain must see the instance as AWS sees it now, or a stale read after a
+ * through the cached describe except while a scale-in is in flight: its
+ * chains must see their instances as AWS sees them now, or a stale read after a
  * restart could repeat a terminate.
  */
 export class Observer {
@@ -206,18 +207,25 @@ export class Observer {
         const other = others.get(o.name);
         return other ? { ...o, otherPods: other } : o;
       });
-    const scaleIn = cluster.status?.pools.find((p) => p.name === pool.name)?.scaleIn;
-    // Past DeletePod the chain heads for a terminate: what runs on the node is
-    // read fresh, in every namespace, not from the managed-pods cache.
-    if (scaleIn?.node !== undefined && scaleIn.step !== 'DeletePod' && this.#deps.podsOnNode) {
-      const fresh = podsBlockingTermination((await this.#deps.podsOnNode(scaleIn.node)).map(podOnNode), {
-        namespace: cluster.metadata.namespace ?? 'default',
-        name: scaleIn.rdb ?? '',
-      });
-      const i = nodes.findIndex((n) => n.name === scaleIn.node);
-      if (i >= 0 && fresh.length > 0) nodes[i] = { ...nodes[i]!, otherPods: [...new Set([...(nodes[i]!.otherPods ?? []), ...fresh])].sort() };
+    const chains = scaleInsOf(cluster.status?.pools.find((p) => p.name === pool.name));
+    // Past DeletePod a chain heads for a terminate: what runs on its node is
+    // read fresh, in every namespace, not from the managed-pods cache. One
+    // read per chain, side by side, so many chains cost no more wall time than one.
+    const podsOnNode = this.#deps.podsOnNode;
+    const heading = chains.filter((r) => r.node !== undefined && r.step !== 'DeletePod');
+    const fresh = podsOnNode
+      ? await Promise.all(
+          heading.map(async (r) => ({
+            node: r.node!,
+            blocking: podsBlockingTermination((await podsOnNode(r.node!)).map(podOnNode), { namespace: cluster.metadata.namespace ?? 'default', name: r.rdb ?? '' }),
+          })),
+        )
+      : [];
+    for (const { node, blocking } of fresh) {
+      const i = nodes.findIndex((n) => n.name === node);
+      if (i >= 0 && blocking.length > 0) nodes[i] = { ...nodes[i]!, otherPods: [...new Set([...(nodes[i]!.otherPods ?? []), ...blocking])].sort() };
     }
-    return { ...(await this.#observeAsg(pool, scaleIn !== undefined)), nodes, pods };
+    return { ...(await this.#observeAsg(pool, chains.length > 0)), nodes, pods };
   }
 
   async #observeAsg(pool: RdbPoolSpec, fresh: boolean): Promise<Pick<ObservedPool, 'asg' | 'asgLookup'>> {
