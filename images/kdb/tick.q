@@ -126,6 +126,30 @@ upd:{[t;x]
   };
 .u.roll:{[n;li] .u.rollAt[n;li]; .u.save[]};
 
+/ Roll on request (the operator, to move a pool onto a new spec; the reference's roll-live op):
+/ q)h(`.u.rollLive;`pool;`rdb;`next) (next ` for the oldest queued one connected). Rolls rdb at
+/ .u.sent, the last message handed to it, as a slow RDB's roll; its handle stays and it is told
+/ it rolled. Only while rdb is still live (a repeat rolls nothing), and only onto a queued RDB
+/ that is connected: with none, nothing changes, so the pool never goes without a live RDB.
+/ Answers rolled, lastI, next and (not rolled) reason, as roll-live-done does.
+.u.rollLive:{[p;n;nx]
+  s:.u.row n; lv:first exec name from .u.subs where pool=p, state=`live, null replacedBy;
+  no:{[lv;r;li] `rolled`lastI`next`reason!(0b;li;lv;r)}[lv];
+  if[(null s`name) or p<>s`pool; :no["pool ",string[p]," has no RDB ",string[n]," today";0N]];
+  if[not `live=s`state; :no[string[n]," is ",string[s`state],", not live: nothing rolled";s`lastI]];
+  if[null .u.h n; :no[string[n]," is live but not connected: it is rolled when its connection goes, not on request";0N]];
+  q:exec name from .u.subs where pool=p, state=`queued, null replacedBy;
+  q:$[null nx; q where not null .u.h q; q inter enlist nx];
+  if[not count q; :no["no queued RDB is connected: rolling ",string[n]," now would leave the pool with no live RDB; nothing rolled";0N]];
+  if[null .u.h first q; :no[string[first q]," is queued but not connected: nothing rolled";0N]];
+  li:(s`firstI)|.u.i&.u.sent n;
+  update state:`rolled, lastI:li, rolledAt:.z.p from `.u.subs where name=n, null replacedBy;
+  .u.makeLive[first q;li];
+  / The new live RDB first: its assignment sets what was sent to it before pending updates go out.
+  .u.tell[first q;li]; .u.tell[n;li];
+  .u.save[];
+  `rolled`lastI`next`reason!(1b;li;first q;"")};
+
 / Subscribe (a synchronous call, so registration and "current count + log path" are one
 / step no publish can fall into). rd: a replacement's day of the window it replaces (0Nd: the
 / current day). held: what the RDB already holds of this day, or ().

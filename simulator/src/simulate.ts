@@ -754,6 +754,8 @@ export const simulateDay = (input: Partial<SimConfig> = {}): SimResult => {
       // The simulated day is never deleted, hibernated or ended early by request.
       case 'EndTradingDay':
       case 'ReleaseCluster':
+      // Nor is its pool spec changed, so no live RDB is ever outdated.
+      case 'RollLiveRdb':
         return true;
     }
   };

@@ -239,3 +239,58 @@ describe('subscriber queue', () => {
     expect(q.poolHighWater(t, 'b')).toBe(0);
   });
 });
+
+describe('rollLive: the operator rolls the live RDB on request', () => {
+  const pool = (): q.QueueTable => {
+    let t = ok(q.subscribe(q.emptyTable('d'), req('r1'), 0, NOW)).table;
+    t = ok(q.subscribe(t, req('r2'), 10, NOW)).table;
+    return ok(q.subscribe(t, req('r3'), 10, NOW)).table;
+  };
+  const all = new Set(['r1', 'r2', 'r3']);
+
+  test('rolls at sentI onto the named queued RDB; the rolled one is told its window, the next goes live from there', () => {
+    const r = q.rollLive(pool(), { pool: 'p', rdb: 'r1', next: 'r3' }, 40, 43, all, NOW);
+    expect(r.outcome).toEqual({ rolled: true, lastI: 40, next: 'r3' });
+    expect(state(r.table)).toEqual([['r1', 'rolled', 0, 40], ['r2', 'queued', 0, null], ['r3', 'live', 40, null]]);
+    expect(r.assignments).toEqual([
+      { name: 'r1', role: 'rolled', firstI: 0, replayFrom: 40, replayTo: 40, lastI: 40 },
+      { name: 'r3', role: 'live', firstI: 40, replayFrom: 40, replayTo: 43, lastI: null },
+    ]);
+  });
+
+  test('without next: the oldest queued RDB that is connected', () => {
+    const r = q.rollLive(pool(), { pool: 'p', rdb: 'r1' }, 40, 43, new Set(['r1', 'r3']), NOW);
+    expect(r.outcome).toEqual({ rolled: true, lastI: 40, next: 'r3' });
+  });
+
+  test('a repeat rolls nothing: the RDB named is no longer live', () => {
+    const once = q.rollLive(pool(), { pool: 'p', rdb: 'r1', next: 'r2' }, 40, 43, all, NOW);
+    const twice = q.rollLive(once.table, { pool: 'p', rdb: 'r1', next: 'r3' }, 40, 50, all, NOW);
+    expect(twice.outcome).toMatchObject({ rolled: false, lastI: 40, next: 'r2' });
+    expect(twice.table).toBe(once.table);
+    expect(twice.assignments).toEqual([]);
+  });
+
+  test.each([
+    ['nothing queued', (t: q.QueueTable) => ok(q.roll(ok(q.roll(t, 'p', 'r1', 5, 10, NOW)).table, 'p', 'r2', 7, 10, NOW)).table, 'r3', all, /no queued RDB/],
+    ['the queued RDBs are not connected', (t: q.QueueTable) => t, 'r1', new Set(['r1']), /no queued RDB is connected/],
+    ['the RDB named as next is not queued', (t: q.QueueTable) => t, 'r1', all, /r1 is not a queued RDB/],
+  ])('refused, changing nothing: %s', (_why, setup, live, ready, reason) => {
+    const t = setup(pool());
+    const r = q.rollLive(t, { pool: 'p', rdb: live, ...(_why.includes('next') ? { next: 'r1' } : {}) }, 10, 10, ready, NOW);
+    expect(r.outcome).toMatchObject({ rolled: false, reason: expect.stringMatching(reason) });
+    expect(r.table).toBe(t);
+  });
+
+  test('a live RDB not connected (sentI unknown) is not rolled on request', () => {
+    const t = pool();
+    expect(q.rollLive(t, { pool: 'p', rdb: 'r1' }, undefined, 43, all, NOW).outcome).toMatchObject({ rolled: false, reason: expect.stringMatching(/not connected/) });
+  });
+
+  test('sentI below the window start (nothing sent yet) rolls at firstI: an empty window', () => {
+    let t = pool();
+    t = ok(q.roll(t, 'p', 'r1', 30, 30, NOW)).table;
+    const r = q.rollLive(t, { pool: 'p', rdb: 'r2' }, 0, 30, all, NOW);
+    expect(r.outcome).toEqual({ rolled: true, lastI: 30, next: 'r3' });
+  });
+});

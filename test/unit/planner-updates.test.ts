@@ -162,7 +162,13 @@ describe('pool template changes', () => {
     );
     const actions = plan(o);
     expect(statusOf(actions)?.pendingChanges).toEqual([
-      { component: `pool/${POOL}`, rdbs: [podName(0), podName(1), podName(2)], reason: expect.stringContaining(`live RDB ${podName(1)} keeps its spec`) },
+      // The live RDB is rolled onto a queued RDB of the new spec at the next safe moment (planner-live-rotation.test.ts).
+      {
+        component: `pool/${POOL}`,
+        appliesAt: NEXT_SAFE,
+        rdbs: [podName(0), podName(1), podName(2)],
+        reason: expect.stringContaining(`live RDB ${podName(1)}: rolled onto a queued RDB of the new spec at the next safe moment`),
+      },
     ]);
     expect(outdatedDeletes(o)).toEqual([
       { kind: 'DeleteRdbPod', pool: POOL, pod: podName(2), reason: 'Outdated', precondition: { uid: `uid-${podName(2)}`, resourceVersion: '17' } },

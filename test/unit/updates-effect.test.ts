@@ -4,7 +4,8 @@
 import { describe, expect, test } from '@jest/globals';
 import { KdbCluster } from '../../operator/src/api/kdbcluster.ts';
 import type { Aws } from '../../operator/src/aws/index.ts';
-import { Effector, PodChangedError } from '../../operator/src/controllers/kdbcluster/effect.ts';
+import { Effector, PodChangedError, isIrreversible } from '../../operator/src/controllers/kdbcluster/effect.ts';
+import { parseRollLiveAnswer, type requestRollLive } from '../../operator/src/tickerplant/control.ts';
 import { tickerplantHashes } from '../../operator/src/controllers/kdbcluster/observe.ts';
 import { observeRdbPod } from '../../operator/src/controllers/kdbcluster/rdb-report.ts';
 import type { EventRecorder, KubeApi, KubeObject, V1StatefulSet } from '../../operator/src/kube/index.ts';
@@ -89,5 +90,69 @@ describe('effectors', () => {
     await expect(
       effector.run([{ kind: 'DeleteRdbPod', pool: 'main', pod: 'markets-main-rdb-2', reason: 'Outdated', precondition: { uid: 'u-2', resourceVersion: '17' } }]),
     ).rejects.toBeInstanceOf(PodChangedError);
+  });
+});
+
+describe('the effector of a live RDB roll (RollLiveRdb)', () => {
+  const action = { kind: 'RollLiveRdb', pool: 'main', rdb: 'markets-main-rdb-1', next: 'markets-main-rdb-2' } as const;
+  const withAnswer = (answer: Awaited<ReturnType<typeof requestRollLive>>) => {
+    const asked: unknown[] = [];
+    const effector = new Effector(
+      {
+        api: {} as KubeApi,
+        aws: {} as Aws,
+        events: {} as EventRecorder,
+        log: silentLogger(),
+        agentServiceAccount: 'a',
+        requestRollLive: async (host, port, req) => {
+          asked.push({ host, port, req });
+          return answer;
+        },
+      },
+      cluster,
+    );
+    return { asked, effector };
+  };
+
+  test("sends the plan's pool, live RDB and next RDB to the cluster's tickerplant", async () => {
+    const { asked, effector } = withAnswer({ pool: 'main', rdb: action.rdb, rolled: true, lastI: 42, next: action.next });
+    await effector.run([action]);
+    expect(asked).toEqual([{ host: expect.stringContaining('markets-tickerplant'), port: cluster.spec.tickerplant.port, req: { pool: 'main', rdb: action.rdb, next: action.next } }]);
+  });
+
+  test('a repeat of a roll already made is fine: nothing to do', async () => {
+    const { effector } = withAnswer({ pool: 'main', rdb: action.rdb, rolled: false, lastI: 42, next: action.next, reason: 'is rolled' });
+    await expect(effector.run([action])).resolves.toEqual({});
+  });
+
+  test('a refusal (nothing queued was connected) fails the reconcile with the reason', async () => {
+    const { effector } = withAnswer({ pool: 'main', rdb: action.rdb, rolled: false, lastI: null, next: action.rdb, reason: 'no queued RDB is connected' });
+    await expect(effector.run([action])).rejects.toThrow(/did not roll live RDB markets-main-rdb-1 of pool main onto markets-main-rdb-2: no queued RDB is connected/);
+  });
+
+  test('a roll is an irreversible step: skipped once leadership is lost', async () => {
+    expect(isIrreversible(action)).toBe(true);
+    const stopped = new Effector({ api: {} as KubeApi, aws: {} as Aws, events: {} as EventRecorder, log: silentLogger(), agentServiceAccount: 'a', signal: AbortSignal.abort(), requestRollLive: async () => { throw new Error('must not be asked'); } }, cluster);
+    await expect(stopped.run([action])).resolves.toEqual({});
+  });
+});
+
+describe("the tickerplant's roll-live answer is untrusted", () => {
+  test.each([
+    [{ op: 'roll-live-done', rolled: true, lastI: 5, next: 'r2' }, { pool: 'p', rdb: 'r1', rolled: true, lastI: 5, next: 'r2' }],
+    [{ op: 'roll-live-done', rolled: false, lastI: null, next: null, reason: 'no queued RDB' }, { pool: 'p', rdb: 'r1', rolled: false, lastI: null, next: null, reason: 'no queued RDB' }],
+    [{ op: 'roll-live-done', rolled: false, lastI: -3, next: 7 }, { pool: 'p', rdb: 'r1', rolled: false, lastI: null, next: null }],
+  ])('%j is read as %j', (body, expected) => {
+    expect(parseRollLiveAnswer(body, 'p', 'r1')).toEqual(expected);
+  });
+
+  test.each([
+    [null, /no object/],
+    [{ op: 'error', message: 'roll-live needs pool and rdb' }, /refused to roll r1 of pool p: roll-live needs pool/],
+    [{ op: 'end-of-day-done' }, /not roll-live-done/],
+    [{ op: 'roll-live-done', rolled: 'yes' }, /not roll-live-done/],
+    [{ op: 'roll-live-done', rolled: true, next: 'r2' }, /named no lastI/],
+  ])('%j is refused', (body, message) => {
+    expect(() => parseRollLiveAnswer(body, 'p', 'r1')).toThrow(message);
   });
 });

@@ -788,6 +788,19 @@ export const PoolStatus = z.object({
       done: z.boolean().optional(),
     })
     .optional(),
+  /**
+   * The live RDB built from an older pool spec that the operator asked the
+   * tickerplant to roll onto `next`, a queued RDB of the current spec, and
+   * when (planner/plan-updates.ts). Kept until `rdb` is seen no longer live,
+   * so the request is announced once and its end once.
+   */
+  rotation: z
+    .object({
+      rdb: z.string().max(253),
+      next: z.string().max(253),
+      requestedAt: z.string().max(64),
+    })
+    .optional(),
 });
 export type PoolStatus = z.infer<typeof PoolStatus>;
 

@@ -1,5 +1,5 @@
 import { scaleInsOf } from '../api/kdbcluster.ts';
-import type { EndOfDay, PoolStatus, RdbPoolSpec } from '../api/kdbcluster.ts';
+import type { EndOfDay, PoolStatus, RdbPoolSpec, UpdatesSpec } from '../api/kdbcluster.ts';
 import { nodeGroupAccess, nodeGroupOwner } from './ownership.ts';
 import type { NodeGroupAccess } from './ownership.ts';
 import { drainingPools } from './plan-drain.ts';
@@ -49,6 +49,8 @@ export interface PoolContext {
   reclaimsIdle: boolean;
   /** The tickerplant's end of day (spec.tickerplant.endOfDay): predictive scale-out looks at the time left to it. */
   endOfDay?: EndOfDay;
+  /** When changes may reach running pods (spec.updates): the live RDB is rolled onto a new spec only then. */
+  updates?: UpdatesSpec;
 }
 
 const EMPTY_POOL: ObservedPool = { asg: 'unknown', nodes: [], pods: [] };
@@ -107,6 +109,7 @@ export const poolContexts = (o: Observed, allowCreate: boolean, windDown?: PoolW
       statusHosts,
       reclaimsIdle,
       endOfDay: o.cluster.spec.tickerplant.endOfDay,
+      updates: o.cluster.spec.updates,
     };
   });
   return ctxs.map((ctx, i): PoolContext => {

@@ -83,6 +83,16 @@ export const ev = {
   windDownStep: (reason: string, step: string) => normal('WindDownStep', `${reason === 'Deletion' ? 'deletion' : 'hibernation'}: ${step}`),
   outdatedRdbReplaced: (pool: string, rdb: string) =>
     normal('OutdatedRdbReplaced', `pool ${pool}: RDB ${rdb} was built from an older pool spec and holds nothing; deleting it so the next RDB gets the new spec`),
+  liveRdbRotationRequested: (pool: string, live: string, next: string) =>
+    normal(
+      'LiveRdbRotationRequested',
+      `pool ${pool}: live RDB ${live} was built from an older pool spec; asking the tickerplant to roll it now and hand the feed to ${next}, queued with the new spec (spec.updates)`,
+    ),
+  liveRdbRotated: (pool: string, rdb: string, window: string, live: string | undefined) =>
+    normal(
+      'LiveRdbRotated',
+      `pool ${pool}: RDB ${rdb} rolled on request${window}${live !== undefined ? `; ${live} is live with the new spec` : ''}; ${rdb} leaves after end of day like any rolled RDB`,
+    ),
   changesPending: (what: string) => normal('ChangesPending', `changes wait for a safe moment (spec.updates): ${what}`),
   changesApplied: () => normal('ChangesApplied', 'every running pod has the spec'),
   poolOffHours: (pool: string, until: string | undefined) =>

@@ -9,7 +9,8 @@ import { planReplacements } from './plan-replacements.ts';
 import { planScaleIn } from './plan-scale-in.ts';
 import { planScaleOut } from './plan-scale-out.ts';
 import { removable } from './plan-drain.ts';
-import { poolUpdate } from './plan-updates.ts';
+import { liveRotation, poolUpdate } from './plan-updates.ts';
+import type { RotationRecord } from './plan-updates.ts';
 import type { PoolWindDown } from './plan-wind-down.ts';
 import { isActive, isDeleting, scaleInVictims } from './rdbs.ts';
 import type { Action, CapacityLimit, ClusterEvent, LostRdb, Observed } from './types.ts';
@@ -41,6 +42,10 @@ export interface PoolOutcome {
   scaleOutTrigger: string | undefined;
   /** RDBs built from an older pool spec (plan-updates.ts). */
   pending?: PendingChange;
+  /** The live RDB's roll onto the new spec asked for and not yet seen done (status.pools[].rotation). */
+  rotation?: RotationRecord;
+  /** The roll request itself: after status has recorded it (plan.ts). */
+  rotationActions: Action[];
 }
 
 export interface PoolsPlan {
@@ -60,14 +65,16 @@ export const planPools = (o: Observed, allowCreate: boolean, windDown?: PoolWind
     const ordinals = new OrdinalCounter(ctx);
     const repl = planReplacements(ctx, ordinals);
     const asgRoom = ctx.asg ? ctx.asg.max - (load.get(ctx.asg.name) ?? 0) - repl.created.length : Number.POSITIVE_INFINITY;
-    const out = planScaleOut(ctx, ordinals, { alreadyCreated: repl.created.length, asgRoom });
+    // Before scale-out: moving the live RDB onto a new spec may need a queued RDB to roll onto.
+    const rotation = liveRotation(ctx);
+    const out = planScaleOut(ctx, ordinals, { alreadyCreated: repl.created.length, asgRoom, forRotation: rotation.wantsQueued });
     if (ctx.asg) load.set(ctx.asg.name, (load.get(ctx.asg.name) ?? 0) + repl.created.length + out.created.length);
     // Pods created now will want nodes: no idle instance is handed back in the same breath.
     const scaleIn = planScaleIn(ctx, { creatingPods: repl.created.length + out.created.length > 0 });
     // A drained pool's RDBs hold only days after its last one, which nothing
     // needs: one lost then is not replaced, and not remembered as lost.
     const drained = ctx.draining?.done === true;
-    const update = poolUpdate(ctx);
+    const update = poolUpdate(ctx, rotation);
     const lost = drained ? [] : repl.lost;
     return {
       ctx,
@@ -81,7 +88,7 @@ export const planPools = (o: Observed, allowCreate: boolean, windDown?: PoolWind
         ctx.draining && a.kind === 'EnsureRdbPod' ? { ...a, poolSpec: ctx.spec } : a,
       ),
       scaleInActions: scaleIn.actions,
-      events: [...repl.events, ...out.events, ...scaleIn.events, ...update.events],
+      events: [...repl.events, ...out.events, ...scaleIn.events, ...update.events, ...rotation.events],
       created: [...repl.created, ...out.created],
       lost,
       replayed: drained ? [] : repl.replayed,
@@ -93,6 +100,8 @@ export const planPools = (o: Observed, allowCreate: boolean, windDown?: PoolWind
       requeueMs: scaleIn.requeueMs,
       scaleOutTrigger: out.trigger,
       ...(update.pending ? { pending: update.pending } : {}),
+      ...(rotation.record ? { rotation: rotation.record } : {}),
+      rotationActions: rotation.actions,
     };
   });
   const capacity = planCapacity(outcomes.map((p) => ({ ctx: p.ctx, created: p.created.length, trigger: p.scaleOutTrigger })));

@@ -27,6 +27,8 @@ export interface ScaleOutInput {
   alreadyCreated: number;
   /** Room left in the pool's ASG (MaxSize minus pods that need its nodes), Infinity when unknown. */
   asgRoom: number;
+  /** The live RDB runs an older pool spec and may be rolled now: it needs an RDB of the spec to roll onto (plan-updates.ts liveRotation). */
+  forRotation?: boolean;
 }
 
 /**
@@ -80,7 +82,9 @@ export const planScaleOut = (ctx: PoolContext, ordinals: OrdinalCounter, input: 
   // Off market hours a pool asks for no RDB of its own accord; one that fills (data after the close) still gets the next.
   const noLive = live === undefined && waiting.length === 0 && !active.some(isTakingOver) && !ctx.offHours;
   const forMin = ctx.offHours ? 0 : Math.max(0, pool.minRdbs - count);
-  const want = Math.max(forMin, scale || noLive ? 1 : 0);
+  // Still one waiting RDB at most: the rotation's is the one scale-out would ask for next anyway.
+  const rotate = input.forRotation === true && live !== undefined && waiting.length === 0 && !active.some(isTakingOver);
+  const want = Math.max(forMin, scale || noLive || rotate ? 1 : 0);
   if (want === 0) return none;
 
   const poolRoom = Math.max(0, pool.maxRdbs - count);
@@ -98,6 +102,7 @@ export const planScaleOut = (ctx: PoolContext, ordinals: OrdinalCounter, input: 
     created.push(name);
     if (i === 0 && scale && live && !atThreshold && prediction) events.push(ev.predictedScaleOut(pool.name, name, live.name, memory, prediction.reason));
     else if (i === 0 && scale && live) events.push(ev.scaleOut(pool.name, name, live.name, memory, threshold));
+    else if (i === 0 && rotate && live) events.push(ev.rdbCreated(pool.name, name, `for live RDB ${live.name}, built from an older pool spec, to roll onto (spec.updates)`));
     else events.push(ev.rdbCreated(pool.name, name, i < forMin ? `minRdbs is ${pool.minRdbs}` : 'no live RDB and none waiting'));
   }
   const capacityMessage =

@@ -95,6 +95,7 @@ const poolStatus = (o: PoolOutcome, capacity: PoolsPlan['capacity']): PoolStatus
     ...(fill ? { fill } : {}),
     ...(leadTime ? { leadTime } : {}),
     ...(ctx.offHours ? { offHours: ctx.offHours } : {}),
+    ...(o.rotation ? { rotation: o.rotation } : {}),
     ...(ctx.draining
       ? { draining: { since: ctx.draining.since, ...(ctx.draining.day !== undefined ? { day: ctx.draining.day } : {}), ...(ctx.draining.done ? { done: true } : {}) } }
       : {}),

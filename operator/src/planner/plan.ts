@@ -24,7 +24,8 @@ export const PROVISIONING_REQUEUE_MS = 5_000;
  *
  * Actions come out safest first: protection before anything moves, pods
  * before the capacity that hosts them, the scale-in chain (its record before
- * its step), then status, Events, and when to look again. Effectors run
+ * its step), then status, Events, a roll of a live RDB onto a new spec (after
+ * status recorded it), and when to look again. Effectors run
  * them in order and stop at the first failure.
  */
 export const plan = (o: Observed): Action[] => {
@@ -54,6 +55,9 @@ export const plan = (o: Observed): Action[] => {
   if (status.changed) actions.push({ kind: 'UpdateStatus', status: status.status });
   const events = [...windDown.events, ...outcomes.flatMap((p) => p.events), ...pools.capacity.events, ...merge.events, ...status.events];
   for (const event of events) actions.push({ kind: 'EmitEvent', event });
+  // After status: a roll of the live RDB is asked for only once its record is written, and a
+  // refused or failed request (the effector throws) holds back nothing else of the plan.
+  actions.push(...outcomes.flatMap((p) => p.rotationActions));
   // Last: once the finalizer is gone the object may be too, and nothing after could be written.
   if (windDown.release) actions.push({ kind: 'ReleaseCluster' });
   const settled = storage.ready && (tp.ready || windDown.tickerplantStopped);

@@ -236,6 +236,13 @@ export type Action =
    * flushes it as at a scheduled end of day.
    */
   | { kind: 'EndTradingDay'; day: string; reason: 'Deletion' | 'Hibernation' | 'Requested' }
+  /**
+   * Ask the tickerplant to roll `rdb`, the pool's live RDB, now and hand the
+   * feed to `next`, a queued RDB (plan-updates.ts: the live RDB is moved onto
+   * a new pool spec). The tickerplant rolls only while `rdb` is still live
+   * and only onto a queued RDB that is connected, so a repeat rolls nothing.
+   */
+  | { kind: 'RollLiveRdb'; pool: string; rdb: string; next: string }
   /** Deletion is complete: node-group claims and access points are released and the finalizer removed. */
   | { kind: 'ReleaseCluster' }
   /** Apply the gateway, the HDB and the RDBs' headless Service (server-side apply). */

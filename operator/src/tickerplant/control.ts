@@ -1,8 +1,10 @@
-// The operator's one request to a tickerplant: end the trading day now. It
-// speaks the reference tickerplant's control protocol (length-prefixed
-// frames, a CONTROL frame of JSON; images/sim/src/protocol/framing.ts) and
-// names the day, so a repeat after a crash or a lost answer ends nothing
-// twice. A q tickerplant does the same with `if[.u.d=day; .u.endofday[]]`.
+// The operator's requests to a tickerplant: end the trading day now, and
+// roll a pool's live RDB now (to move the pool onto a new spec). They speak
+// the reference tickerplant's control protocol (length-prefixed frames, a
+// CONTROL frame of JSON; images/sim/src/protocol/framing.ts) and each is
+// guarded so a repeat after a crash or a lost answer changes nothing twice:
+// end of day names the day, a roll names the live RDB. A q tickerplant does
+// the same with `if[.u.d=day; .u.endofday[]]` and `.u.rollLive` (tick.q).
 import net from 'node:net';
 
 const CONTROL = 3;
@@ -66,7 +68,8 @@ const firstControl = (socket: net.Socket): Promise<unknown> =>
     socket.once('close', () => reject(new TickerplantRequestError('tickerplant closed the connection before answering')));
   });
 
-export const requestEndOfDay = async (host: string, port: number, day: string, timeoutMs = 10_000): Promise<EndOfDayAnswer> => {
+/** One request on its own connection: the first CONTROL frame back is the answer. */
+const request = async (host: string, port: number, msg: object, timeoutMs: number): Promise<unknown> => {
   const socket = net.connect({ host, port });
   socket.setTimeout(timeoutMs, () => socket.destroy(new TickerplantRequestError(`tickerplant ${host}:${port} did not answer within ${timeoutMs} ms`)));
   try {
@@ -75,9 +78,51 @@ export const requestEndOfDay = async (host: string, port: number, day: string, t
       socket.once('error', reject);
     });
     const answer = firstControl(socket);
-    socket.write(frame({ op: 'end-of-day', day }));
-    return parseEndOfDayAnswer(await answer, day);
+    socket.write(frame(msg));
+    return await answer;
   } finally {
     socket.destroy();
   }
 };
+
+export const requestEndOfDay = async (host: string, port: number, day: string, timeoutMs = 10_000): Promise<EndOfDayAnswer> =>
+  parseEndOfDayAnswer(await request(host, port, { op: 'end-of-day', day }, timeoutMs), day);
+
+export interface RollLiveAnswer {
+  pool: string;
+  rdb: string;
+  /** false: nothing changed; `reason` says why (rdb no longer live, no queued RDB ready, ...). */
+  rolled: boolean;
+  /** rolled: rdb's window end, the last message handed to it; else its window end if it rolled before (null: none). */
+  lastI: number | null;
+  /** rolled: the RDB live from lastI; else the pool's live RDB now (null: none). */
+  next: string | null;
+  reason?: string;
+}
+
+/** Shape-checked like the end-of-day answer: a tickerplant's word is untrusted input too. */
+export const parseRollLiveAnswer = (body: unknown, pool: string, rdb: string): RollLiveAnswer => {
+  if (typeof body !== 'object' || body === null) throw new TickerplantRequestError('tickerplant answered with no object');
+  const m = body as Record<string, unknown>;
+  if (m.op === 'error') throw new TickerplantRequestError(`tickerplant refused to roll ${rdb} of pool ${pool}: ${String(m.message).slice(0, 300)}`);
+  if (m.op !== 'roll-live-done' || typeof m.rolled !== 'boolean') {
+    throw new TickerplantRequestError(`tickerplant answered the roll of ${rdb} with ${JSON.stringify(m.op)}, not roll-live-done`);
+  }
+  const lastI = typeof m.lastI === 'number' && Number.isInteger(m.lastI) && m.lastI >= 0 ? m.lastI : null;
+  const next = typeof m.next === 'string' ? m.next.slice(0, 253) : null;
+  if (m.rolled && (lastI === null || next === null)) throw new TickerplantRequestError(`tickerplant said it rolled ${rdb} but named no lastI or next RDB`);
+  return { pool, rdb, rolled: m.rolled, lastI, next, ...(typeof m.reason === 'string' && m.reason ? { reason: m.reason.slice(0, 300) } : {}) };
+};
+
+/**
+ * Roll `rdb`, the live RDB of `pool`, now, handing the feed to `next` (a
+ * queued RDB; left out, the oldest ready). The tickerplant rolls only while
+ * `rdb` is still live and only onto a queued RDB that is connected, so a
+ * repeat rolls nothing and a roll never leaves the pool without a live RDB.
+ */
+export const requestRollLive = async (
+  host: string,
+  port: number,
+  req: { pool: string; rdb: string; next?: string },
+  timeoutMs = 10_000,
+): Promise<RollLiveAnswer> => parseRollLiveAnswer(await request(host, port, { op: 'roll-live', ...req }, timeoutMs), req.pool, req.rdb);

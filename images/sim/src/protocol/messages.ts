@@ -99,6 +99,31 @@ export interface EndOfDayDone {
   /** false: the request named a day already over; nothing was ended. */
   ended: boolean;
 }
+/**
+ * Admin (the operator) -> tickerplant: roll the pool's live RDB now, so the
+ * pool moves onto a new spec (a queued RDB built from it takes over). Rolled
+ * only if `rdb` is still the pool's live RDB, so a repeat never rolls two;
+ * refused, changing nothing, when no queued RDB is ready to take over.
+ */
+export interface RollLiveRequest {
+  op: 'roll-live';
+  pool: string;
+  rdb: string;
+  /** The queued RDB to go live; left out, the oldest queued one connected. */
+  next?: string;
+}
+export interface RollLiveDone {
+  op: 'roll-live-done';
+  pool: string;
+  rdb: string;
+  /** false: nothing changed (`reason` says why). */
+  rolled: boolean;
+  /** rolled: the window end, the last message handed to `rdb`; not rolled: its window end if it rolled before, else null. */
+  lastI: number | null;
+  /** rolled: the RDB that went live at lastI; not rolled: the pool's live RDB now, or null. */
+  next: string | null;
+  reason?: string;
+}
 export interface SubscribersRequest {
   op: 'subscribers';
 }

@@ -495,6 +495,8 @@ export class Tickerplant {
         const nextDay = this.endOfDay(addDays(day, 1));
         return this.send(conn, { op: 'end-of-day-done', day, nextDay, count, ended: true });
       }
+      case 'roll-live':
+        return this.onRollLive(conn, msg);
       case 'subscribers':
         return this.send(conn, {
           op: 'subscribers', day: this.day, count: this.durable, epoch: this.epoch, lost: this.lost, logPath: this.writer.path, subscribers: this.table.subscribers,
@@ -554,6 +556,29 @@ export class Tickerplant {
     const r = queue.roll(this.table, link.pool, link.name, lastI, this.durable, new Date(this.now()).toISOString());
     if (!r.ok) return this.send(conn, { op: 'error', message: r.error });
     this.commit(r.table, r.value);
+  }
+
+  /**
+   * The operator asks for the live RDB to roll now (queue.rollLive): at its
+   * sentI, as a slow subscriber is, but its connection stays and it is told
+   * it rolled. In the same synchronous step the next RDB is assigned live
+   * from sentI, so no publish falls between the two windows.
+   */
+  private onRollLive(conn: Conn, msg: { [k: string]: unknown }): void {
+    const { pool, rdb, next } = msg;
+    if (typeof pool !== 'string' || typeof rdb !== 'string' || !pool || !rdb || (next !== undefined && (typeof next !== 'string' || !next))) {
+      return this.send(conn, { op: 'error', message: 'roll-live needs pool and rdb (and optionally next), each a name' });
+    }
+    // Only a live RDB being published to has a sentI the tickerplant can stand behind.
+    const liveConn = this.live.get(pool);
+    const sentI = liveConn?.rdb?.name === rdb ? liveConn.rdb.sentI : undefined;
+    const ready = new Set([...this.rdbs.values()].filter((c) => c.rdb?.pool === pool).map((c) => c.rdb!.name));
+    const r = queue.rollLive(this.table, { pool, rdb, ...(typeof next === 'string' ? { next } : {}) }, sentI, this.durable, ready, new Date(this.now()).toISOString());
+    if (r.outcome.rolled) {
+      this.log.info('rolled live subscriber on request', { pool, name: rdb, lastI: r.outcome.lastI, next: r.outcome.next });
+      this.commit(r.table, r.assignments);
+    } else this.log.info('roll of live subscriber refused', { pool, name: rdb, reason: r.outcome.reason });
+    this.send(conn, { op: 'roll-live-done', pool, rdb, ...r.outcome });
   }
 
   private onClose(conn: Conn): void {

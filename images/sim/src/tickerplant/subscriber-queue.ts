@@ -346,7 +346,16 @@ const replaceFromDayBefore = (t: QueueTable, req: SubscribeRequest, count: numbe
  * RDB becomes live with the window (lastI, count]. With none queued, the next
  * to arrive becomes live at lastI (see subscribe).
  */
-export const roll = (table: QueueTable, pool: string, name: string, lastI: number, count: number, now: string): Result<Assignment[]> => {
+export const roll = (
+  table: QueueTable,
+  pool: string,
+  name: string,
+  lastI: number,
+  count: number,
+  now: string,
+  /** The queued RDB to hand the feed to (rollLive); left out, the oldest queued. */
+  successor?: string,
+): Result<Assignment[]> => {
   const t = clone(table);
   const s = find(t, pool, name);
   if (!s) return { ok: false, error: `pool ${pool} has no subscriber ${name}` };
@@ -356,10 +365,71 @@ export const roll = (table: QueueTable, pool: string, name: string, lastI: numbe
   s.state = 'rolled';
   s.lastI = lastI;
   s.rolledAt = now;
-  const next = t.subscribers.find((q) => q.pool === pool && q.state === 'queued' && q.replacedBy === null);
+  const next = t.subscribers.find((q) => q.pool === pool && q.state === 'queued' && q.replacedBy === null && (successor === undefined || q.name === successor));
   if (!next) return { ok: true, table: t, value: [] };
   makeLive(next, lastI, now);
   return { ok: true, table: t, value: [liveAssignment(next, count, next.firstI)] };
+};
+
+/** The operator's request to roll a pool's live RDB now (to move the pool onto a new spec). */
+export interface RollLiveRequest {
+  pool: string;
+  /** The RDB the operator saw live: nothing is rolled unless it still is. */
+  rdb: string;
+  /** The queued RDB to take over; left out, the oldest queued one ready. */
+  next?: string;
+}
+
+export type RollLiveOutcome =
+  | { rolled: true; lastI: number; next: string }
+  /** Nothing changed. lastI: the window end `rdb` holds, if it rolled before; next: the pool's live RDB now, if any. */
+  | { rolled: false; reason: string; lastI: number | null; next: string | null };
+
+/**
+ * Rolls the pool's live RDB on request, as a slow subscriber is rolled: at
+ * `sentI`, the last message handed to its socket (everything before it is
+ * on its way to that RDB, nothing after it will be), so it holds
+ * (firstI, sentI] and the queued RDB goes live at sentI, replaying the rest
+ * from the log. Unlike the slow roll its connection stays: it is told it
+ * rolled and keeps its window until end of day.
+ *
+ * Guarded so a repeat (after a crash or a lost answer) never rolls two RDBs:
+ * only `rdb` is rolled, only while it is live, and rolled RDBs never go live
+ * again. Refused, changing nothing, when no queued RDB is ready (queued and
+ * connected, `ready`): a roll with nothing queued would leave the pool's
+ * messages with no live RDB until one arrives. `sentI` undefined: the live
+ * RDB is not connected (a restarted tickerplant it has not reached yet).
+ */
+export const rollLive = (
+  table: QueueTable,
+  req: RollLiveRequest,
+  sentI: number | undefined,
+  count: number,
+  ready: ReadonlySet<string>,
+  now: string,
+): { table: QueueTable; outcome: RollLiveOutcome; assignments: Assignment[] } => {
+  const live = liveOf(table, req.pool);
+  const refuse = (reason: string, lastI: number | null = null) => ({
+    table,
+    outcome: { rolled: false as const, reason, lastI, next: live?.name ?? null },
+    assignments: [],
+  });
+  const s = find(table, req.pool, req.rdb);
+  if (!s) return refuse(`pool ${req.pool} has no RDB ${req.rdb} today`);
+  if (s.state !== 'live') return refuse(`${req.rdb} is ${s.state}${s.state === 'rolled' ? ` with (${s.firstI}, ${s.lastI}]` : ''}, not live: nothing rolled`, s.lastI);
+  if (sentI === undefined) return refuse(`${req.rdb} is live but not connected: it is rolled when its connection goes, not on request`);
+  const queued = table.subscribers.filter((q) => q.pool === req.pool && q.state === 'queued' && q.replacedBy === null);
+  const next = req.next === undefined ? queued.find((q) => ready.has(q.name)) : queued.find((q) => q.name === req.next);
+  if (!next) {
+    const why = req.next === undefined ? 'no queued RDB is connected' : `${req.next} is not a queued RDB of pool ${req.pool}`;
+    return refuse(`${why}: rolling ${req.rdb} now would leave the pool with no live RDB; nothing rolled`);
+  }
+  if (!ready.has(next.name)) return refuse(`${next.name} is queued but not connected: nothing rolled`);
+  const lastI = Math.min(Math.max(sentI, s.firstI), count);
+  const r = roll(table, req.pool, req.rdb, lastI, count, now, next.name);
+  if (!r.ok) return refuse(r.error);
+  const self: Assignment = { name: s.name, role: 'rolled', firstI: s.firstI, replayFrom: lastI, replayTo: lastI, lastI };
+  return { table: r.table, outcome: { rolled: true, lastI, next: next.name }, assignments: [self, ...r.value] };
 };
 
 /**

@@ -11,7 +11,7 @@ import { gatewayDeployment, gatewayService, hdbDeployment, hdbService, rdbHeadle
 import { mergeJob } from '../../specs/merge-job.ts';
 import { rdbPod, rdbPodDisruptionBudget } from '../../specs/rdb.ts';
 import { gatewayName, hdbName, pvcName, rdbServiceName, tickerplantHost } from '../../specs/names.ts';
-import { requestEndOfDay } from '../../tickerplant/control.ts';
+import { TickerplantRequestError, requestEndOfDay, requestRollLive } from '../../tickerplant/control.ts';
 import { clusterFolder, efsPersistentVolume, efsPersistentVolumeClaim } from '../../specs/storage.ts';
 import type { PriorityClasses } from '../../specs/priority.ts';
 import { tickerplantPodDisruptionBudget, tickerplantService, tickerplantStatefulSet } from '../../specs/tickerplant.ts';
@@ -38,6 +38,8 @@ export interface EffectDeps {
   signal?: AbortSignal;
   /** Tests point EndTradingDay at a tickerplant of their own. */
   requestEndOfDay?: typeof requestEndOfDay;
+  /** Tests point RollLiveRdb at a tickerplant of their own. */
+  requestRollLive?: typeof requestRollLive;
 }
 
 /**
@@ -49,6 +51,7 @@ export const isIrreversible = (a: Action): boolean =>
   a.kind === 'DeleteRdbPod' ||
   a.kind === 'SetDesiredCapacity' ||
   a.kind === 'EndTradingDay' ||
+  a.kind === 'RollLiveRdb' ||
   (a.kind === 'SetInstanceProtection' && !a.protect);
 
 /**
@@ -175,6 +178,21 @@ export class Effector {
           reason: a.reason,
         });
         return;
+      }
+      case 'RollLiveRdb': {
+        const answer = await (this.#d.requestRollLive ?? requestRollLive)(tickerplantHost(c), c.spec.tickerplant.port, { pool: a.pool, rdb: a.rdb, next: a.next });
+        if (answer.rolled) {
+          this.#d.log.info('tickerplant rolled the live RDB onto a queued RDB of the new spec', { pool: a.pool, rdb: a.rdb, lastI: answer.lastI, next: answer.next });
+          return;
+        }
+        // A repeat of a roll already made (a lost answer, a stale view): the RDB rolled before, nothing to do.
+        if (answer.lastI !== null && answer.next !== a.rdb) {
+          this.#d.log.info('live RDB had already rolled', { pool: a.pool, rdb: a.rdb, lastI: answer.lastI, live: answer.next });
+          return;
+        }
+        // The tickerplant saw the pool otherwise than the plan did (the queued RDB not connected, say):
+        // nothing changed; the reconcile fails with the reason and the next pass plans from fresh reports.
+        throw new TickerplantRequestError(`tickerplant did not roll live RDB ${a.rdb} of pool ${a.pool} onto ${a.next}: ${answer.reason ?? 'no reason given'}`);
       }
       case 'ReleaseCluster':
         // The reconciler releases what the cluster held once everything before it ran.
