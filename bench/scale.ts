@@ -27,7 +27,7 @@
  * operator's scale-out median. Also written to out/bench/scale-<N>.json.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createKubeClient, Resources, type KubeApi, type KubeObject, type V1Pod } from '../operator/src/kube/index.ts';
@@ -72,7 +72,8 @@ interface ClusterStatus {
   status?: { pools?: Array<{ name: string; live?: string }> };
 }
 
-const startOperator = async (metricsPort: number): Promise<ChildProcess> => {
+/** The operator's own log goes to out/bench/operator-<N>.log, at SCALE_LOG_LEVEL (default warn: info costs it CPU the bench measures). */
+const startOperator = async (metricsPort: number, logFile: string): Promise<ChildProcess> => {
   const aws = readStackAws();
   const op = spawn(process.execPath, [join(REPO, 'operator/src/main.ts'), 'operator'], {
     cwd: REPO,
@@ -83,9 +84,9 @@ const startOperator = async (metricsPort: number): Promise<ChildProcess> => {
       KDB_LEADER_ELECTION: 'false',
       KDB_METRICS_PORT: String(metricsPort),
       POD_IP: '127.0.0.1',
-      LOG_LEVEL: 'warn',
+      LOG_LEVEL: process.env.SCALE_LOG_LEVEL ?? 'warn',
     },
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: ['ignore', openSync(logFile, 'w'), 'pipe'],
   });
   let err = '';
   op.stderr!.on('data', (d) => (err = (err + String(d)).slice(-4000)));
@@ -164,7 +165,8 @@ const measure = async (n: number) => {
   await api.create({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'kdb-rdb-agent', namespace: NS } } as KubeObject);
 
   const metricsPort = await freePort();
-  const op = await startOperator(metricsPort);
+  mkdirSync(join(REPO, 'out', 'bench'), { recursive: true });
+  const op = await startOperator(metricsPort, join(REPO, 'out', 'bench', `operator-${n}.log`));
   done(`operator up (metrics on :${metricsPort})`);
   const metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
   const samples: Sample[] = [];
@@ -219,7 +221,9 @@ const measure = async (n: number) => {
   const dayFrom = await sampleNow();
   const full = () => Array.from({ length: n }, (_, i) => gen.poolOf(i).length >= RDBS && gen.poolOf(i).some((r) => r.state === 'live')).filter(Boolean).length;
   const ticker = setInterval(() => void tickAll(), TICK_MS);
-  const dayOk = await waitUntil('day', 120_000 + RDBS * n * 1500, () => full() === n, () => `${full()}/${n} clusters at ${RDBS} RDBs, ${gen.rdbs.size} RDBs, ${fmt(gen.writes.length)} agent writes, ${((Date.now() - dayStart) / 1000).toFixed(0)} s`);
+  // Each RDB fills in ceil(roll/step) ticks, then waits for its successor's node: twice that per RDB bounds a cluster's day.
+  const dayBoundMs = 120_000 + RDBS * (Math.ceil(ROLL / STEP) + 1) * TICK_MS * 2 + n * 1500;
+  const dayOk = await waitUntil('day', dayBoundMs, () => full() === n, () => `${full()}/${n} clusters at ${RDBS} RDBs, ${gen.rdbs.size} RDBs, ${fmt(gen.writes.length)} agent writes, ${((Date.now() - dayStart) / 1000).toFixed(0)} s`);
   clearInterval(ticker);
   await waitUntil('agent writes to settle', 30_000, () => gen.inFlight === 0, () => `${gen.inFlight} in flight`);
   const dayTo = await sampleNow();

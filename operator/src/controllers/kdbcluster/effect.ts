@@ -19,6 +19,7 @@ import { ev } from '../../planner/events.ts';
 import { podsBlockingTermination } from '../../planner/occupancy.ts';
 import { nodeGroupOwner } from '../../planner/ownership.ts';
 import { clusterKeyOf, listPodsOnNode, podOnNode } from './observe.ts';
+import { scaleInLanes } from './scale-in-lanes.ts';
 import { recordScaleEvent } from './status-metrics.ts';
 
 export interface EffectDeps {
@@ -84,7 +85,10 @@ export class PodChangedError extends Error {
  * Thin effectors: each action is one idempotent call. The list runs in plan
  * order and stops at the first failure (the reconcile is retried with
  * backoff), because later actions may rely on earlier ones — above all, a
- * scale-in step runs only after its record is persisted.
+ * scale-in step runs only after its record is persisted. The steps of
+ * separate scale-in chains rely on none of each other's: after their records
+ * they run side by side, one lane per chain (scale-in-lanes.ts), and the
+ * plan goes on only if every lane finished.
  */
 export class Effector {
   readonly #d: EffectDeps;
@@ -105,25 +109,45 @@ export class Effector {
         while (actions[i + 1]?.kind === 'RecordScaleInStep') batch.push(actions[++i] as ActionOf<'RecordScaleInStep'>);
         this.#d.log.debug('action', { action: a.kind, records: batch.map(summary) });
         await this.#recordScaleIns(batch);
+        // Then the chains' steps, each chain in its own lane beside the others.
+        const { lanes, taken } = scaleInLanes(batch, actions.slice(i + 1));
+        if (taken > 0) {
+          const results = await Promise.allSettled(lanes.map((lane) => this.#runLane(lane)));
+          const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+          if (failed) throw failed.reason;
+          if (results.some((r) => r.status === 'fulfilled' && r.value === 'stopped')) return {};
+          i += taken;
+        }
         continue;
       }
       if (a.kind === 'RequeueAfter') {
         requeueAfterMs = a.ms;
         continue;
       }
-      if (this.#d.signal?.aborted && isIrreversible(a)) {
-        // The next leader plans afresh; a recorded scale-in step resumes there.
-        this.#d.log.info('stop signal: skipping an irreversible step and the rest of the plan', {
-          action: a.kind,
-          ...summary(a),
-          reason: errorMessage(this.#d.signal.reason),
-        });
-        return {};
-      }
-      this.#d.log.debug('action', { action: a.kind, ...summary(a) });
-      await this.#apply(a);
+      if ((await this.#step(a)) === 'stopped') return {};
     }
     return requeueAfterMs === undefined ? {} : { requeueAfterMs };
+  }
+
+  /** One chain's steps in plan order, stopping at its first failure (the other lanes go on). */
+  async #runLane(lane: readonly Action[]): Promise<'done' | 'stopped'> {
+    for (const a of lane) if ((await this.#step(a)) === 'stopped') return 'stopped';
+    return 'done';
+  }
+
+  async #step(a: Action): Promise<'done' | 'stopped'> {
+    if (this.#d.signal?.aborted && isIrreversible(a)) {
+      // The next leader plans afresh; a recorded scale-in step resumes there.
+      this.#d.log.info('stop signal: skipping an irreversible step and the rest of the plan', {
+        action: a.kind,
+        ...summary(a),
+        reason: errorMessage(this.#d.signal.reason),
+      });
+      return 'stopped';
+    }
+    this.#d.log.debug('action', { action: a.kind, ...summary(a) });
+    await this.#apply(a);
+    return 'done';
   }
 
   get #ns(): string {
