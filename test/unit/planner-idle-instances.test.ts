@@ -49,8 +49,11 @@ describe('an idle protected instance: the grace, on the planner clock', () => {
     const rec = records(a)[0];
     expect(rec).toEqual({ instanceId: instanceId(0), node: nodeName(0), step: 'ConfirmInstance', startedAt: at(ms).toISOString() });
     // Records first (one status write), then the steps they name.
-    expect(kinds(a)).toEqual(['RecordScaleInStep', 'RecordScaleInStep', 'CordonNode', 'SetInstanceProtection']);
+    // Confirmed, unprotected and terminated in one pass, each step recorded first; the effector re-reads the node before the terminate.
+    expect(kinds(a)).toEqual(['RecordScaleInStep', 'RecordScaleInStep', 'RecordScaleInStep', 'CordonNode', 'SetInstanceProtection', 'TerminateInstanceInGroup']);
+    expect(records(a).map((r) => r?.step)).toEqual(['ConfirmInstance', 'Unprotect', 'Terminate']);
     expect(ofKind(a, 'SetInstanceProtection')).toEqual([expect.objectContaining({ instanceIds: [instanceId(0)], protect: false })]);
+    expect(ofKind(a, 'TerminateInstanceInGroup')).toEqual([expect.objectContaining({ instanceId: instanceId(0), node: nodeName(0), decrement: true })]);
     expect(ofKind(a, 'DeleteRdbPod')).toEqual([]);
     expect(eventReasons(a)).toContain('ScaleInStarted');
     // The instance in the chain is no longer on the idle list.
@@ -174,9 +177,11 @@ describe('never reclaimed', () => {
     const two: RdbSketch[] = [idle, { ...idle, ord: 1 }, live];
     const seen = { idleInstances: [0, 1].map((i) => ({ instanceId: instanceId(i), since: T0.toISOString() })) };
     const both = plan(world(two, { now: at(11 * MIN), poolStatus: seen }));
-    expect(records(both).map((r) => r?.instanceId)).toEqual([instanceId(0), instanceId(0), instanceId(1), instanceId(1)]);
+    expect(records(both).map((r) => r?.instanceId)).toEqual([instanceId(0), instanceId(0), instanceId(0), instanceId(1), instanceId(1), instanceId(1)]);
+    expect(ofKind(both, 'TerminateInstanceInGroup').map((t) => t.instanceId)).toEqual([instanceId(0), instanceId(1)]);
     // desired 3, MinSize 2: room for one decrement only.
     const one = plan(world(two, { now: at(11 * MIN), poolStatus: seen, asg: { min: 2 } }));
     expect(new Set(records(one).map((r) => r?.instanceId))).toEqual(new Set([instanceId(0)]));
+    expect(ofKind(one, 'TerminateInstanceInGroup').map((t) => t.instanceId)).toEqual([instanceId(0)]);
   });
 });

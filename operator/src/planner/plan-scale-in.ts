@@ -18,6 +18,7 @@ import type { Action, ClusterEvent, ObservedRdbPod } from './types.ts';
  *   ConfirmInstance  the instance is in this pool's ASG, InService, and no RDB pod is on its node
  *   Unprotect        remove its scale-in protection (the only place protection comes off)
  *   Terminate        TerminateInstanceInAutoScalingGroup with decrement, naming that instance
+ *                    (in the same pass as Unprotect, after it: see the Unprotect case)
  *   (cleared)        when the instance is Terminating/Terminated or gone from the group
  *
  * An instance idle past its grace (idle-instances.ts) enters the chain at
@@ -280,13 +281,21 @@ const continueScaleIn = (ctx: PoolContext, rec: ScaleInRecord, done: Action[], b
       if (inst.lifecycleState !== 'InService') return wait(rec, done);
       return advance(ctx, rec, 'Unprotect', done, budget);
     case 'Unprotect':
-      if (inst.protectedFromScaleIn) {
-        return wait(rec, [
-          ...done,
-          { kind: 'SetInstanceProtection', group: ctx.asg.name, instanceIds: [rec.instanceId], protect: false },
-        ]);
+      // The terminate follows the unprotect in the same pass, in the chain's
+      // lane after it (the effector runs a lane in order and stops it at a
+      // failure). It rests on the checks of this pass's fresh read, which
+      // the unprotect does not change; waiting a pass to see the protection
+      // gone would only add a status write and a read to every hand-back.
+      // A crash between the two resumes at Terminate, whose explicit,
+      // named-instance call AWS makes whether or not protection is still on.
+      // Only when the terminate goes ahead now: otherwise (no room above MinSize)
+      // the unprotect waits for its pass, and the abort that follows protects again.
+      if (!inst.protectedFromScaleIn) return advance(ctx, rec, 'Terminate', done, budget);
+      {
+        const unprotect: Action = { kind: 'SetInstanceProtection', group: ctx.asg.name, instanceIds: [rec.instanceId], protect: false };
+        if (inst.lifecycleState !== 'InService' || budget.left <= 0) return wait(rec, [...done, unprotect]);
+        return advance(ctx, rec, 'Terminate', [...done, unprotect], budget);
       }
-      return advance(ctx, rec, 'Terminate', done, budget);
     case 'Terminate':
       if (inst.lifecycleState !== 'InService') return wait(rec, done);
       // Counted across the pool's chains: those terminating in this pass lower desired too.

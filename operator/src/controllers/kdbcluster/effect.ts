@@ -93,6 +93,18 @@ export class PodChangedError extends Error {
 export class Effector {
   readonly #d: EffectDeps;
   #cluster: KdbCluster;
+  #lastAnswer: KubeObject | undefined;
+  readonly #versions: string[] = [];
+
+  /** What the API server answered this effector's last status write with (the whole object), if it wrote any. */
+  get lastWritten(): KubeObject | undefined {
+    return this.#lastAnswer;
+  }
+
+  /** The resourceVersion of every status write's answer, in order. */
+  get writtenVersions(): readonly string[] {
+    return this.#versions;
+  }
 
   constructor(deps: EffectDeps, cluster: KdbCluster) {
     this.#d = deps;
@@ -391,11 +403,13 @@ export class Effector {
   /** A status patch conditional on the resourceVersion planned from. */
   async #patchStatus(status: object): Promise<KdbCluster & KubeObject> {
     try {
-      return await this.#d.api.mergePatch<KdbCluster & KubeObject>(
+      const answer = (this.#lastAnswer = await this.#d.api.mergePatch<KdbCluster & KubeObject>(
         { ...Resources.KdbCluster, namespace: this.#ns, name: this.#cluster.metadata.name },
         { metadata: { resourceVersion: this.#cluster.metadata.resourceVersion }, status },
         { subresource: 'status' },
-      );
+      ));
+      if (answer.metadata?.resourceVersion !== undefined) this.#versions.push(answer.metadata.resourceVersion);
+      return answer;
     } catch (e) {
       if (isConflict(e)) throw new StatusConflictError(`KdbCluster ${this.#ns}/${this.#cluster.metadata.name} changed since it was read; planning again`);
       throw e;

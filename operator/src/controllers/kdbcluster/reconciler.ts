@@ -14,6 +14,7 @@ import type { PriorityClasses } from '../../specs/priority.ts';
 import { Effector, StatusConflictError } from './effect.ts';
 import { releaseNodeGroups } from './node-group-claims.ts';
 import { Observer, clusterKeyOf } from './observe.ts';
+import { OwnWrites } from './own-writes.ts';
 import { InvalidReportWarnings } from './report-warnings.ts';
 import { forgetClusterStatus, recordClusterStatus } from './status-metrics.ts';
 import { INVALID_STATUS, mayRunWhileStatusUnreadable, readStoredStatus, unreadableStatusWrite } from './stored-status.ts';
@@ -67,8 +68,9 @@ export const STATUS_CONFLICT_REQUEUE_MS = 200;
 export const kdbClusterReconciler =
   (d: ReconcilerDeps) =>
   async (key: string, ctx: ReconcileContext): Promise<ReconcileOutcome | void> => {
-    const obj = d.clusters.get(key);
+    const obj = ownWritesOf(d).freshest(key, d.clusters.get(key));
     if (!obj) {
+      ownWritesOf(d).forget(key);
       reportWarningsOf(d).forget(key);
       forgetClusterStatus(d.metrics, key);
       return;
@@ -117,6 +119,7 @@ export const kdbClusterReconciler =
       },
       cluster,
     );
+    const readAt = obj.metadata?.resourceVersion;
     try {
       const outcome = await effector.run(actions);
       if (actions.some((a) => a.kind === 'ReleaseCluster')) {
@@ -149,8 +152,18 @@ export const kdbClusterReconciler =
         cluster,
       ).run(withoutAwsWork(actions.filter((a) => a.kind !== 'UpdateStatus')));
       return { requeueAfterMs: Math.min(retry.requeueAfterMs ?? 15_000, 15_000) };
+    } finally {
+      ownWritesOf(d).note(key, [readAt, ...effector.writtenVersions], effector.lastWritten);
     }
   };
+
+/** Each reconciler's last status write per cluster (own-writes.ts). */
+const ownWrites = new WeakMap<ReconcilerDeps, OwnWrites>();
+const ownWritesOf = (d: ReconcilerDeps): OwnWrites => {
+  let w = ownWrites.get(d);
+  if (!w) ownWrites.set(d, (w = new OwnWrites()));
+  return w;
+};
 
 /** Invalid-report memory per reconciler: one Warning per bad report, kept across passes. */
 const reportWarnings = new WeakMap<ReconcilerDeps, InvalidReportWarnings>();
