@@ -33,6 +33,7 @@ import { promisify } from 'node:util';
 import { createKubeClient, Resources, type KubeApi, type KubeObject, type V1Pod } from '../operator/src/kube/index.ts';
 import { farEndOfDay } from '../test/e2e/day-clock.ts';
 import { binDir } from '../test/e2e/trading-day.ts';
+import { loadImages, resolveArgv } from '../test/nodesim/images.ts';
 import { readStackAws, stackDir } from '../test/lib/stack.ts';
 import { LoadGenerator } from './scale/agents.ts';
 import { CallLog, rates, scrape, stats, type Sample } from './scale/measure.ts';
@@ -75,7 +76,9 @@ interface ClusterStatus {
 /** The operator's own log goes to out/bench/operator-<N>.log, at SCALE_LOG_LEVEL (default warn: info costs it CPU the bench measures). */
 const startOperator = async (metricsPort: number, logFile: string): Promise<ChildProcess> => {
   const aws = readStackAws();
-  const op = spawn(process.execPath, [join(REPO, 'operator/src/main.ts'), 'operator'], {
+  // Exactly as the image runs it (its ENTRYPOINT, V8 flags included), from the node simulator's image map.
+  const [, ...argv] = resolveArgv(loadImages(), 'ghcr.io/kdb-operator/operator:bench', undefined, ['operator']);
+  const op = spawn(process.execPath, argv, {
     cwd: REPO,
     env: {
       ...process.env,

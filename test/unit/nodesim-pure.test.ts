@@ -1,5 +1,6 @@
 // Pure parts of the node simulator: image map, names, quantities, env
 // expansion, downward API values and readiness-gate conditions.
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from '@jest/globals';
 import type { V1Pod, V1Service } from '@kubernetes/client-node';
@@ -21,11 +22,16 @@ describe('image map', () => {
     expect(imageRepository('docker.io/library/busybox:1.36')).toBe('busybox');
   });
   it('command replaces the entrypoint, args replace the image args, as Kubernetes does', () => {
-    expect(resolveArgv(images, 'ghcr.io/kdb-operator/operator:1', undefined, ['agent'])).toEqual(['node', 'operator/src/main.ts', 'agent']);
+    expect(resolveArgv(images, 'ghcr.io/kdb-operator/operator:1', undefined, ['agent'])).toEqual(['node', '--max-semi-space-size=2', 'operator/src/main.ts', 'agent']);
     expect(resolveArgv(images, 'ghcr.io/kdb-operator/sim:latest', undefined, ['rdb'])).toEqual(['sh', 'images/sim/entrypoint.sh', 'rdb']);
     expect(resolveArgv(images, 'busybox', ['sh', '-c', 'true'], undefined)).toEqual(['sh', '-c', 'true']);
     expect(resolveArgv(images, 'busybox', ['echo'], ['a'])).toEqual(['echo', 'a']);
     expect(() => resolveArgv(images, 'nope/unknown:1', undefined, undefined)).toThrow(/not in test\/nodesim\/images.yaml/);
+  });
+  it('runs the operator image as its Dockerfile does (ENTRYPOINT and CMD), so the stack measures what users run', () => {
+    const dockerfile = readFileSync(fileURLToPath(new URL('../../images/operator/Dockerfile', import.meta.url)), 'utf8');
+    const json = (directive: string) => JSON.parse(new RegExp(`^${directive} (\\[.*\\])$`, 'm').exec(dockerfile)![1]!) as string[];
+    expect(resolveArgv(images, 'ghcr.io/kdb-operator/operator:1', undefined, undefined)).toEqual([...json('ENTRYPOINT'), ...json('CMD')]);
   });
   it("runs an image's own binary from the checkout's build of it, by entrypoint or by command", () => {
     const built = fileURLToPath(new URL('../../agent/bin/kdb-agent', import.meta.url));
