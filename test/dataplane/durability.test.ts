@@ -74,7 +74,8 @@ describe('no renumbering, ever', () => {
     expect(readCommit(commitPathFor(dp.logDir, before.day))!.count).toBe(a.tickerplantCount);
 
     await dp.startTickerplant({ KDB_TRUNCATE_CORRUPT_LOG: '1' });
-    expect(dp.tp!.output).toContain('the tickerplant log lost published messages');
+    // Through the tickerplant's stdout pipe, on its own schedule: awaited, not read at once.
+    await waitFor('the tickerplant to log "the tickerplant log lost published messages"', () => dp.tp!.output.includes('the tickerplant log lost published messages'));
     const after = await dp.subscribers();
     expect(after).toMatchObject({ count: a.tickerplantCount, epoch: 1, lost: [[left + 1, a.tickerplantCount]] });
 
@@ -92,7 +93,8 @@ describe('no renumbering, ever', () => {
     await dp.startRdb('r1-replacement', { replaces: 'r1' });
     await waitFor('the replacement to report WindowPastLog', () => rdbError(dp, 'r1-replacement')?.reason === 'WindowPastLog');
     expect(rdbError(dp, 'r1-replacement')!.message).toMatch(new RegExp(`needs messages ${left + 1}\\.\\.`));
-    expect(dp.tp!.output).toContain('replay window refused: it needs lost messages');
+    // Through the tickerplant's stdout pipe, on its own schedule: awaited, not read at once.
+    await waitFor('the tickerplant to log "replay window refused: it needs lost messages"', () => dp.tp!.output.includes('replay window refused: it needs lost messages'));
     expect(dp.status('r1-replacement')!.window.lastProcessed).toBe(0);
     expect(statSync(log).size).toBeGreaterThan(0);
   });
@@ -112,7 +114,8 @@ describe('no renumbering, ever', () => {
     await dp.startTickerplant({ KDB_TRUNCATE_CORRUPT_LOG: '1' });
     await waitFor('r1 to report WindowPastLog', () => rdbError(dp, 'r1')?.reason === 'WindowPastLog');
     expect(rdbError(dp, 'r1')!.message).toContain(`holds messages up to ${a.tickerplantCount}`);
-    expect(dp.tp!.output).toContain('subscriber beyond the log refused');
+    // Through the tickerplant's stdout pipe, on its own schedule: awaited, not read at once.
+    await waitFor('the tickerplant to log "subscriber beyond the log refused"', () => dp.tp!.output.includes('subscriber beyond the log refused'));
     const s = dp.status('r1')!;
     expect(s.window.lastProcessed).toBe(a.tickerplantCount);
   });

@@ -81,7 +81,8 @@ describe('tickerplant', () => {
     // A torn entry after the last commit (what a crash mid-write leaves): never published, cut with a warning.
     appendFileSync(log, Buffer.from([40, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7]));
     await dp.startTickerplant();
-    expect(dp.tp!.output).toContain('cutting the uncommitted log tail');
+    // Through the tickerplant's stdout pipe, on its own schedule: awaited, not read at once.
+    await waitFor('the tickerplant to log "cutting the uncommitted log tail"', () => dp.tp!.output.includes('cutting the uncommitted log tail'));
     expect(statSync(log).size).toBe(good);
     expect((await dp.subscribers()).count).toBe(a.tickerplantCount);
     await dp.tp!.kill('SIGTERM');
@@ -100,7 +101,8 @@ describe('tickerplant', () => {
     const fix = dp.run(cmd);
     expect((await fix.exited).code).toBe(0);
     await dp.startTickerplant();
-    expect(dp.tp!.output).toContain('the tickerplant log lost published messages');
+    // Through the tickerplant's stdout pipe, on its own schedule: awaited, not read at once.
+    await waitFor('the tickerplant to log "the tickerplant log lost published messages"', () => dp.tp!.output.includes('the tickerplant log lost published messages'));
     const after = await dp.subscribers();
     expect(after).toMatchObject({ count: a.tickerplantCount, epoch: 1, lost: [[a.tickerplantCount, a.tickerplantCount]] });
     const b = await runFeed({ host: HOST, port: dp.tpPort, syms: SYMS, rows: 50, seed: 82, day: '2025-03-03', tz: 'UTC', batch: 10, dayMs: 0 });
