@@ -175,6 +175,11 @@ const measure = async (n: number) => {
   const metricsPort = await freePort();
   mkdirSync(join(REPO, 'out', 'bench'), { recursive: true });
   const op = await startOperator(metricsPort, join(REPO, 'out', 'bench', `operator-${n}.log`));
+  // However the bench ends (a failure, Ctrl-C), its operator goes with it: one left running
+  // reconciles the next run's clusters beside that run's own operator.
+  const stopOperator = () => op.exitCode === null && op.kill('SIGKILL');
+  process.once('exit', stopOperator);
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => process.exit(130));
   done(`operator up (metrics on :${metricsPort})`);
   const metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
   const samples: Sample[] = [];
