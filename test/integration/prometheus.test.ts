@@ -94,12 +94,14 @@ beforeAll(async () => {
   // this one's too: then it is the one scraped, as a pod on the stack (both replicas; the leader has the gauges).
   // Otherwise what operator.ts runs, here in-process for this namespace only: one metrics registry shared by the
   // controller and the HTTP server.
+  // The operator's pods are those serving a `metrics` port: the chart's label is also on its `helm test` pod.
+  const metricsPort = (p: V1Pod) => p.spec?.containers.flatMap((c) => c.ports ?? []).find((x) => x.name === 'metrics')?.containerPort;
   const chart = (await kube.api.list<V1Pod>(Resources.Pod, { labelSelector: 'app.kubernetes.io/name=kdb-operator' })).items.filter(
-    (p) => p.status?.phase === 'Running' && p.status.podIP,
+    (p) => p.status?.phase === 'Running' && p.status.podIP && !p.metadata?.deletionTimestamp && metricsPort(p) !== undefined,
   );
   let targets: string[];
   if (chart.length > 0) {
-    targets = chart.map((p) => `${p.status!.podIP}:${p.spec!.containers[0]!.ports!.find((x) => x.name === 'metrics')!.containerPort}`);
+    targets = chart.map((p) => `${p.status!.podIP}:${metricsPort(p)!}`);
     process.stdout.write(`scraping the chart's operator pods: ${targets.join(', ')}\n`);
   } else {
     const metrics = createMetrics({ defaultMetrics: true });
