@@ -9,7 +9,7 @@ import { ROTATION_END_OF_DAY_GUARD_MS } from '../../operator/src/planner/plan-up
 import { nextEndOfDay } from '../../operator/src/planner/predict.ts';
 import { isSafeMoment } from '../../operator/src/planner/safe-moment.ts';
 import type { Action, Observed } from '../../operator/src/planner/types.ts';
-import { eventReasons, kinds, ofKind, podName, POOL, statusOf, T0, world } from '../fixtures/planner.ts';
+import { eventReasons, kinds, ofKind, podName, POOL, statusOf, T0, worldWithSpecHashes } from '../fixtures/planner.ts';
 import type { RdbSketch, WorldOptions } from '../fixtures/planner.ts';
 
 const OLD = 'aaaaaaaaaaaaaaaa';
@@ -23,21 +23,7 @@ const NEXT_DAY = '2026-03-03';
 type Sketch = RdbSketch & { hash?: string };
 
 /** desired null: no desired hash computed. */
-const poolWorld = (rdbs: Sketch[], o: WorldOptions = {}, desired: string | null = NEW): Observed => {
-  const w = world(rdbs, o);
-  const pool = w.pools[POOL]!;
-  const hashes = new Map(rdbs.map((r) => [podName(r.ord), r.hash]));
-  return {
-    ...w,
-    pools: {
-      [POOL]: {
-        ...pool,
-        ...(desired !== null ? { desiredPodHash: desired } : {}),
-        pods: pool.pods.map((p) => (hashes.get(p.name) !== undefined ? { ...p, specHash: hashes.get(p.name)! } : p)),
-      },
-    },
-  };
-};
+const poolWorld = (rdbs: Sketch[], o: WorldOptions = {}, desired: string | null = NEW): Observed => worldWithSpecHashes(rdbs, desired ?? undefined, o);
 
 /** After end of day: rolled RDB 0 flushed the day, live RDB 1 (old spec) is on the next day, RDB 2 (new spec) queued. */
 const afterEod = (extra: Partial<Record<'live' | 'queued', Partial<Sketch>>> = {}, more: Sketch[] = []): Sketch[] => [

@@ -4,8 +4,8 @@ import { plan } from '../../operator/src/planner/plan.ts';
 import { QUEUED_ROLL_MARGIN } from '../../operator/src/planner/plan-updates.ts';
 import { isSafeMoment, nextSafeMoment } from '../../operator/src/planner/safe-moment.ts';
 import type { Observed } from '../../operator/src/planner/types.ts';
-import { condition, day, eventReasons, ofKind, podName, POOL, statusOf, T0, world } from '../fixtures/planner.ts';
-import type { RdbSketch, WorldOptions } from '../fixtures/planner.ts';
+import { condition, day, eventReasons, ofKind, podName, POOL, statusOf, T0, world, worldWithSpecHashes } from '../fixtures/planner.ts';
+import type { WorldOptions } from '../fixtures/planner.ts';
 
 const OLD = 'aaaaaaaaaaaaaaaa';
 const NEW = 'bbbbbbbbbbbbbbbb';
@@ -127,25 +127,7 @@ describe('tickerplant template changes wait for a safe moment', () => {
   });
 });
 
-/** The pool's pods with their spec hashes (by ordinal; absent: none on the pod) and the spec's hash. */
-const poolWorld = (rdbs: (RdbSketch & { hash?: string })[], desired: string | undefined, o: WorldOptions = {}): Observed => {
-  const w = world(rdbs, o);
-  const pool = w.pools[POOL]!;
-  const hashes = new Map(rdbs.map((r) => [podName(r.ord), r.hash]));
-  return {
-    ...w,
-    pools: {
-      [POOL]: {
-        ...pool,
-        ...(desired !== undefined ? { desiredPodHash: desired } : {}),
-        pods: pool.pods.map((p) => {
-          const h = hashes.get(p.name);
-          return h !== undefined ? { ...p, specHash: h } : p;
-        }),
-      },
-    },
-  };
-};
+const poolWorld = worldWithSpecHashes;
 
 const outdatedDeletes = (o: Observed) => ofKind(plan(o), 'DeleteRdbPod').filter((a) => a.reason === 'Outdated');
 
