@@ -7,7 +7,6 @@ import { CLUSTER_ANNOTATION } from '../../operator/src/api/kdbcluster.ts';
 import { createAws, OWNER_TAG } from '../../operator/src/aws/index.ts';
 import {
   createKubeClient,
-  kubeConfigTransport,
   KubeApiError,
   loadKubeConfig,
   Resources,
@@ -44,7 +43,7 @@ const connect = (c: Common): Session => {
       `no usable kubeconfig (${(e as Error).message}): set KUBECONFIG, pass --kubeconfig, or create ~/.kube/config`,
     );
   }
-  const transport = kubeConfigTransport(loaded.kubeConfig);
+  const transport = loaded.transport;
   return { kube: createKubeClient({ transport }), transport, namespace: c.namespace ?? loaded.namespace };
 };
 

@@ -12,7 +12,7 @@ import { ANNOTATION, CONDITION, reportFor } from '../../operator/src/agent/repor
 import { KdbCluster } from '../../operator/src/api/kdbcluster.ts';
 import { RdbStatusFile } from '../../operator/src/api/rdb-status.ts';
 import { STATUS_DIR, STATUS_FILE, rdbPod } from '../../operator/src/specs/rdb.ts';
-import { KubeApiError, RestClient, RestKubeApi, Resources, kubeConfigTransport, type KubeApi, type KubeObject, type V1Pod } from '../../operator/src/kube/index.ts';
+import { KubeApiError, RestClient, RestKubeApi, Resources, httpsTransport, loadKubeConfig, type KubeApi, type KubeObject, type V1Pod } from '../../operator/src/kube/index.ts';
 import { adminKubeConfig, k8s } from '../lib/kube.ts';
 import { repoRoot, stackDir } from '../lib/stack.ts';
 import { binDir, waitFor } from '../e2e/trading-day.ts';
@@ -32,20 +32,14 @@ const policy = `${release}-agent-reports`;
 
 const kc = adminKubeConfig();
 const core = kc.makeApiClient(k8s.CoreV1Api);
-const admin: KubeApi = new RestKubeApi(new RestClient({ transport: kubeConfigTransport(kc), maxRetries: 0 }));
+const admin: KubeApi = new RestKubeApi(new RestClient({ transport: loadKubeConfig({ kubeconfigPath: kubeconfig }).transport, maxRetries: 0 }));
 const admission = kc.makeApiClient(k8s.AdmissionregistrationV1Api);
 
 /** The project's own client (the agent's), authenticating with a bearer token. */
 const apiWithToken = (token: string): KubeApi => {
   const cluster = kc.getCurrentCluster()!;
-  const tkc = new k8s.KubeConfig();
-  tkc.loadFromOptions({
-    clusters: [cluster],
-    users: [{ name: 'agent', token }],
-    contexts: [{ name: 'agent', cluster: cluster.name, user: 'agent' }],
-    currentContext: 'agent',
-  });
-  return new RestKubeApi(new RestClient({ transport: kubeConfigTransport(tkc), maxRetries: 0 }));
+  const transport = httpsTransport({ server: cluster.server, ca: Buffer.from(cluster.caData ?? '', 'base64'), token: () => Promise.resolve(token) });
+  return new RestKubeApi(new RestClient({ transport, maxRetries: 0 }));
 };
 
 const tokenFor = async (pod?: V1Pod): Promise<string> => {

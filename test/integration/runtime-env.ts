@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import type { Server, Socket } from 'node:net';
 import { join } from 'node:path';
-import { createKubeClient, kubeConfigTransport, loadKubeConfig } from '../../operator/src/kube/index.ts';
+import { createKubeClient, loadKubeConfig } from '../../operator/src/kube/index.ts';
 import type { KubeClient, V1Namespace } from '../../operator/src/kube/index.ts';
 import { createLogger } from '../../operator/src/runtime/log.ts';
 import type { Logger } from '../../operator/src/runtime/log.ts';
@@ -19,10 +19,8 @@ export const stackClient = (opts: { server?: string; logger?: Logger; metrics?: 
   const logger = opts.logger ?? testLogger();
   if (opts.server === undefined) return createKubeClient({ kubeconfigPath: kubeconfigPath(), logger, metrics: opts.metrics });
   // Same credentials, another address (a proxy in front of the API server).
-  const { kubeConfig } = loadKubeConfig({ kubeconfigPath: kubeconfigPath() });
-  const server = opts.server;
-  kubeConfig.clusters = kubeConfig.clusters.map((c) => ({ ...c, server }));
-  return createKubeClient({ transport: kubeConfigTransport(kubeConfig), logger, metrics: opts.metrics });
+  const { transport } = loadKubeConfig({ kubeconfigPath: kubeconfigPath(), server: opts.server });
+  return createKubeClient({ transport, logger, metrics: opts.metrics });
 };
 
 export const uniqueName = (prefix: string): string => `${prefix}-${Date.now().toString(36)}-${Math.floor(Math.random() * 1e4)}`;

@@ -47,7 +47,21 @@ describe('the agent entry point loads no heavy package', () => {
     expect(ours).not.toContain('runtime/log.ts');
   });
 
-  test('the probe does see client-node where it is loaded (operator/src/main.ts)', () => {
-    expect(packagesOf(loadedBy('operator/src/main.ts'))).toEqual(expect.arrayContaining(['@kubernetes/client-node', 'winston']));
+  test('the probe does see client-node where it is loaded (kube/client-node-transport.ts)', () => {
+    expect(packagesOf(loadedBy('operator/src/kube/client-node-transport.ts'))).toContain('@kubernetes/client-node');
+  });
+});
+
+describe('the operator entry point loads client-node only for a kubeconfig that needs it', () => {
+  const urls = loadedBy('operator/src/main.ts');
+
+  test('the probe saw the whole operator (its reconciler and its AWS clients are in it)', () => {
+    expect(urls).toEqual(expect.arrayContaining([expect.stringMatching(/operator\/src\/controllers\/kdbcluster\//), expect.stringMatching(/operator\/src\/aws\/clients\.ts$/)]));
+    expect(packagesOf(urls)).toEqual(expect.arrayContaining(['winston', 'prom-client', 'zod']));
+  });
+
+  test('no @kubernetes/client-node and no kube/client-node-transport.ts at start (about 80 MB resident)', () => {
+    expect(packagesOf(urls)).not.toContain('@kubernetes/client-node');
+    expect(urls.filter((u) => u.endsWith('/kube/client-node-transport.ts'))).toEqual([]);
   });
 });

@@ -11,7 +11,6 @@ import {
   flatHeaders,
   inClusterAddress,
   inClusterTransport,
-  requestOptions,
   type RequestFn,
 } from '../../operator/src/kube/in-cluster.ts';
 import { RestClient } from '../../operator/src/kube/rest.ts';
@@ -40,7 +39,8 @@ interface Answer {
 const fakeRequest = (answers: Answer[]) => {
   const sent: Array<{ opts: https.RequestOptions; body: string | undefined }> = [];
   const request: RequestFn = (opts, onResponse) => {
-    const req = new EventEmitter() as EventEmitter & { end: (body?: string) => void };
+    const req = new EventEmitter() as EventEmitter & { end: (body?: string) => void; destroy: () => void };
+    req.destroy = () => undefined;
     req.end = (body) => {
       sent.push({ opts, body });
       const a = answers.shift() ?? { error: new Error('no more scripted answers') };
@@ -88,30 +88,37 @@ describe('in-cluster address', () => {
 });
 
 describe('request building', () => {
-  test('bearer token, the caller headers, content-length in bytes, the abort signal', () => {
-    const agent = {} as https.Agent;
+  test('bearer token, the caller headers, content-length in bytes, the abort signal', async () => {
+    const f = fakeRequest([{ body: '{}' }]);
+    const t = inClusterTransport({ env: ENV, dir, request: f.request });
     const signal = new AbortController().signal;
     const body = JSON.stringify({ metadata: { annotations: { a: 'é' } } });
-    const o = requestOptions(
-      inClusterAddress(ENV),
-      { method: 'PATCH', path: '/api/v1/namespaces/ns/pods/p?fieldManager=x', headers: { 'content-type': 'application/merge-patch+json' }, body, signal },
-      'tok',
-      agent,
-    );
-    expect(o).toEqual({
-      host: '10.96.0.1',
+    await t.send({ method: 'PATCH', path: '/api/v1/namespaces/ns/pods/p?fieldManager=x', headers: { 'content-type': 'application/merge-patch+json' }, body, signal });
+    expect(f.sent[0]!.opts).toMatchObject({
+      hostname: '10.96.0.1',
       port: 443,
       method: 'PATCH',
       path: '/api/v1/namespaces/ns/pods/p?fieldManager=x',
-      headers: { 'content-type': 'application/merge-patch+json', authorization: 'Bearer tok', 'content-length': String(body.length + 1) },
-      agent,
+      headers: {
+        'user-agent': 'kdb-operator',
+        'content-type': 'application/merge-patch+json',
+        authorization: 'Bearer token-1',
+        'content-length': String(body.length + 1),
+      },
       signal,
     });
   });
 
-  test('no body, no content-length', () => {
-    const o = requestOptions(inClusterAddress(ENV), get(), 'tok', {} as https.Agent);
-    expect(o.headers).toEqual({ accept: 'application/json', authorization: 'Bearer tok' });
+  test('no body, no content-length', async () => {
+    const f = fakeRequest([{ body: '{}' }]);
+    await inClusterTransport({ env: ENV, dir, request: f.request }).send(get());
+    expect(f.sent[0]!.opts.headers).toEqual({ 'user-agent': 'kdb-operator', accept: 'application/json', authorization: 'Bearer token-1' });
+  });
+
+  test('an IPv6 service address is sent unbracketed', async () => {
+    const f = fakeRequest([{ body: '{}' }]);
+    await inClusterTransport({ env: { KUBERNETES_SERVICE_HOST: 'fd00::1', KUBERNETES_SERVICE_PORT: '6443' }, dir, request: f.request }).send(get());
+    expect(f.sent[0]!.opts).toMatchObject({ hostname: 'fd00::1', port: 6443 });
   });
 
   test('response headers lower-case, repeated ones joined', () => {
@@ -153,15 +160,19 @@ describe('in-cluster transport', () => {
     expect(() => inClusterTransport({ env: ENV, dir })).toThrow(`cannot read the API server's CA ${dir}/ca.crt`);
   });
 
-  test('an answer over the bound is refused', async () => {
+  test("an answer over the agent's bound is refused", async () => {
     const f = fakeRequest([{ body: Buffer.alloc(MAX_RESPONSE_BYTES + 1, 32) }]);
-    const t = inClusterTransport({ env: ENV, dir, request: f.request });
+    const t = inClusterTransport({ env: ENV, dir, request: f.request, maxResponseBytes: MAX_RESPONSE_BYTES });
     await expect(t.send(get())).rejects.toThrow(`answer larger than ${MAX_RESPONSE_BYTES} bytes`);
   });
 
-  test('no watch: the agent never watches', async () => {
-    const t = inClusterTransport({ env: ENV, dir, request: fakeRequest([]).request });
-    await expect(t.watch('/api/v1/pods', {}, () => undefined, new AbortController().signal)).rejects.toThrow(/watch is not supported/);
+  test('a watch authenticates as a request does (the operator in its pod watches; the agent never does)', async () => {
+    const f = fakeRequest([{ body: '{"type":"ADDED","object":{"kind":"Pod"}}\n' }]);
+    const t = inClusterTransport({ env: ENV, dir, request: f.request });
+    const seen: unknown[] = [];
+    await t.watch('/api/v1/pods', { resourceVersion: '5' }, (ev) => seen.push(ev), new AbortController().signal);
+    expect(seen).toEqual([{ type: 'ADDED', object: { kind: 'Pod' } }]);
+    expect(f.sent[0]!.opts).toMatchObject({ method: 'GET', path: '/api/v1/pods?resourceVersion=5&watch=true', headers: { authorization: 'Bearer token-1' } });
   });
 });
 

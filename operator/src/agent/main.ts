@@ -5,7 +5,7 @@
 // `node operator/src/main.ts agent` runs the same agent with the operator's
 // client, for a kubeconfig outside a cluster.
 import { RestKubeApi } from '../kube/api.ts';
-import { inClusterTransport } from '../kube/in-cluster.ts';
+import { MAX_RESPONSE_BYTES, inClusterTransport } from '../kube/in-cluster.ts';
 import { AGENT_PERMISSIONS, guardTransport } from '../kube/permissions.ts';
 import { RestClient } from '../kube/rest.ts';
 import { createJsonLog } from '../runtime/json-log.ts';
@@ -20,7 +20,8 @@ const main = async (): Promise<void> => {
   if (!podName || !namespace) throw new Error('POD_NAME and POD_NAMESPACE must be set (downward API fieldRefs metadata.name and metadata.namespace)');
   const log = createJsonLog({ defaultMeta: { component: 'agent', pod: `${namespace}/${podName}` } });
   // KDB_SERVICE_ACCOUNT_DIR only for running outside a pod (bench/agent-memory.ts).
-  const transport = inClusterTransport({ dir: env.KDB_SERVICE_ACCOUNT_DIR || undefined });
+  // One request at a time, each a pod of a few KB.
+  const transport = inClusterTransport({ dir: env.KDB_SERVICE_ACCOUNT_DIR || undefined, maxSockets: 2, maxResponseBytes: MAX_RESPONSE_BYTES });
   log.info('kubernetes client configured', { server: transport.server, source: 'in-cluster' });
   const rest = new RestClient({
     transport: guardTransport(transport, AGENT_PERMISSIONS, 'AGENT_PERMISSIONS'),

@@ -7,7 +7,7 @@ import type { OperatorMetrics } from '../runtime/metrics.ts';
 import type { KubeApi } from './api.ts';
 import { RestKubeApi } from './api.ts';
 import type { KubeConfigOptions } from './client.ts';
-import { kubeConfigTransport, loadKubeConfig } from './client.ts';
+import { loadKubeConfig } from './client.ts';
 import type { EventRecorderOptions } from './events.ts';
 import { EventRecorder } from './events.ts';
 import type { InformerOptions } from './informer.ts';
@@ -32,7 +32,11 @@ export type { EventType, EventRecorderOptions } from './events.ts';
 export { kubeLeaseStore } from './lease.ts';
 export { RestClient, buildPath, parseRetryAfter } from './rest.ts';
 export type { Transport, TransportRequest, TransportResponse, WatchEvent, RestOptions, RequestOptions, Query, HttpVerb } from './rest.ts';
-export { loadKubeConfig, kubeConfigTransport, SERVICE_ACCOUNT_DIR } from './client.ts';
+export { loadKubeConfig, SERVICE_ACCOUNT_DIR } from './client.ts';
+export { httpsTransport } from './https-transport.ts';
+export type { HttpsTarget } from './https-transport.ts';
+export { resolveKubeconfig } from './kubeconfig.ts';
+export type { ClusterAccess, Resolution, KubeconfigFile } from './kubeconfig.ts';
 export { inClusterTransport, inClusterAddress } from './in-cluster.ts';
 export type { InClusterOptions, InClusterAddress } from './in-cluster.ts';
 export { OPERATOR_PERMISSIONS, AGENT_PERMISSIONS, guardTransport, grantKeys, requestAttributes } from './permissions.ts';
@@ -73,9 +77,9 @@ export const createKubeClient = (opts: KubeClientOptions = {}): KubeClient => {
   let namespace = 'default';
   if (!transport) {
     const loaded = loadKubeConfig(opts);
-    transport = kubeConfigTransport(loaded.kubeConfig);
+    transport = loaded.transport;
     namespace = loaded.namespace;
-    log.info('kubernetes client configured', { server: transport.server, source: loaded.source });
+    log.info('kubernetes client configured', { server: transport.server, source: loaded.source, client: loaded.client, ...(loaded.needs ? { needs: loaded.needs } : {}) });
   }
   if (opts.permissions) transport = guardTransport(transport, opts.permissions.table, opts.permissions.name);
   const kubeRequests = opts.metrics?.kubeRequestsTotal;
