@@ -14,7 +14,7 @@
  * then end of day: every rolled RDB reports flushed at once.
  *
  * Phases: setup (every cluster has its live RDB), rest (SCALE_REST_S,
- * nothing changes), day, end of day (until every flushed RDB's instance is
+ * nothing changes), then, unless SCALE_UNTIL=rest, day, end of day (until every flushed RDB's instance is
  * terminated). Printed per N: the operator's resident memory and CPU; scale-out
  * reaction (a report at the scale threshold to the SetDesiredCapacity call for
  * its group, from the fault injector's log), scale-in reaction (flushed report
@@ -33,9 +33,9 @@ import { promisify } from 'node:util';
 import { createKubeClient, Resources, type KubeApi, type KubeObject, type V1Pod } from '../operator/src/kube/index.ts';
 import { farEndOfDay } from '../test/e2e/day-clock.ts';
 import { binDir } from '../test/e2e/trading-day.ts';
-import { loadImages, resolveArgv } from '../test/nodesim/images.ts';
+import { imageEnv, loadImages, resolveArgv } from '../test/nodesim/images.ts';
 import { readStackAws, stackDir } from '../test/lib/stack.ts';
-import { LoadGenerator } from './scale/agents.ts';
+import { LoadGenerator, type RdbSim } from './scale/agents.ts';
 import { CallLog, rates, scrape, stats, type Sample } from './scale/measure.ts';
 import { freshStack, seedGroups, TP_GROUP } from './scale/stack.ts';
 import { fmt, freePort, median, REPO } from './lib.ts';
@@ -47,6 +47,9 @@ const TICK_MS = Number(process.env.SCALE_TICK_MS ?? 2000);
 const STEP = Number(process.env.SCALE_STEP ?? 10);
 const REST_S = Number(process.env.SCALE_REST_S ?? 60);
 const SEED_RUNS = Number(process.env.SCALE_SEED_RUNS ?? 5);
+/** `rest` stops after the rest phase: memory, CPU and AWS reads of N idle clusters, when the machine cannot play their day. */
+const UNTIL = process.env.SCALE_UNTIL ?? 'end-of-day';
+if (UNTIL !== 'rest' && UNTIL !== 'end-of-day') throw new Error(`SCALE_UNTIL must be rest or end-of-day, got "${UNTIL}"`);
 const SCALE = 60;
 const ROLL = 80;
 const NS = 'scale-bench';
@@ -73,15 +76,30 @@ interface ClusterStatus {
   status?: { pools?: Array<{ name: string; live?: string }> };
 }
 
+/** The entry without a role loads every static import and exits, writing Node's compile cache on the way out. */
+const warmCompileCache = async (argv: string[], env: Record<string, string>): Promise<void> => {
+  if (!env.NODE_COMPILE_CACHE) return;
+  await new Promise<void>((resolve) => {
+    const p = spawn(process.execPath, argv.slice(0, -1), { cwd: REPO, env: { ...process.env, ...env }, stdio: 'ignore' });
+    p.once('exit', () => resolve());
+    p.once('error', () => resolve());
+  });
+};
+
 /** The operator's own log goes to out/bench/operator-<N>.log, at SCALE_LOG_LEVEL (default warn: info costs it CPU the bench measures). */
 const startOperator = async (metricsPort: number, logFile: string): Promise<ChildProcess> => {
   const aws = readStackAws();
   // Exactly as the image runs it (its ENTRYPOINT, V8 flags included), from the node simulator's image map.
-  const [, ...argv] = resolveArgv(loadImages(), 'ghcr.io/kdb-operator/operator:bench', undefined, ['operator']);
+  const images = loadImages();
+  const image = 'ghcr.io/kdb-operator/operator:bench';
+  const [, ...argv] = resolveArgv(images, image, undefined, ['operator']);
+  // The image ships its compile cache warm (images/operator/Dockerfile); warm the checkout's the same way.
+  await warmCompileCache(argv, imageEnv(images, image));
   const op = spawn(process.execPath, argv, {
     cwd: REPO,
     env: {
       ...process.env,
+      ...imageEnv(images, image),
       KUBECONFIG: join(stackDir(), 'kubeconfig'),
       KDB_EKS_CLUSTER_NAME: aws.clusterName,
       KDB_LEADER_ELECTION: 'false',
@@ -230,33 +248,42 @@ const measure = async (n: number) => {
   const restCalls = callLog.since(restStart).filter((c) => Date.parse(c.time) < restTo.t);
 
   // The day: every cluster fills and rolls until it holds RDBS RDBs.
-  const dayStart = Date.now();
-  const dayFrom = await sampleNow();
-  const full = () => Array.from({ length: n }, (_, i) => gen.poolOf(i).length >= RDBS && gen.poolOf(i).some((r) => r.state === 'live')).filter(Boolean).length;
-  const ticker = setInterval(() => void tickAll(), TICK_MS);
-  // Each RDB fills in ceil(roll/step) ticks, then waits for its successor's node: twice that per RDB bounds a cluster's day.
-  const dayBoundMs = 120_000 + RDBS * (Math.ceil(ROLL / STEP) + 1) * TICK_MS * 2 + n * 1500;
-  const dayOk = await waitUntil('day', dayBoundMs, () => full() === n, () => `${full()}/${n} clusters at ${RDBS} RDBs, ${gen.rdbs.size} RDBs, ${fmt(gen.writes.length)} agent writes, ${((Date.now() - dayStart) / 1000).toFixed(0)} s`);
-  clearInterval(ticker);
-  await waitUntil('agent writes to settle', 30_000, () => gen.inFlight === 0, () => `${gen.inFlight} in flight`);
-  const dayTo = await sampleNow();
-  const dayCalls = callLog.since(dayStart).filter((c) => Date.parse(c.time) < dayTo.t);
-  done(`day: ${full()}/${n} clusters at ${RDBS} RDBs in ${((dayTo.t - dayStart) / 1000).toFixed(0)} s`);
+  let dayFrom = restTo;
+  let dayTo = restTo;
+  let eodTo = restTo;
+  let dayOk: boolean | 'skipped' = 'skipped';
+  let eodOk: boolean | 'skipped' = 'skipped';
+  let dayCalls: typeof restCalls = [];
+  let flushed: RdbSim[] = [];
+  if (UNTIL === 'end-of-day') {
+    const dayStart = Date.now();
+    dayFrom = await sampleNow();
+    const full = () => Array.from({ length: n }, (_, i) => gen.poolOf(i).length >= RDBS && gen.poolOf(i).some((r) => r.state === 'live')).filter(Boolean).length;
+    const ticker = setInterval(() => void tickAll(), TICK_MS);
+    // Each RDB fills in ceil(roll/step) ticks, then waits for its successor's node: twice that per RDB bounds a cluster's day.
+    const dayBoundMs = 120_000 + RDBS * (Math.ceil(ROLL / STEP) + 1) * TICK_MS * 2 + n * 1500;
+    dayOk = await waitUntil('day', dayBoundMs, () => full() === n, () => `${full()}/${n} clusters at ${RDBS} RDBs, ${gen.rdbs.size} RDBs, ${fmt(gen.writes.length)} agent writes, ${((Date.now() - dayStart) / 1000).toFixed(0)} s`);
+    clearInterval(ticker);
+    await waitUntil('agent writes to settle', 30_000, () => gen.inFlight === 0, () => `${gen.inFlight} in flight`);
+    dayTo = await sampleNow();
+    dayCalls = callLog.since(dayStart).filter((c) => Date.parse(c.time) < dayTo.t);
+    done(`day: ${full()}/${n} clusters at ${RDBS} RDBs in ${((dayTo.t - dayStart) / 1000).toFixed(0)} s`);
 
-  // End of day: every rolled RDB of every cluster reports flushed at once.
-  const nodes = await api.list<KubeObject & { spec?: { providerID?: string } }>({ ...Resources.Node });
-  const instanceOfNode = new Map(nodes.items.map((x) => [x.metadata?.name ?? '', (x.spec?.providerID ?? '').split('/').pop() ?? '']));
-  const eodStart = Date.now();
-  const flushedCounts = await Promise.all(Array.from({ length: n }, (_, i) => gen.flushAll(i)));
-  const flushed = [...gen.rdbs.values()].filter((r) => r.state === 'flushed');
-  for (const r of flushed) r.instanceId = instanceOfNode.get(r.node ?? '') ?? '';
-  const terminated = () => {
-    const ids = new Set(callLog.since(eodStart).filter((c) => c.operation === 'TerminateInstanceInAutoScalingGroup' && c.status < 400).map((c) => String(c.params.InstanceId)));
-    return flushed.filter((r) => ids.has(r.instanceId ?? '')).length;
-  };
-  const eodOk = await waitUntil('end of day', 120_000 + flushed.length * 2000, () => terminated() === flushed.length, () => `${terminated()}/${flushed.length} flushed RDBs' instances terminated, ${((Date.now() - eodStart) / 1000).toFixed(0)} s`);
-  const eodTo = await sampleNow();
-  done(`end of day: ${terminated()}/${flushed.length} instances terminated in ${((eodTo.t - eodStart) / 1000).toFixed(0)} s (${flushedCounts.reduce((a, b) => a + b, 0)} flushed reports)`);
+    // End of day: every rolled RDB of every cluster reports flushed at once.
+    const nodes = await api.list<KubeObject & { spec?: { providerID?: string } }>({ ...Resources.Node });
+    const instanceOfNode = new Map(nodes.items.map((x) => [x.metadata?.name ?? '', (x.spec?.providerID ?? '').split('/').pop() ?? '']));
+    const eodStart = Date.now();
+    const flushedCounts = await Promise.all(Array.from({ length: n }, (_, i) => gen.flushAll(i)));
+    flushed = [...gen.rdbs.values()].filter((r) => r.state === 'flushed');
+    for (const r of flushed) r.instanceId = instanceOfNode.get(r.node ?? '') ?? '';
+    const terminated = () => {
+      const ids = new Set(callLog.since(eodStart).filter((c) => c.operation === 'TerminateInstanceInAutoScalingGroup' && c.status < 400).map((c) => String(c.params.InstanceId)));
+      return flushed.filter((r) => ids.has(r.instanceId ?? '')).length;
+    };
+    eodOk = await waitUntil('end of day', 120_000 + flushed.length * 2000, () => terminated() === flushed.length, () => `${terminated()}/${flushed.length} flushed RDBs' instances terminated, ${((Date.now() - eodStart) / 1000).toFixed(0)} s`);
+    eodTo = await sampleNow();
+    done(`end of day: ${terminated()}/${flushed.length} instances terminated in ${((eodTo.t - eodStart) / 1000).toFixed(0)} s (${flushedCounts.reduce((a, b) => a + b, 0)} flushed reports)`);
+  }
 
   // Reactions, from the fault injector's log and the generator's report times.
   const calls = callLog.since(t0).filter((c) => c.status < 400 && c.injected === null);
@@ -293,7 +320,7 @@ const measure = async (n: number) => {
   await exited;
 
   const all = samples.sort((a, b) => a.t - b.t);
-  const cpuPct = (a: Sample, b: Sample) => (100 * (b.cpuSeconds - a.cpuSeconds)) / ((b.t - a.t) / 1000);
+  const cpuPct = (a: Sample, b: Sample) => (b.t > a.t ? +((100 * (b.cpuSeconds - a.cpuSeconds)) / ((b.t - a.t) / 1000)).toFixed(1) : null);
   const perMinute = (cs: typeof calls, seconds: number) => {
     const out: Record<string, number> = {};
     for (const c of cs) out[c.operation] = (out[c.operation] ?? 0) + 1;
@@ -312,8 +339,8 @@ const measure = async (n: number) => {
     setupSeconds: +setupS.toFixed(1),
     operator: {
       rssMb: { median: +(median(all.map((s) => s.rssBytes)) / 2 ** 20).toFixed(1), max: +(Math.max(...all.map((s) => s.rssBytes)) / 2 ** 20).toFixed(1), end: +(all.at(-1)!.rssBytes / 2 ** 20).toFixed(1) },
-      cpuPercent: { rest: +cpuPct(restFrom, restTo).toFixed(1), day: +cpuPct(dayFrom, dayTo).toFixed(1), endOfDay: +cpuPct(dayTo, eodTo).toFixed(1) },
-      kubeRequestsPerSecond: { rest: rates(restFrom.kubeRequests, restTo.kubeRequests, restS), day: rates(dayFrom.kubeRequests, dayTo.kubeRequests, dayS) },
+      cpuPercent: { rest: cpuPct(restFrom, restTo), day: cpuPct(dayFrom, dayTo), endOfDay: cpuPct(dayTo, eodTo) },
+      kubeRequestsPerSecond: { rest: rates(restFrom.kubeRequests, restTo.kubeRequests, restS), day: dayS > 0 ? rates(dayFrom.kubeRequests, dayTo.kubeRequests, dayS) : {} },
       queue: { maxDepth: Math.max(...all.map((s) => s.queueDepth)), longestWaitSeconds: all.some((s) => s.longestWaitSeconds !== undefined) ? Math.max(...all.map((s) => s.longestWaitSeconds ?? 0)) : 'not exported' },
     },
     awsCallsPerMinute: { rest: perMinute(restCalls, restS), day: perMinute(dayCalls, dayS) },

@@ -10,18 +10,20 @@ interface ImageEntry {
   args: string[];
   /** Paths the image holds, mapped to files of the checkout (absolute), for images whose program is not in the repo as is. */
   files: Map<string, string>;
+  /** The image's ENV: under every container's own env, as the container runtime applies it. */
+  env: Record<string, string>;
 }
 
 const file = join(dirname(fileURLToPath(import.meta.url)), 'images.yaml');
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 export const loadImages = (path: string = file): Map<string, ImageEntry> => {
-  type Doc = { images?: Record<string, { entrypoint?: string[]; args?: string[]; files?: Record<string, string> }> };
+  type Doc = { images?: Record<string, { entrypoint?: string[]; args?: string[]; files?: Record<string, string>; env?: Record<string, string> }> };
   const doc = parse(readFileSync(path, 'utf8')) as Doc;
   const out = new Map<string, ImageEntry>();
   for (const [repo, e] of Object.entries(doc.images ?? {})) {
     const files = new Map(Object.entries(e.files ?? {}).map(([inImage, inRepo]) => [inImage, join(repoRoot, inRepo)]));
-    out.set(repo, { entrypoint: e.entrypoint ?? [], args: e.args ?? [], files });
+    out.set(repo, { entrypoint: e.entrypoint ?? [], args: e.args ?? [], files, env: e.env ?? {} });
   }
   return out;
 };
@@ -36,6 +38,9 @@ export const imageRepository = (image: string): string => {
 };
 
 export class UnknownImageError extends Error {}
+
+/** The image's ENV (none for an image the map does not know). */
+export const imageEnv = (images: Map<string, ImageEntry>, image: string): Record<string, string> => ({ ...images.get(imageRepository(image))?.env });
 
 /** The argv Kubernetes would run: command replaces ENTRYPOINT, args replace CMD. */
 export const resolveArgv = (

@@ -5,13 +5,13 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from '@jest/globals';
 import type { V1Pod, V1Service } from '@kubernetes/client-node';
 import { NameTable } from '../nodesim/hosts.ts';
-import { imageRepository, loadImages, resolveArgv } from '../nodesim/images.ts';
+import { imageRepository, loadImages, imageEnv, resolveArgv } from '../nodesim/images.ts';
 import { capacityOf, nodeResources } from '../nodesim/instance-types.ts';
 import { parseQuantity } from '../nodesim/quantity.ts';
 import { AddressPool } from '../nodesim/addresses.ts';
 import { ConditionClock } from '../nodesim/kubelet/conditions.ts';
 import { resourceValue } from '../nodesim/kubelet/downward.ts';
-import { expand } from '../nodesim/kubelet/env.ts';
+import { buildEnv, expand } from '../nodesim/kubelet/env.ts';
 
 describe('image map', () => {
   const images = loadImages();
@@ -32,6 +32,27 @@ describe('image map', () => {
     const dockerfile = readFileSync(fileURLToPath(new URL('../../images/operator/Dockerfile', import.meta.url)), 'utf8');
     const json = (directive: string) => JSON.parse(new RegExp(`^${directive} (\\[.*\\])$`, 'm').exec(dockerfile)![1]!) as string[];
     expect(resolveArgv(images, 'ghcr.io/kdb-operator/operator:1', undefined, undefined)).toEqual([...json('ENTRYPOINT'), ...json('CMD')]);
+    const env = Object.fromEntries([...dockerfile.matchAll(/^ENV (\w+)=(\S+)$/gm)].map((m) => [m[1]!, m[2]!]).filter(([k]) => k !== 'NODE_ENV'));
+    expect(imageEnv(images, 'ghcr.io/kdb-operator/operator:1')).toEqual(env);
+    expect(env).toHaveProperty('NODE_COMPILE_CACHE');
+  });
+  it("puts the image's ENV under the pod's env, as the container runtime does", async () => {
+    const env = await buildEnv({
+      pod: { metadata: { name: 'p', namespace: 'ns' }, spec: { containers: [] } } as V1Pod,
+      container: { name: 'c', env: [{ name: 'NODE_COMPILE_CACHE', value: '/elsewhere' }, { name: 'X', value: '$(FROM_IMAGE)-pod' }] },
+      addresses: { podIP: '127.10.0.2', hostIP: '127.0.0.1' },
+      allocatable: {},
+      hostname: 'p',
+      repoRoot: '/repo',
+      serviceEnv: {},
+      apiserver: { host: '127.0.0.1', port: 6443 },
+      objects: { configMap: () => Promise.resolve(undefined), secret: () => Promise.resolve(undefined) },
+      imageEnv: { NODE_COMPILE_CACHE: '.node-compile-cache', FROM_IMAGE: 'img' },
+    });
+    // The kubelet expands $(VAR) from the pod's env only: it never sees the image's.
+    expect(env).toMatchObject({ NODE_COMPILE_CACHE: '/elsewhere', FROM_IMAGE: 'img', X: '$(FROM_IMAGE)-pod' });
+    expect(imageEnv(images, 'busybox')).toEqual({});
+    expect(imageEnv(images, 'not/in-the-map:1')).toEqual({});
   });
   it("runs an image's own binary from the checkout's build of it, by entrypoint or by command", () => {
     const built = fileURLToPath(new URL('../../agent/bin/kdb-agent', import.meta.url));

@@ -16,6 +16,8 @@ export interface EnvContext {
   repoRoot: string;
   serviceEnv: Record<string, string>;
   apiserver: { host: string; port: number };
+  /** The image's ENV, which every env of the pod overrides. */
+  imageEnv?: Record<string, string>;
   /** LD_PRELOAD shim turning wildcard binds into pod-IP binds, if built. */
   bindShim?: string;
   objects: ObjectReader;
@@ -37,6 +39,9 @@ export const buildEnv = async (ctx: EnvContext): Promise<Record<string, string>>
     HOME: '/root',
     HOSTNAME: ctx.hostname,
   };
+  // What the pod's env sets; the image's ENV fills the rest at the end. The
+  // kubelet does not know the image's ENV, so $(VAR) never expands from it.
+  const defaults = { ...env };
   if (pod.spec?.enableServiceLinks !== false) Object.assign(env, ctx.serviceEnv);
   // The apiserver is on loopback here; the in-cluster client config reads these.
   Object.assign(env, {
@@ -98,6 +103,9 @@ export const buildEnv = async (ctx: EnvContext): Promise<Record<string, string>>
       env[e.name] = v;
     }
   }
+
+  const podSet = (k: string): boolean => k in env && env[k] !== defaults[k];
+  for (const [k, v] of Object.entries(ctx.imageEnv ?? {})) if (!podSet(k)) env[k] = v;
 
   if (ctx.bindShim) {
     env.LD_PRELOAD = env.LD_PRELOAD ? `${ctx.bindShim}:${env.LD_PRELOAD}` : ctx.bindShim;

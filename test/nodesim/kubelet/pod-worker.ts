@@ -9,7 +9,7 @@ import { k8s } from '../../lib/kube.ts';
 import type { AddressPool } from '../addresses.ts';
 import type { SimConfig } from '../config.ts';
 import type { NameTable } from '../hosts.ts';
-import { resolveArgv, type loadImages } from '../images.ts';
+import { imageEnv, resolveArgv, type loadImages } from '../images.ts';
 import { errMsg, log } from '../log.ts';
 import { parseQuantity } from '../quantity.ts';
 import { ConditionClock } from './conditions.ts';
@@ -263,6 +263,7 @@ export class PodWorker {
       apiserver: { host: this.ctx.cfg.apiserverHost, port: this.ctx.cfg.apiserverPort },
       bindShim: this.ctx.bindShim,
       objects: this.ctx.objects,
+      imageEnv: imageEnv(this.ctx.images, spec.image ?? ''),
     });
     const argv = resolveArgv(
       this.ctx.images,
