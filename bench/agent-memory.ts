@@ -13,8 +13,9 @@
  *
  * Agents measured: the Go agent RDB pods run (`/kdb-agent`, here the
  * binary test/stack/agent.sh builds to agent/bin/kdb-agent), then the
- * TypeScript ones: `node operator/src/main.ts agent` (the operator's client,
- * @kubernetes/client-node and winston, through a kubeconfig), and the pod's
+ * TypeScript ones: `node operator/src/main.ts agent` (the operator's client
+ * and winston, through a kubeconfig; it loaded @kubernetes/client-node until
+ * 2026-12-03, and now talks node:https as the operator does), and the pod's
  * agent `node operator/src/agent/main.ts` (node:https, in-cluster token):
  * plain, with the Node flags of its container command (specs/rdb.ts), and as
  * the pod runs it, with those flags and a warm compile cache; then the same
@@ -344,7 +345,7 @@ rmSync(dir, { recursive: true, force: true });
 console.log(`\nresident memory, median of ${RUNS} runs (each the median of ${SAMPLE_MS / 250} samples after ${WARMUP_MS} ms)`);
 const [goRss, oldRss, newRss, flagsRss, podRss, jsRss] = variants.map((v) => median(results.get(v.name)!));
 for (const v of variants) console.log(`  ${mb(median(results.get(v.name)!)).padStart(9)}  agent, ${v.name}`);
-console.log(`  Go/TypeScript as the pod ran it: ${(goRss! / podRss!).toFixed(2)}; Go/client-node agent: ${(goRss! / oldRss!).toFixed(2)}; Go/bare node: ${(goRss! / bare).toFixed(2)}`);
+console.log(`  Go/TypeScript as the pod ran it: ${(goRss! / podRss!).toFixed(2)}; Go/operator-client agent: ${(goRss! / oldRss!).toFixed(2)}; Go/bare node: ${(goRss! / bare).toFixed(2)}`);
 console.log(`  TypeScript new/old: ${(newRss! / oldRss!).toFixed(2)}; as the pod ran it/old: ${(podRss! / oldRss!).toFixed(2)}; the type stripper at steady state: ${mb(flagsRss! - jsRss!)}`);
 console.log(`  ${mb(median(rdbIdle)).padStart(9)}  idle reference RDB (${[...rdbStates].join('/')}, connected to a tickerplant, no data, 1 GiB limit)`);
 console.log(`  ${mb(median(rdbIdleCached)).padStart(9)}  the same RDB with a warm compile cache (NODE_COMPILE_CACHE)`);

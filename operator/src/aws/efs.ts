@@ -92,16 +92,55 @@ export const toAccessPoint = (a: AccessPointDescription): AccessPoint => ({
   clusterKey: a.Tags?.find((t) => t.Key === CLUSTER_TAG)?.Value,
 });
 
+export interface EfsOptions {
+  /**
+   * How long a file system's description is reused (0: never). Many clusters
+   * share one file system (deploy/aws makes one): every cluster's pass reads
+   * it, and without sharing that is one DescribeFileSystems per cluster a
+   * minute for the same answer. Default 60 s; a failed read is not kept.
+   */
+  fileSystemCacheMs?: number;
+  now?: () => number;
+}
+
+export const DEFAULT_FILE_SYSTEM_CACHE_MS = 60_000;
+
 export class Efs {
   readonly #client: Sender;
   readonly #retry: RetryPolicy;
+  readonly #ttlMs: number;
+  readonly #now: () => number;
+  /** By file system id: the read in flight or done, shared by every caller. */
+  readonly #fileSystems = new Map<string, { at: number; lookup: Promise<FileSystemLookup> }>();
 
-  constructor(client: Sender, retry: RetryPolicy) {
+  constructor(client: Sender, retry: RetryPolicy, options: EfsOptions = {}) {
     this.#client = client;
     this.#retry = retry;
+    this.#ttlMs = options.fileSystemCacheMs ?? DEFAULT_FILE_SYSTEM_CACHE_MS;
+    this.#now = options.now ?? Date.now;
   }
 
-  async describeFileSystem(id: string): Promise<FileSystemLookup> {
+  /** The file system's state, read at most once per fileSystemCacheMs whoever asks. */
+  describeFileSystem(id: string): Promise<FileSystemLookup> {
+    const now = this.#now();
+    const hit = this.#fileSystems.get(id);
+    if (hit && now - hit.at < this.#ttlMs) return hit.lookup;
+    const lookup = this.#readFileSystem(id);
+    if (this.#ttlMs > 0) {
+      this.#fileSystems.set(id, { at: now, lookup });
+      lookup.catch(() => {
+        if (this.#fileSystems.get(id)?.lookup === lookup) this.#fileSystems.delete(id);
+      });
+    }
+    return lookup;
+  }
+
+  /** After the operator changed a file system's state itself (the next read goes to AWS). */
+  forgetFileSystems(): void {
+    this.#fileSystems.clear();
+  }
+
+  async #readFileSystem(id: string): Promise<FileSystemLookup> {
     try {
       const out = await this.#retry.execute('DescribeFileSystems', ({ signal }) =>
         this.#client.send(new DescribeFileSystemsCommand({ FileSystemId: id }), { abortSignal: signal }),

@@ -267,6 +267,7 @@ export class Observer {
   /** After the operator changed EFS state itself. */
   forgetEfs(): void {
     this.#efs.clear();
+    this.#deps.aws.efs.forgetFileSystems();
   }
 }
 
