@@ -93,13 +93,14 @@ const startOperator = async (metricsPort: number, logFile: string): Promise<Chil
   const images = loadImages();
   const image = 'ghcr.io/kdb-operator/operator:bench';
   const [, ...argv] = resolveArgv(images, image, undefined, ['operator']);
+  const env = imageEnv(images, image);
   // The image ships its compile cache warm (images/operator/Dockerfile); warm the checkout's the same way.
-  await warmCompileCache(argv, imageEnv(images, image));
+  await warmCompileCache(argv, env);
   const op = spawn(process.execPath, argv, {
     cwd: REPO,
     env: {
       ...process.env,
-      ...imageEnv(images, image),
+      ...env,
       KUBECONFIG: join(stackDir(), 'kubeconfig'),
       KDB_EKS_CLUSTER_NAME: aws.clusterName,
       KDB_LEADER_ELECTION: 'false',

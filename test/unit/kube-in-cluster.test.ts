@@ -8,11 +8,10 @@ import { PassThrough } from 'node:stream';
 import { KubeApiError } from '../../operator/src/kube/errors.ts';
 import {
   MAX_RESPONSE_BYTES,
-  flatHeaders,
   inClusterAddress,
   inClusterTransport,
-  type RequestFn,
 } from '../../operator/src/kube/in-cluster.ts';
+import { flatHeaders, type RequestFn } from '../../operator/src/kube/https-transport.ts';
 import { RestClient } from '../../operator/src/kube/rest.ts';
 import type { TransportRequest } from '../../operator/src/kube/rest.ts';
 import { realClock } from '../../operator/src/runtime/clock.ts';

@@ -83,8 +83,8 @@ export const httpsTransport = (t: HttpsTarget): Transport => {
   const server = t.server.replace(/\/+$/, '');
   const maxBytes = t.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
   const idleMs = t.watchIdleMs ?? DEFAULT_WATCH_IDLE_MS;
-  // Watches hold their sockets for minutes; they must not starve plain requests
-  // of sockets, so the agent's pool caps only what is idle, not what is open.
+  // Unbounded by default: every watch holds a socket for minutes, and a cap
+  // would queue plain requests behind them. The agent, which never watches, passes 2.
   const agent = secure
     ? new https.Agent({
         keepAlive: true,

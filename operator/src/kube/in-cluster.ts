@@ -8,8 +8,6 @@ import { readFileSync } from 'node:fs';
 import { httpsTransport, type RequestFn } from './https-transport.ts';
 import type { Transport } from './rest.ts';
 
-export { flatHeaders, type RequestFn } from './https-transport.ts';
-
 export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 
 /** The agent's bound on an answer: it reads and patches one pod, a few KB. */
